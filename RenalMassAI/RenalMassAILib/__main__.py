@@ -1,0 +1,3 @@
+from RenalMassAILib.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Benchmarks behind `renalmassai bench ...`; their figures go into the README."""

@@ -1,0 +1,31 @@
+"""Time of `prepare` (read 3 phases + segmentation, validate, lesion, model inputs) on a large case."""
+
+import statistics
+import time
+
+from RenalMassAILib.bench.bench_case import bench_case
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.classify.preprocessing import preset
+from RenalMassAILib.lesion.label_map import read_label_map
+from RenalMassAILib.prepare import load_case, prepare_case
+
+
+def run(size=(512, 512, 300), repeats: int = 3, log=None) -> dict:
+    paths, _ = bench_case(size, log=log)
+    stages = {"read_validate": [], "segmentation": [], "lesion_inputs": [], "total": []}
+    for repeat in range(repeats):
+        start = time.perf_counter()
+        case = load_case({Phase.NON_CONTRAST: paths["non-contrast"], Phase.ARTERIAL: paths["arterial"],
+                          Phase.VENOUS: paths["venous"]})
+        read = time.perf_counter()
+        labels = read_label_map(paths["segmentation"], case.reference)
+        segmented = time.perf_counter()
+        prepare_case(case, preset("authors-code"), labels)
+        end = time.perf_counter()
+        for name, seconds in (("read_validate", read - start), ("segmentation", segmented - read),
+                              ("lesion_inputs", end - segmented), ("total", end - start)):
+            stages[name].append(seconds)
+        if log:
+            log(f"run {repeat + 1}: {end - start:.2f} s")
+    return {"benchmark": "prepare", "size": list(size), "phases": 3, "repeats": repeats,
+            **{f"{name}_s_median": round(statistics.median(values), 3) for name, values in stages.items()}}

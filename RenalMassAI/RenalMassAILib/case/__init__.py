@@ -1,0 +1,1 @@
+"""Reading multi-phase CT into a Case, validating it and aligning its phases."""

@@ -1,0 +1,1 @@
+"""Model inputs (and, later, networks, model packages, prediction and Grad-CAM)."""

@@ -1,0 +1,1 @@
+"""Label maps, tumour components and their measurements."""

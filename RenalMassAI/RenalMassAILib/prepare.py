@@ -1,0 +1,147 @@
+"""Steps 1-5 for one case: read, validate, align, find the lesion, make the model inputs."""
+
+import dataclasses
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from RenalMassAILib import __version__
+from RenalMassAILib.case.alignment import PhaseAlignment, align_phases
+from RenalMassAILib.case.case import Case
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.case.phase_detection import PhaseAssignment, detect_phases
+from RenalMassAILib.case.reading import list_sources, read_image, read_source
+from RenalMassAILib.case.validation import check_ct_image, check_overlap, check_point_inside
+from RenalMassAILib.classify.model_input import ModelInput, make_model_input
+from RenalMassAILib.classify.preprocessing import Preprocessing
+from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.label_map import LabelMap
+from RenalMassAILib.lesion.lesion import Lesion, body_midline_x, find_lesions, lesion_at
+
+SCHEMA = "renalmassai.prepare/1"
+
+
+@dataclasses.dataclass(frozen=True)
+class PreparedCase:
+    case: Case
+    lesions: list[Lesion]
+    lesion: Lesion | None  # the analysed component (None when only a centre was given)
+    center_lps: tuple[float, float, float]
+    center_source: str  # 'segmentation' or 'user'
+    alignments: dict[Phase, PhaseAlignment]
+    model_input: ModelInput
+    phase_assignment: PhaseAssignment | None = None
+
+
+def load_case(paths: dict[Phase, str], case_id: str = "case") -> Case:
+    """Reads and validates the given phases; every phase must overlap the reference phase."""
+    images, sources = {}, {}
+    for phase, path in paths.items():
+        what = f"{phase.long_name} image {str(path)!r}"
+        images[phase], _ = read_image(path, what)
+        check_ct_image(images[phase], what)
+        sources[phase] = str(path)
+    return _checked_case(Case(images, sources, case_id))
+
+
+def load_case_auto(paths: list[str], case_id: str = "case") -> tuple[Case, PhaseAssignment]:
+    """Phases detected from file / series names and DICOM tags (files or folders of series)."""
+    sources = [source for path in paths for source in list_sources(path, "image")]
+    assignment = detect_phases(sources)
+    images, names = {}, {}
+    for phase, source in assignment.sources.items():
+        what = f"{phase.long_name} image {source.label()}"
+        images[phase] = read_source(source, what)
+        check_ct_image(images[phase], what)
+        names[phase] = source.path if not source.series_uid else f"{source.path}#{source.description}"
+    return _checked_case(Case(images, names, case_id)), assignment
+
+
+def _checked_case(case: Case) -> Case:
+    for phase in case.phases:
+        if phase != case.reference_phase:
+            check_overlap(case.images[phase], case.reference, case.describe(phase), case.describe(case.reference_phase))
+    return case
+
+
+def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap | None = None,
+                 center_lps=None, alignment: str = "world",
+                 phase_assignment: PhaseAssignment | None = None) -> PreparedCase:
+    if label_map is None and center_lps is None:
+        raise InputError("give a segmentation (--segmentation) or a tumour centre (--center-lps X Y Z)")
+    lesions = find_lesions(label_map, body_midline_x(case.reference)) if label_map is not None else []
+    if center_lps is not None:
+        center_lps = tuple(float(c) for c in center_lps)
+        check_point_inside(center_lps, case.reference, "tumour centre", case.describe(case.reference_phase))
+        lesion = lesion_at(lesions, center_lps, label_map) if lesions else None
+        source = "user"
+    elif not lesions:
+        raise InputError(f"segmentation has no tumour voxels (label {label_map.value('tumor')}) and no tumour "
+                         "centre was given (--center-lps X Y Z)")
+    else:
+        lesion, source = lesions[0], "segmentation"
+        center_lps = lesion.centroid_lps
+    alignments = align_phases(case, alignment, center_lps)
+    model_input = make_model_input(case, alignments, _plane_center(preprocessing, center_lps, lesion, source),
+                                   preprocessing)
+    return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment)
+
+
+def _plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):
+    """'max-area' moves the plane to the largest section, unless the user placed the centre by hand
+    (a hand-placed centre is put on the largest section, as the paper's readers did)."""
+    if preprocessing.slice_choice == "max-area" and lesion is not None and source == "segmentation":
+        return (center_lps[0], center_lps[1], lesion.max_area_z_lps)
+    return center_lps
+
+
+def write_prepared(prepared: PreparedCase, out_dir: str | os.PathLike, seconds: float | None = None) -> Path:
+    out = Path(out_dir)
+    (out / "inputs").mkdir(parents=True, exist_ok=True)
+    inputs = {}
+    for phase, patch in prepared.model_input.patches.items():
+        np.save(out / "inputs" / f"{phase.value}.npy", patch)
+        inputs[phase.value] = {"path": f"inputs/{phase.value}.npy", "shape": list(patch.shape), "dtype": "float32"}
+    path = out / "prepare.json"
+    path.write_text(json.dumps(prepare_summary(prepared, inputs, seconds), indent=2))
+    return path
+
+
+def prepare_summary(prepared: PreparedCase, inputs: dict, seconds: float | None = None) -> dict:
+    case = prepared.case
+    lesion = prepared.lesion.summary() if prepared.lesion else {}
+    summary = {
+        "schema": SCHEMA,
+        "software": {"name": "RenalMassAI", "version": __version__},
+        "case_id": case.case_id,
+        "phases_present": [p.value for p in case.phases],
+        "reference_phase": case.reference_phase.value,
+        "sources": {p.value: case.sources.get(p) for p in case.phases},
+        "alignment": {p.value: a.quality for p, a in prepared.alignments.items()},
+        "lesion": {
+            "center_lps": [round(c, 3) for c in prepared.center_lps],
+            "center_source": prepared.center_source,
+            "volume_ml": lesion.get("volume_ml"),
+            "max_diameter_mm": lesion.get("max_diameter_mm"),
+            **{k: v for k, v in lesion.items() if k not in ("volume_ml", "max_diameter_mm")},
+            "tumor_components": len(prepared.lesions),
+        },
+        "preprocessing": prepared.model_input.preprocessing.to_dict(),
+        "geometry": prepared.model_input.geometry.to_dict(),
+        "inputs": inputs,
+    }
+    if prepared.phase_assignment:
+        summary["phase_detection"] = {p.value: r for p, r in prepared.phase_assignment.reasons.items()}
+        summary["ignored_series"] = [f"{s.label()}: {why}" for s, why in prepared.phase_assignment.ignored]
+    if seconds is not None:
+        summary["seconds"] = round(seconds, 3)
+    return summary
+
+
+def timed_prepare(run) -> tuple[PreparedCase, float]:
+    start = time.perf_counter()
+    prepared = run()
+    return prepared, time.perf_counter() - start

@@ -1,0 +1,1 @@
+"""Presenting results: images of the model inputs (later: scene glue, screenshots, report)."""

@@ -1,0 +1,22 @@
+"""Where the extension's Resources folder is: in a source checkout, or beside the library in Slicer."""
+
+import os
+from pathlib import Path
+
+_HERE = Path(__file__).resolve().parent
+
+
+def resources_dir() -> Path:
+    candidates = [
+        os.environ.get("RENALMASSAI_RESOURCES"),
+        _HERE.parents[1] / "Resources",  # source checkout: <repo>/Resources
+        _HERE.parent / "Resources",  # built Slicer module: qt-scripted-modules/Resources
+    ]
+    for candidate in candidates:
+        if candidate and Path(candidate).is_dir():
+            return Path(candidate)
+    raise FileNotFoundError("RenalMassAI Resources folder not found; set RENALMASSAI_RESOURCES")
+
+
+def demo_case_dir() -> Path:
+    return resources_dir() / "DemoCase"

@@ -1,0 +1,48 @@
+"""Shared fixtures: phantoms are made in the tests themselves (deterministic seeds)."""
+
+import functools
+import os
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+
+from RenalMassAILib.phantom import PhantomSpec, make_phantom  # noqa: E402
+
+# Index axes of test grids, as ITK direction matrices (columns = index axes in LPS).
+ORIENTATIONS = {
+    "LPS": np.eye(3),
+    "RAS": np.diag([-1.0, -1.0, 1.0]),
+    # sagittal acquisition: i -> posterior, j -> inferior, k -> left
+    "sagittal": np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]]),
+    # coronal acquisition: i -> left, j -> inferior, k -> anterior
+    "coronal": np.array([[1.0, 0.0, 0.0], [0.0, 0.0, -1.0], [0.0, -1.0, 0.0]]),
+}
+
+
+def oblique(degrees: float = 20.0) -> np.ndarray:
+    from RenalMassAILib.phantom.shapes import rotation_matrix
+    return rotation_matrix([0.3, 0.5, 1.0], degrees)
+
+
+ORIENTATIONS["oblique"] = oblique()
+
+
+def grid_for(orientation: np.ndarray, extent_mm=(240.0, 240.0, 150.0), spacing_mm=(1.5, 1.5, 1.5)):
+    """Size and spacing whose index axes cover the same LPS extent whatever the orientation."""
+    axis_of = np.abs(orientation).argmax(axis=0)  # LPS axis each index axis runs along
+    spacing = tuple(float(spacing_mm[a]) for a in axis_of)
+    size = tuple(int(round(extent_mm[a] / spacing_mm[a])) for a in axis_of)
+    return size, spacing
+
+
+@functools.lru_cache(maxsize=None)
+def phantom(**changes):
+    """Cached: the same spec gives the same phantom (PhantomSpec is deterministic per seed)."""
+    return make_phantom(PhantomSpec(), **changes)
+
+
+@pytest.fixture(scope="session")
+def small_phantom():
+    return phantom(seed=11, size=(128, 128, 48), spacing=(2.2, 2.2, 3.0), side="left", pole="mid")

@@ -1,0 +1,100 @@
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from RenalMassAILib.case.alignment import align_phases
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.classify.model_input import make_model_input
+from RenalMassAILib.classify.preprocessing import PRESETS, preset
+from RenalMassAILib.phantom import PhantomSpec, make_phantom
+from conftest import ORIENTATIONS, grid_for, phantom
+
+SPEC = dict(seed=31, side="left", pole="mid", diameter_mm=36.0)
+
+
+def _lesion_center():
+    return make_phantom(PhantomSpec(size=(8, 8, 8), **SPEC)).lesion_center_lps
+
+
+def _inputs(orientation: str, name="authors-code", spacing_mm=(1.5, 1.5, 1.5)):
+    """Grids centred on the lesion, so that rotated grids still cover the whole patch."""
+    direction = ORIENTATIONS[orientation]
+    size, spacing = grid_for(direction, extent_mm=(200.0, 200.0, 120.0), spacing_mm=spacing_mm)
+    p = phantom(size=size, spacing=spacing, direction=tuple(direction.flatten()), center_lps=_lesion_center(), **SPEC)
+    case = p.case()
+    return p, make_model_input(case, align_phases(case), p.lesion_center_lps, preset(name))
+
+
+@pytest.mark.parametrize("orientation", ["RAS", "sagittal", "coronal", "oblique"])
+def test_patches_are_the_same_whatever_the_input_orientation(orientation):
+    _, reference = _inputs("LPS")
+    _, other = _inputs(orientation)
+    for phase in (Phase.NON_CONTRAST, Phase.ARTERIAL, Phase.VENOUS):
+        a, b = reference.patches[phase], other.patches[phase]
+        assert a.shape == b.shape == (224, 224)
+        assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.99
+
+
+def test_patches_hold_hu_window_and_display_orientation():
+    p, inputs = _inputs("LPS")
+    patch = inputs.patches[Phase.ARTERIAL]
+    assert patch.dtype == np.float32 and 0.0 <= patch.min() and patch.max() <= 1.0
+    # Columns run patient right -> left: the body midline (x = 0) lies to the image left of a
+    # lesion in the left kidney.
+    geometry = inputs.geometry
+    row, col = geometry.lps_to_pixel(np.array([0.0, p.lesion_center_lps[1], p.lesion_center_lps[2]]))
+    assert col < 0  # the midline (x = 0) is to the image left of a left-kidney lesion
+    # anterior is up: a point 20 mm anterior has a smaller row
+    row_anterior, _ = geometry.lps_to_pixel(np.asarray(p.lesion_center_lps) - [0, 20, 0])
+    assert row_anterior < 111.5
+
+
+@pytest.mark.parametrize("orientation", ["LPS", "oblique"])
+def test_inverse_mapping_lands_within_half_a_pixel(orientation):
+    p, inputs = _inputs(orientation)
+    geometry = inputs.geometry
+    # The lesion's section in the patch (labels sampled the same way) maps back onto its true centre.
+    labels = sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    rows, cols = np.nonzero(sitk.GetArrayViewFromImage(labels)[0] == 2)
+    centre = geometry.pixel_to_lps(rows.mean(), cols.mean())
+    pixel = geometry.pixel_mm
+    assert np.all(np.abs(centre[:2] - np.asarray(p.lesion_center_lps)[:2]) <= pixel / 2 + 0.35)
+    # Every pixel maps to the physical point whose interpolated HU it holds.
+    image = sitk.Cast(p.images[Phase.VENOUS], sitk.sitkFloat32)
+    rng = np.random.default_rng(0)
+    for row, col in rng.integers(0, 224, size=(20, 2)):
+        point = geometry.pixel_to_lps(row, col)
+        value = sitk.Resample(image, _single_point_grid(point), sitk.Transform(), sitk.sitkLinear, -1024.0)[0, 0, 0]
+        expected = (np.clip(value, -500, 500) + 500) / 1000
+        assert inputs.patches[Phase.VENOUS][row, col] == pytest.approx(expected, abs=1e-4)
+        assert np.allclose(geometry.lps_to_pixel(point), (row, col))
+
+
+def _single_point_grid(point):
+    grid = sitk.Image([1, 1, 1], sitk.sitkFloat32)
+    grid.SetOrigin([float(c) for c in point])
+    return grid
+
+
+def test_presets_differ_as_documented():
+    assert PRESETS["authors-code"].field_of_view_mm == 120.0
+    assert PRESETS["authors-code"].slice_choice == "center"
+    assert PRESETS["paper"].pixel_mm == pytest.approx(0.625)
+    assert PRESETS["paper"].slice_choice == "max-area"
+    _, authors = _inputs("LPS", "authors-code")
+    _, paper = _inputs("LPS", "paper")
+    assert authors.geometry.pixel_mm == pytest.approx(120 / 224)
+    assert paper.patches[Phase.ARTERIAL].shape == (224, 224)
+    # The wider paper field shows the lesion smaller.
+    lesion_pixels = lambda inputs: (inputs.patches[Phase.ARTERIAL] > 0.6).sum()  # noqa: E731
+    assert lesion_pixels(paper) < lesion_pixels(authors)
+
+
+def test_to_image_places_a_patch_map_in_physical_space():
+    p, inputs = _inputs("LPS")
+    heat = np.zeros((224, 224), dtype=np.float32)
+    heat[100, 150] = 1.0
+    image = inputs.geometry.to_image(heat)
+    index = image.TransformPhysicalPointToIndex(inputs.geometry.pixel_to_lps(100, 150).tolist())
+    assert index == (150, 100, 0)
+    assert image[index] == 1.0
