@@ -73,11 +73,11 @@ def register_rigid(fixed: sitk.Image, moving: sitk.Image, center_lps=None, regio
 
 
 def body_correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Transform) -> float:
-    """Pearson correlation over voxels of the fixed image inside the body (> -500 HU)."""
-    resampled = sitk.Resample(moving, fixed, transform, sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
+    """Pearson correlation over body voxels (> -500 HU) of the fixed image that the moving one covers."""
+    resampled = sitk.Resample(moving, fixed, transform, sitk.sitkLinear, float("nan"), sitk.sitkFloat32)
     a = sitk.GetArrayViewFromImage(fixed)
     b = sitk.GetArrayViewFromImage(resampled)
-    body = a > -500
+    body = (a > -500) & np.isfinite(b)
     if body.sum() < 10:
         return float("nan")
     return float(np.corrcoef(a[body], b[body])[0, 1])
