@@ -141,7 +141,7 @@ def _run_demo(args) -> int:
     demo_args = argparse.Namespace(
         arterial=str(folder / "arterial.nii.gz"), venous=str(folder / "venous.nii.gz"),
         non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=str(folder / "segmentation.nii.gz"),
-        center_lps=None, preprocessing=args.preprocessing, register=False, case_id="demo", out=args.out)
+        center_lps=None, preprocessing=args.preprocessing, register=True, case_id="demo", out=args.out)
     return _run_prepare(demo_args)
 
 
