@@ -45,6 +45,60 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--out", required=True, help="output folder: prepare.json, inputs/{N,A,V}.npy, inputs.png")
     prepare.set_defaults(run=_run_prepare)
 
+    analyze = commands.add_parser("analyze", help="prepare, then malignancy and aggressiveness with Grad-CAM; report.json")
+    _add_case_arguments(analyze)
+    analyze.add_argument("--malignancy-model", metavar="PKG", help="model package folder or .zip (default: installed)")
+    analyze.add_argument("--aggressiveness-model", metavar="PKG", help="model package folder or .zip (default: installed)")
+    analyze.add_argument("--save-inputs", action="store_true", help="also write the exact network inputs")
+    analyze.add_argument("--out", required=True, help="output folder: report.json, explanations/, inputs/")
+    analyze.set_defaults(run=_run_analyze)
+
+    models = commands.add_parser("models", help="installed model packages")
+    model_commands = models.add_subparsers(metavar="ACTION", required=True)
+    listing = model_commands.add_parser("list", help="installed packages and where they are")
+    listing.set_defaults(run=_run_models_list)
+    verify = model_commands.add_parser("verify", help="check a package's card and SHA-256")
+    verify.add_argument("package")
+    verify.set_defaults(run=_run_models_verify)
+    install = model_commands.add_parser("import", help="install a package folder or .zip (offline) into the registry")
+    install.add_argument("package")
+    install.set_defaults(run=_run_models_import)
+    authors = model_commands.add_parser("import-authors", help="turn an authors' checkpoint into a package")
+    authors.add_argument("checkpoint")
+    authors.add_argument("--task", required=True, choices=("malignancy", "aggressiveness"))
+    authors.add_argument("--phases", nargs="+", required=True, metavar="PHASE", help="the branches' phases, in order")
+    authors.add_argument("--id", default=None)
+    authors.add_argument("--version", default="1.0")
+    authors.add_argument("--out", required=True)
+    authors.set_defaults(run=_run_models_import_authors)
+
+    train = commands.add_parser("train", help="train a classification model package from a manifest CSV")
+    train.add_argument("--manifest", required=True, metavar="CSV",
+                       help="columns case_id, non_contrast, arterial, venous, segmentation or center_lps, class, split")
+    train.add_argument("--out", required=True, metavar="PKG", help="model package folder to write")
+    train.add_argument("--architecture", default="shared-backbone",
+                       choices=("shared-backbone", "authors-hybrid", "cross-attention"))
+    train.add_argument("--tasks", nargs="+", default=["malignancy", "aggressiveness"],
+                       choices=("malignancy", "aggressiveness"))
+    train.add_argument("--phases", nargs="+", default=["N", "A", "V"], help="phases of per-branch networks")
+    train.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    train.add_argument("--epochs", type=int, default=30)
+    train.add_argument("--batch-size", type=int, default=16)
+    train.add_argument("--lr", type=float, default=1e-5, help="Adam learning rate (paper: 1e-5, ImageNet-initialised)")
+    train.add_argument("--seed", type=int, default=0)
+    train.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU (about 2x faster here)")
+    train.add_argument("--no-augment", action="store_true")
+    train.add_argument("--phase-dropout", type=float, default=0.3)
+    train.add_argument("--imagenet-weights", metavar="PTH", help="local torchvision resnet18 ImageNet state dict")
+    train.add_argument("--id", default="renal-mass-classifier")
+    train.add_argument("--version", default="1.0")
+    train.add_argument("--demo", action="store_true", help="mark the package (and all its outputs) as a demo model")
+    train.add_argument("--fp16-weights", action="store_true", help="store the weights in float16 (half the size)")
+    train.add_argument("--cache", metavar="DIR", help="model-input cache (default: beside the checkpoint)")
+    train.add_argument("--checkpoint-dir", metavar="DIR", help="resumable training state (default: PKG.training)")
+    train.add_argument("--no-progress", action="store_true")
+    train.set_defaults(run=_run_train)
+
     demo = commands.add_parser("demo", help="run the pipeline on the bundled demo case (synthetic phantom)")
     demo.add_argument("--out", required=True, help="output folder")
     demo.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
@@ -63,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
     phantom.set_defaults(run=_run_phantom)
 
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
-    bench.add_argument("what", choices=("prepare", "registration"))
+    bench.add_argument("what", choices=("prepare", "registration", "refresh"))
     bench.add_argument("--json", action="store_true", help="print only the JSON result")
     bench.add_argument("--size", type=int, nargs=3, default=(512, 512, 300), metavar=("NX", "NY", "NZ"))
     bench.add_argument("--repeats", type=int, default=3)
@@ -107,8 +161,9 @@ def _prepare_from_args(args):
         case, assignment = load_case_auto(args.auto, case_id)
     label_map = (read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase))
                  if args.segmentation else None)
-    return prepare_case(case, preset(args.preprocessing), label_map, args.center_lps,
-                        "rigid" if args.register else "world", assignment)
+    prepared = prepare_case(case, preset(args.preprocessing), label_map, args.center_lps,
+                            "rigid" if args.register else "world", assignment)
+    return prepared, label_map
 
 
 def _case_id(path: str) -> str:
@@ -122,7 +177,7 @@ def _run_prepare(args) -> int:
     from RenalMassAILib.present.input_strip import write_input_strip
 
     start = time.perf_counter()
-    prepared = _prepare_from_args(args)
+    prepared, _ = _prepare_from_args(args)
     path = write_prepared(prepared, args.out, time.perf_counter() - start)
     write_input_strip(list(prepared.model_input.patches.values()), Path(args.out) / "inputs.png")
     summary = json.loads(path.read_text())
@@ -130,6 +185,83 @@ def _run_prepare(args) -> int:
     print(f"phases {' '.join(summary['phases_present'])}; centre {lesion['center_lps']} mm LPS "
           f"({lesion['center_source']}); volume {lesion['volume_ml']} mL; diameter {lesion['max_diameter_mm']} mm")
     print(f"wrote {path}")
+    return 0
+
+
+def _run_analyze(args) -> int:
+    from RenalMassAILib.pipeline import Analyzer
+    from RenalMassAILib.present.report import write_report
+
+    start = time.perf_counter()
+    prepared, label_map = _prepare_from_args(args)
+    analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
+    analysis = analyzer.run()
+    path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start)
+    report = json.loads(path.read_text())
+    print(report["notice"])
+    for task, prediction in report["predictions"].items():
+        extra = f", score {prediction['score_0_10']} / 10" if "score_0_10" in prediction else ""
+        print(f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "
+              f"model {prediction['model']['id']} {prediction['model']['version']})")
+    print(f"wrote {path}")
+    return 0
+
+
+def _run_models_list(args) -> int:
+    from RenalMassAILib.classify.model_registry import builtin_dir, list_installed, registry_dir
+
+    print(f"registry: {registry_dir()} (RENALMASSAI_MODELS); bundled: {builtin_dir()}")
+    for installed in list_installed():
+        card = installed.card
+        if card is None:
+            print(f"  UNUSABLE {installed.path}: {installed.problem}")
+            continue
+        print(f"  {card.label}: tasks {', '.join(card.tasks)}; phases {' '.join(card.phases)}"
+              f"{' (any subset)' if card.accepts_phase_subsets else ''}; {card.architecture}; "
+              f"preprocessing {card.preprocessing.name}; {installed.path}")
+    return 0
+
+
+def _run_models_verify(args) -> int:
+    from RenalMassAILib.classify.model_package import load_package
+
+    package = load_package(args.package)
+    print(f"OK {package.card.label}: SHA-256 {package.card.sha256} matches; weights load into {package.card.architecture}")
+    return 0
+
+
+def _run_models_import(args) -> int:
+    from RenalMassAILib.classify.model_registry import install
+
+    print(f"installed {install(args.package)}")
+    return 0
+
+
+def _run_models_import_authors(args) -> int:
+    from RenalMassAILib.classify.authors_import import import_authors_checkpoint
+
+    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version)
+    print(f"wrote model package {path}")
+    return 0
+
+
+def _run_train(args) -> int:
+    from RenalMassAILib.cohort.training import TrainingConfig, train
+
+    try:
+        config = TrainingConfig(
+            architecture=args.architecture, tasks=tuple(args.tasks), phases=tuple(args.phases),
+            preprocessing=args.preprocessing, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
+            seed=args.seed, bf16=args.bf16, augment=not args.no_augment, phase_dropout=args.phase_dropout,
+            imagenet_weights=args.imagenet_weights, model_id=args.id, version=args.version, demo=args.demo,
+            half_precision_weights=args.fp16_weights)
+        from RenalMassAILib.classify.networks import build_network
+        build_network(config.architecture, config.phases, config.tasks)
+    except ValueError as error:
+        raise InputError(str(error)) from None
+    result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
+    print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
+                      "validation_auc": result.validation_auc}))
     return 0
 
 
@@ -164,9 +296,9 @@ def _run_phantom(args) -> int:
 
 
 def _run_bench(args) -> int:
-    from RenalMassAILib.bench import prepare_speed, registration_speed
+    from RenalMassAILib.bench import prepare_speed, refresh_speed, registration_speed
 
-    run = {"prepare": prepare_speed.run, "registration": registration_speed.run}[args.what]
+    run = {"prepare": prepare_speed.run, "registration": registration_speed.run, "refresh": refresh_speed.run}[args.what]
     result = run(size=tuple(args.size), repeats=args.repeats, log=None if args.json else print)
     print(json.dumps(result))
     return 0

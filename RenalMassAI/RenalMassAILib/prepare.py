@@ -3,7 +3,6 @@
 import dataclasses
 import json
 import os
-import time
 from pathlib import Path
 
 import numpy as np
@@ -85,12 +84,12 @@ def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap |
         lesion, source = lesions[0], "segmentation"
         center_lps = lesion.centroid_lps
     alignments = align_phases(case, alignment, center_lps)
-    model_input = make_model_input(case, alignments, _plane_center(preprocessing, center_lps, lesion, source),
+    model_input = make_model_input(case, alignments, plane_center(preprocessing, center_lps, lesion, source),
                                    preprocessing)
     return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment)
 
 
-def _plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):
+def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):
     """'max-area' moves the plane to the largest section, unless the user placed the centre by hand
     (a hand-placed centre is put on the largest section, as the paper's readers did)."""
     if preprocessing.slice_choice == "max-area" and lesion is not None and source == "segmentation":
@@ -139,9 +138,3 @@ def prepare_summary(prepared: PreparedCase, inputs: dict, seconds: float | None 
     if seconds is not None:
         summary["seconds"] = round(seconds, 3)
     return summary
-
-
-def timed_prepare(run) -> tuple[PreparedCase, float]:
-    start = time.perf_counter()
-    prepared = run()
-    return prepared, time.perf_counter() - start

@@ -1,0 +1,1 @@
+"""Working with cohorts: manifests, training (later: labels, evaluation, baselines, batch)."""

@@ -1,0 +1,75 @@
+"""Cohort manifests: one CSV row per case.
+
+Columns: case_id, non_contrast, arterial, venous (image paths, any may be empty), segmentation
+(path) or center_lps ('x y z' in mm), class (benign / indolent / aggressive / indeterminate, or
+the authors' 0 / 1 / 2 / 2.5), split (train / val / test). Relative paths are relative to the CSV.
+"""
+
+import csv
+import dataclasses
+from pathlib import Path
+
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.cohort.task_labels import parse_class
+from RenalMassAILib.errors import InputError
+
+REQUIRED = ("case_id", "class", "split")
+PHASE_COLUMNS = {"non_contrast": Phase.NON_CONTRAST, "arterial": Phase.ARTERIAL, "venous": Phase.VENOUS}
+SPLITS = ("train", "val", "test")
+
+
+@dataclasses.dataclass(frozen=True)
+class ManifestRow:
+    case_id: str
+    images: dict[Phase, Path]
+    segmentation: Path | None
+    center_lps: tuple[float, float, float] | None
+    pathology_class: str
+    split: str
+
+
+def read_manifest(path) -> list[ManifestRow]:
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"manifest {str(path)!r}: no such file")
+    with open(path, newline="") as file:
+        reader = csv.DictReader(file)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise InputError(f"manifest {str(path)!r}: missing column(s) {', '.join(missing)}")
+        rows = [_row(record, path, number) for number, record in enumerate(reader, start=2)]
+    if not rows:
+        raise InputError(f"manifest {str(path)!r}: no cases")
+    ids = [r.case_id for r in rows]
+    duplicates = sorted({i for i in ids if ids.count(i) > 1})
+    if duplicates:
+        raise InputError(f"manifest {str(path)!r}: case_id repeated: {', '.join(duplicates[:5])}")
+    return rows
+
+
+def _row(record: dict, manifest: Path, line: int) -> ManifestRow:
+    where = f"manifest {str(manifest)!r} line {line}"
+    resolve = lambda text: (manifest.parent / text.strip()) if text and text.strip() else None  # noqa: E731
+    images = {phase: resolve(record.get(column)) for column, phase in PHASE_COLUMNS.items()}
+    images = {phase: p for phase, p in images.items() if p is not None}
+    if not images:
+        raise InputError(f"{where}: no image path (columns non_contrast, arterial, venous)")
+    center = None
+    if (record.get("center_lps") or "").strip():
+        try:
+            center = tuple(float(v) for v in record["center_lps"].replace(",", " ").split())
+        except ValueError:
+            center = ()
+        if len(center) != 3:
+            raise InputError(f"{where}: center_lps {record['center_lps']!r} is not 'x y z'")
+    segmentation = resolve(record.get("segmentation"))
+    if segmentation is None and center is None:
+        raise InputError(f"{where}: give a segmentation or a center_lps")
+    try:
+        pathology = parse_class(record["class"])
+    except ValueError as error:
+        raise InputError(f"{where}: {error}") from None
+    split = record["split"].strip().lower()
+    if split not in SPLITS:
+        raise InputError(f"{where}: split {record['split']!r} is not one of {', '.join(SPLITS)}")
+    return ManifestRow(record["case_id"].strip(), images, segmentation, center, pathology, split)

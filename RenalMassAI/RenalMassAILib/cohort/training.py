@@ -1,0 +1,270 @@
+"""Training a classification model package from a manifest (the paper's recipe, minus its defects).
+
+Adam, class-balanced sampling, augmentation shared by the phases of a case, logits with
+cross-entropy, model selection by validation AUC, every case scored. Resumable: the state after
+each epoch is kept in the checkpoint folder; a rerun with the same arguments continues there.
+"""
+
+import dataclasses
+import datetime
+import itertools
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.metrics import roc_auc_score
+from tqdm import tqdm
+
+from RenalMassAILib import __version__
+from RenalMassAILib.classify.model_package import DEMO_NOTICE, TASKS, write_package
+from RenalMassAILib.classify.networks import build_network
+from RenalMassAILib.classify.networks.backbone import load_imagenet_weights
+from RenalMassAILib.classify.networks.fusion import PHASE_SLOTS
+from RenalMassAILib.classify.preprocessing import preset
+from RenalMassAILib.cohort.augmentation import augment
+from RenalMassAILib.cohort.input_cache import cached_inputs
+from RenalMassAILib.cohort.manifest import read_manifest
+from RenalMassAILib.cohort.task_labels import task_label
+from RenalMassAILib.errors import InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingConfig:
+    architecture: str = "shared-backbone"
+    tasks: tuple[str, ...] = TASKS
+    phases: tuple[str, ...] = ("N", "A", "V")
+    preprocessing: str = "authors-code"
+    epochs: int = 30
+    batch_size: int = 16
+    learning_rate: float = 1e-5
+    seed: int = 0
+    bf16: bool = False
+    augment: bool = True
+    phase_dropout: float = 0.3  # shared backbone: chance to hide each phase (one always stays)
+    imagenet_weights: str | None = None
+    model_id: str = "renal-mass-classifier"
+    version: str = "1.0"
+    demo: bool = False
+    half_precision_weights: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainingResult:
+    package: Path
+    best_epoch: int
+    validation_auc: dict[str, float]
+    history: list[dict]
+
+
+@dataclasses.dataclass
+class _Data:
+    x: torch.Tensor  # [n, 3, H, W] in N, A, V slots
+    present: torch.Tensor  # [n, 3]
+    labels: torch.Tensor  # [n, tasks], NaN where a case does not count
+    classes: list[str]
+    case_ids: list[str]
+
+
+def train(manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=None, log=print,
+          progress: bool = True) -> TrainingResult:
+    out = Path(out)
+    checkpoint_dir = Path(checkpoint_dir or out.with_name(out.name + ".training"))
+    cache_dir = Path(cache_dir or checkpoint_dir / "inputs")
+    rows = read_manifest(manifest)
+    bar = (lambda items, **kw: tqdm(items, leave=False, **kw)) if progress else (lambda items, **kw: items)
+    log(f"preparing model inputs of {len(rows)} cases (cached in {cache_dir})")
+    patches, present = cached_inputs(rows, preset(config.preprocessing), cache_dir, lambda r: bar(r, desc="inputs"))
+    splits = {split: _select(rows, patches, present, config, split) for split in ("train", "val")}
+    _check_splits(splits, config)
+    torch.manual_seed(config.seed)
+    network = build_network(config.architecture, config.phases, config.tasks)
+    if config.imagenet_weights:
+        for backbone in _backbones(network):
+            load_imagenet_weights(backbone, config.imagenet_weights)
+    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    state = _resume(checkpoint_dir, network, optimizer, config, log)
+    for epoch in range(state["epoch"] + 1, config.epochs + 1):
+        loss = _train_epoch(network, optimizer, splits["train"], config, epoch, bar)
+        aucs = _validate(network, splits["val"], config)
+        mean_auc = float(np.mean(list(aucs.values())))
+        state["history"].append({"epoch": epoch, "loss": loss, **{f"val_auc_{t}": a for t, a in aucs.items()}})
+        improved = mean_auc > state["best_auc"]
+        if improved:
+            state.update(best_auc=mean_auc, best_epoch=epoch, best_state=_copy_state(network))
+        state["epoch"] = epoch
+        _save_checkpoint(checkpoint_dir, network, optimizer, state)
+        log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, validation AUC "
+            + ", ".join(f"{t} {a:.3f}" for t, a in aucs.items()) + (" (best)" if improved else ""))
+    network.load_state_dict(state["best_state"])
+    best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
+    validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
+    card = _card(config, manifest, splits, state, validation, _combination_aucs(network, splits["val"], config))
+    write_package(out, network, card, half=config.half_precision_weights)
+    log(f"wrote model package {out} (best epoch {state['best_epoch']})")
+    return TrainingResult(out, state["best_epoch"], validation, state["history"])
+
+
+def _select(rows, patches, present, config: TrainingConfig, split: str) -> _Data:
+    """The split's cases; per-branch networks need all of their phases."""
+    slots = [PHASE_SLOTS.index(p) for p in config.phases]
+    keep = [i for i, row in enumerate(rows) if row.split == split
+            and (config.architecture == "shared-backbone" or present[i, slots].all())]
+    labels = [[task_label(rows[i].pathology_class, task) for task in config.tasks] for i in keep]
+    return _Data(torch.from_numpy(patches[keep]), torch.from_numpy(present[keep]),
+                 torch.tensor(labels, dtype=torch.float32).reshape(len(keep), len(config.tasks)),
+                 [rows[i].pathology_class for i in keep], [rows[i].case_id for i in keep])
+
+
+def _check_splits(splits: dict[str, _Data], config: TrainingConfig) -> None:
+    for split, data in splits.items():
+        for t, task in enumerate(config.tasks):
+            values = set(data.labels[:, t][~torch.isnan(data.labels[:, t])].tolist())
+            if values != {0.0, 1.0}:
+                raise InputError(f"manifest: the {split} split needs cases of both classes for {task} "
+                                 f"(has {len(data.case_ids)} usable cases, labels {sorted(values)})")
+
+
+def _network_input(network, x: torch.Tensor, present: torch.Tensor, config: TrainingConfig):
+    if config.architecture == "shared-backbone":
+        return (x, present)
+    return (x[:, [PHASE_SLOTS.index(p) for p in config.phases]],)
+
+
+def _train_epoch(network, optimizer, data: _Data, config: TrainingConfig, epoch: int, bar) -> float:
+    network.train()
+    generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)  # same order after a resume
+    counts = {c: data.classes.count(c) for c in set(data.classes)}
+    weights = torch.tensor([1.0 / counts[c] for c in data.classes])
+    order = torch.multinomial(weights, len(data.classes), replacement=True, generator=generator)
+    losses = []
+    for start in bar(range(0, len(order), config.batch_size), desc=f"epoch {epoch}"):
+        index = order[start:start + config.batch_size]
+        x, present = data.x[index].clone(), data.present[index].clone()
+        if config.augment:
+            x = torch.stack([augment(sample, generator) for sample in x])
+        if config.architecture == "shared-backbone" and config.phase_dropout:
+            present = _drop_phases(present, config.phase_dropout, generator)
+            x = x * present[:, :, None, None]
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+            logits = network(*_network_input(network, x, present, config))
+        loss = _loss(logits.float(), data.labels[index])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss.detach()))
+    return float(np.mean(losses))
+
+
+def _drop_phases(present: torch.Tensor, chance: float, generator: torch.Generator) -> torch.Tensor:
+    keep = present & (torch.rand(present.shape, generator=generator) >= chance)
+    empty = ~keep.any(dim=1)
+    for row in torch.nonzero(empty).flatten().tolist():  # keep one available phase at random
+        choices = torch.nonzero(present[row]).flatten()
+        keep[row, choices[torch.randint(len(choices), (1,), generator=generator)]] = True
+    return keep
+
+
+def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy on logits per task, over the cases that count for that task."""
+    total = logits.new_zeros(())
+    for t in range(labels.shape[1]):
+        counted = ~torch.isnan(labels[:, t])
+        if counted.any():
+            total = total + torch.nn.functional.cross_entropy(logits[counted, t], labels[counted, t].long())
+    return total
+
+
+def _scores(network, data: _Data, present: torch.Tensor, config: TrainingConfig, batch: int = 32) -> torch.Tensor:
+    network.eval()
+    out = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        for start in range(0, len(data.case_ids), batch):
+            x = data.x[start:start + batch] * present[start:start + batch, :, None, None]
+            logits = network(*_network_input(network, x, present[start:start + batch], config))
+            out.append(torch.softmax(logits.float(), dim=-1)[..., 1])
+    return torch.cat(out)
+
+
+def _validate(network, data: _Data, config: TrainingConfig, present: torch.Tensor | None = None) -> dict[str, float]:
+    scores = _scores(network, data, data.present if present is None else present, config)
+    aucs = {}
+    for t, task in enumerate(config.tasks):
+        counted = ~torch.isnan(data.labels[:, t])
+        aucs[task] = float(roc_auc_score(data.labels[counted, t].numpy(), scores[counted, t].numpy()))
+    return aucs
+
+
+def _combination_aucs(network, data: _Data, config: TrainingConfig) -> dict:
+    """Validation AUC for each phase combination (paper Table S6 shape); shared backbone only."""
+    if config.architecture != "shared-backbone":
+        return {}
+    table = {}
+    for size in (1, 2, 3):
+        for combination in itertools.combinations(PHASE_SLOTS, size):
+            mask = torch.tensor([p in combination for p in PHASE_SLOTS])
+            present = data.present & mask
+            usable = present.any(dim=1)
+            if usable.all():
+                table["".join(combination)] = {t: round(a, 4) for t, a in _validate(network, data, config, present).items()}
+    return table
+
+
+def _backbones(network) -> list[torch.nn.Module]:
+    if hasattr(network, "backbone"):
+        return [network.backbone]
+    if hasattr(network, "backbones"):
+        return list(network.backbones.values())
+    return [b for b in network.branches()]
+
+
+def _copy_state(network) -> dict:
+    return {k: v.detach().clone() for k, v in network.state_dict().items()}
+
+
+def _resume(folder: Path, network, optimizer, config: TrainingConfig, log) -> dict:
+    path = folder / "last.pt"
+    fresh = {"epoch": 0, "best_auc": -math.inf, "best_epoch": 0, "best_state": _copy_state(network), "history": [],
+             "config": dataclasses.asdict(config)}
+    if not path.exists():
+        return fresh
+    saved = torch.load(path, map_location="cpu", weights_only=True)
+    settings = lambda c: {k: v for k, v in c.items() if k != "epochs"}  # noqa: E731 (more epochs may be asked)
+    if settings(saved.get("config", {})) != settings(fresh["config"]):
+        raise InputError(f"checkpoint {str(path)!r} was made with other training settings; remove the folder "
+                         f"{str(folder)!r} to start over")
+    network.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    log(f"resuming after epoch {saved['epoch']} from {path}")
+    return {k: saved[k] for k in fresh}
+
+
+def _save_checkpoint(folder: Path, network, optimizer, state: dict) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    temporary = folder / "last.pt.partial"
+    torch.save({**state, "model": network.state_dict(), "optimizer": optimizer.state_dict()}, temporary)
+    temporary.replace(folder / "last.pt")  # a crash mid-write leaves the previous checkpoint intact
+
+
+def _card(config: TrainingConfig, manifest, splits: dict[str, _Data], state: dict, validation: dict,
+          combinations: dict) -> dict:
+    summary = {split: {"cases": len(d.case_ids), **{c: d.classes.count(c) for c in sorted(set(d.classes))}}
+               for split, d in splits.items()}
+    return {
+        "id": config.model_id,
+        "version": config.version,
+        "demo": config.demo,
+        "description": (DEMO_NOTICE if config.demo else "Trained with renalmassai train") + f" ({config.architecture})",
+        "tasks": list(config.tasks),
+        "phases": list(config.phases) if config.architecture != "shared-backbone" else list(PHASE_SLOTS),
+        "architecture": config.architecture,
+        "preprocessing": preset(config.preprocessing).to_dict(),
+        "training": {
+            "manifest": str(manifest), "data": summary, "epochs": config.epochs, "best_epoch": state["best_epoch"],
+            "learning_rate": config.learning_rate, "batch_size": config.batch_size, "seed": config.seed,
+            "bf16": config.bf16, "augmentation": config.augment, "phase_dropout": config.phase_dropout,
+            "imagenet_initialised": bool(config.imagenet_weights), "software": f"RenalMassAI {__version__}",
+            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        },
+        "validation": {"auc": {t: round(a, 4) for t, a in validation.items()}, "auc_by_phases": combinations},
+    }

@@ -1,0 +1,62 @@
+"""report.json and the files beside it: Grad-CAM maps (patch and patient space), optional inputs."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+
+from RenalMassAILib.pipeline import Analysis
+from RenalMassAILib.prepare import PreparedCase, prepare_summary
+
+SCHEMA = "renalmassai.report/1"
+DEMO_BANNER = "DEMO MODEL - NOT FOR CLINICAL USE"
+RESEARCH_BANNER = "Research use only - not for clinical decisions"
+
+
+def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=None, save_inputs: bool = False,
+                 seconds: float | None = None) -> Path:
+    out = Path(out_dir)
+    (out / "explanations").mkdir(parents=True, exist_ok=True)
+    explanations = {}
+    for task, maps in analysis.explanations.items():
+        geometry = analysis.model_inputs[analysis.inputs_of_task[task]].geometry
+        explanations[task] = {}
+        for phase, heat in maps.items():
+            stem = f"explanations/gradcam_{task}_{phase}"
+            np.save(out / f"{stem}.npy", heat)
+            sitk.WriteImage(geometry.to_image(heat), str(out / f"{stem}.nii.gz"), useCompression=True)
+            explanations[task][phase] = {"patch": f"{stem}.npy", "image": f"{stem}.nii.gz"}
+    inputs = {}
+    for name, model_input in analysis.model_inputs.items():
+        inputs[name] = {"preprocessing": model_input.preprocessing.to_dict(), "geometry": model_input.geometry.to_dict()}
+        if save_inputs:
+            (out / "inputs" / name).mkdir(parents=True, exist_ok=True)
+            inputs[name]["files"] = {}
+            for phase, patch in model_input.patches.items():
+                np.save(out / "inputs" / name / f"{phase.value}.npy", patch)
+                inputs[name]["files"][phase.value] = f"inputs/{name}/{phase.value}.npy"
+    if label_map is not None:
+        sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
+    report = report_summary(prepared, analysis, explanations, inputs, seconds)
+    path = out / "report.json"
+    path.write_text(json.dumps(report, indent=2))
+    return path
+
+
+def report_summary(prepared: PreparedCase, analysis: Analysis, explanations: dict, inputs: dict,
+                   seconds: float | None) -> dict:
+    summary = prepare_summary(prepared, {}, seconds)
+    for key in ("schema", "preprocessing", "geometry", "inputs"):
+        summary.pop(key)
+    summary["lesion"]["center_lps"] = [round(c, 3) for c in analysis.center_lps]
+    summary["lesion"]["center_source"] = analysis.center_source
+    return {
+        "schema": SCHEMA,
+        "notice": DEMO_BANNER if analysis.demo else RESEARCH_BANNER,
+        "demo": analysis.demo,
+        **summary,
+        "predictions": {task: p.summary() for task, p in analysis.predictions.items()},
+        "explanations": explanations,
+        "inputs": inputs,
+    }

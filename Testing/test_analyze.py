@@ -1,0 +1,92 @@
+"""`renalmassai analyze` with the bundled demo models, and Grad-CAM on the lesion."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.classify.model_registry import builtin_dir
+from RenalMassAILib.cli import main
+from RenalMassAILib.present.report import DEMO_BANNER
+from conftest import phantom
+
+SPEC = dict(seed=41, subtype="ccRCC", grade=4, necrosis=True, diameter_mm=50.0, size=(128, 128, 28),
+            spacing=(2.6, 2.6, 4.0), side="left")
+
+
+@pytest.fixture(scope="module")
+def case(tmp_path_factory):
+    p = phantom(**SPEC)
+    return p, {k: str(v) for k, v in p.write(tmp_path_factory.mktemp("case")).items()}
+
+
+def test_demo_model_is_bundled():
+    assert (builtin_dir() / "demo-shared-resnet18" / "model.json").is_file()
+
+
+def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, capsys):
+    p, files = case
+    out = tmp_path / "out"
+    assert main(["analyze", "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
+                 "--segmentation", files["segmentation"], "--save-inputs", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert DEMO_BANNER in printed
+    report = json.loads((out / "report.json").read_text())
+    assert report["demo"] is True and report["notice"] == DEMO_BANNER
+    malignancy, aggressiveness = report["predictions"]["malignancy"], report["predictions"]["aggressiveness"]
+    for prediction in (malignancy, aggressiveness):
+        assert 0.0 <= prediction["probability"] <= 1.0
+        assert prediction["phases_used"] == ["N", "A", "V"]
+        assert prediction["model"]["demo"] is True and prediction["model"]["id"] == "demo-shared-resnet18"
+    assert aggressiveness["score_0_10"] == pytest.approx(10 * aggressiveness["probability"], abs=0.01)
+    assert report["lesion"]["volume_ml"] > 0 and (out / "segmentation.nii.gz").exists()
+    # the saved inputs are exactly what `prepare` writes for the same preset
+    assert main(["prepare", "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
+                 "--segmentation", files["segmentation"], "--out", str(tmp_path / "prep")]) == 0
+    for phase in "NAV":
+        assert np.array_equal(np.load(out / "inputs" / "authors-code" / f"{phase}.npy"),
+                              np.load(tmp_path / "prep" / "inputs" / f"{phase}.npy"))
+    # Grad-CAM maps: one per task and phase, in [0, 1], also as images in the case's physical space
+    for task in ("malignancy", "aggressiveness"):
+        for phase in "NAV":
+            entry = report["explanations"][task][phase]
+            heat = np.load(out / entry["patch"])
+            assert heat.shape == (224, 224) and heat.min() >= 0 and heat.max() <= 1
+            image = sitk.ReadImage(str(out / entry["image"]))
+            geometry = report["inputs"]["authors-code"]["geometry"]
+            assert np.allclose(image.GetOrigin(), geometry["origin_lps"], atol=1e-3)
+            assert np.allclose(sitk.GetArrayFromImage(image)[0], heat, atol=1e-6)
+
+
+def test_a_missing_phase_is_reported_in_the_result(tmp_path, case):
+    _, files = case
+    out = tmp_path / "out"
+    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--segmentation", files["segmentation"],
+                 "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert report["predictions"]["malignancy"]["phases_used"] == ["A", "V"]
+    assert set(report["explanations"]["malignancy"]) == {"A", "V"}
+
+
+def test_gradcam_concentrates_on_the_lesion(case):
+    """The demo model was trained on phantoms whose label depends only on the lesion: its maps
+    should be brighter on the lesion than elsewhere."""
+    from RenalMassAILib.classify.model_package import load_package
+    from RenalMassAILib.classify.preprocessing import preset
+    from RenalMassAILib.lesion.label_map import to_label_map
+    from RenalMassAILib.pipeline import Analyzer
+    from RenalMassAILib.prepare import prepare_case
+
+    p, _ = case
+    prepared = prepare_case(p.case(), preset("authors-code"), to_label_map(p.labels, p.images[Phase.ARTERIAL]))
+    analysis = Analyzer(prepared).run()
+    geometry = analysis.model_inputs["authors-code"].geometry
+    lesion = sitk.GetArrayViewFromImage(
+        sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0))[0] == 2
+    assert lesion.mean() > 0.05
+    for task, maps in analysis.explanations.items():
+        combined = np.mean(list(maps.values()), axis=0)
+        assert combined[lesion].mean() > 1.5 * combined[~lesion].mean(), task
+    assert load_package(builtin_dir() / "demo-shared-resnet18").card.demo

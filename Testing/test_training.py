@@ -1,0 +1,74 @@
+"""Training on a few phantoms: the loss goes down, a loadable package comes out, a rerun resumes."""
+
+import csv
+
+import pytest
+
+from RenalMassAILib.classify.model_package import load_package
+from RenalMassAILib.cohort.training import TrainingConfig, train
+from RenalMassAILib.errors import InputError
+from RenalMassAILib.phantom import PhantomSpec, make_phantom
+
+SUBTYPES = ["ccRCC", "oncocytoma", "classic-AML", "papillary", "ccRCC", "chromophobe"]
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cohort")
+    rows = []
+    for number in range(16):
+        subtype = SUBTYPES[number % len(SUBTYPES)]
+        phantom = make_phantom(PhantomSpec(subtype=subtype, grade=1 + number % 4, size=(72, 72, 16),
+                                           spacing=(4.0, 4.0, 6.0), seed=500 + number, noise_hu=5.0))
+        paths = phantom.write(folder / f"c{number}")
+        rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
+                     "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology,
+                     "split": "val" if number % 4 == 3 else "train"})
+    path = folder / "manifest.csv"
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+CONFIG = TrainingConfig(epochs=3, batch_size=6, learning_rate=1e-3, seed=3, augment=False, phase_dropout=0.0,
+                        tasks=("malignancy",), model_id="tiny", version="0.0.1")
+
+
+def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manifest):
+    messages = []
+    result = train(manifest, tmp_path / "package", CONFIG, log=messages.append, progress=False)
+    losses = [h["loss"] for h in result.history]
+    assert len(losses) == 3 and losses[-1] < losses[0]
+    package = load_package(result.package)
+    assert package.card.tasks == ("malignancy",) and package.card.id == "tiny"
+    assert package.card.fields["training"]["data"]["train"]["cases"] == 12
+    assert set(package.card.fields["validation"]["auc_by_phases"]) == {"N", "A", "V", "NA", "NV", "AV", "NAV"}
+
+
+def test_training_resumes_where_it_stopped(tmp_path, manifest):
+    two = TrainingConfig(**{**CONFIG.__dict__, "epochs": 2})
+    train(manifest, tmp_path / "package", two, checkpoint_dir=tmp_path / "state", progress=False, log=lambda m: None)
+    messages = []
+    result = train(manifest, tmp_path / "package", CONFIG, checkpoint_dir=tmp_path / "state", progress=False,
+                   log=messages.append)
+    assert any("resuming after epoch 2" in m for m in messages)
+    assert [h["epoch"] for h in result.history] == [1, 2, 3]
+    other = TrainingConfig(**{**CONFIG.__dict__, "learning_rate": 1e-4})
+    with pytest.raises(InputError, match="other training settings"):
+        train(manifest, tmp_path / "package", other, checkpoint_dir=tmp_path / "state", progress=False,
+              log=lambda m: None)
+
+
+def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
+    rows = list(csv.DictReader(open(manifest)))
+    for row in rows:
+        row["class"] = "benign" if row["split"] == "val" else row["class"]
+    path = tmp_path / "bad.csv"
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    with pytest.raises(InputError, match="val split needs cases of both classes for malignancy"):
+        train(path, tmp_path / "p", CONFIG, checkpoint_dir=tmp_path / "s", progress=False, log=lambda m: None)
