@@ -190,6 +190,7 @@ def _run_prepare(args) -> int:
 
 def _run_analyze(args) -> int:
     from RenalMassAILib.pipeline import Analyzer
+    from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
     from RenalMassAILib.present.report import write_report
 
     start = time.perf_counter()
@@ -197,6 +198,10 @@ def _run_analyze(args) -> int:
     analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
     analysis = analyzer.run()
     path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start)
+    for name, model_input in analysis.model_inputs.items():
+        patches = {phase.value: patch for phase, patch in model_input.patches.items()}
+        tasks = {task: maps for task, maps in analysis.explanations.items() if analysis.inputs_of_task[task] == name}
+        write_gradcam_panel(patches, tasks, Path(args.out) / f"gradcam_{name}.png")
     report = json.loads(path.read_text())
     print(report["notice"])
     for task, prediction in report["predictions"].items():
@@ -273,8 +278,9 @@ def _run_demo(args) -> int:
     demo_args = argparse.Namespace(
         arterial=str(folder / "arterial.nii.gz"), venous=str(folder / "venous.nii.gz"),
         non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=str(folder / "segmentation.nii.gz"),
-        center_lps=None, preprocessing=args.preprocessing, register=True, case_id="demo", out=args.out)
-    return _run_prepare(demo_args)
+        center_lps=None, preprocessing=args.preprocessing, register=True, case_id="demo", out=args.out,
+        malignancy_model=None, aggressiveness_model=None, save_inputs=True)
+    return _run_analyze(demo_args)
 
 
 def _run_phantom(args) -> int:

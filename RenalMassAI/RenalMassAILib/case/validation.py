@@ -65,10 +65,11 @@ def check_point_inside(point_lps, image: sitk.Image, what: str, image_what: str)
             f"(extent {_box(low, high)} mm)")
 
 
-def physical_bounds(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
-    """Axis-aligned LPS box around the voxel grid, voxel edges included."""
+def physical_bounds(image: sitk.Image, edges: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Axis-aligned LPS box around the voxel grid: around the voxels' edges, or their centres."""
     size = np.array(image.GetSize(), dtype=float)
-    corners = np.array(np.meshgrid(*[[-0.5, n - 0.5] for n in size], indexing="ij")).reshape(3, -1).T
+    margin = 0.5 if edges else 0.0
+    corners = np.array(np.meshgrid(*[[-margin, n - 1 + margin] for n in size], indexing="ij")).reshape(3, -1).T
     points = np.array([image.TransformContinuousIndexToPhysicalPoint(c.tolist()) for c in corners])
     return points.min(axis=0), points.max(axis=0)
 

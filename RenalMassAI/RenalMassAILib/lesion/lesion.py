@@ -5,6 +5,7 @@ import dataclasses
 import numpy as np
 import SimpleITK as sitk
 
+from RenalMassAILib.case.validation import physical_bounds
 from RenalMassAILib.lesion.label_map import LabelMap
 
 # In-plane resolution used to find the axial slice of largest tumour area (mm).
@@ -100,7 +101,7 @@ def _components(image: sitk.Image, value: int) -> sitk.Image | None:
 def _largest_axial_section(components: sitk.Image, value: int) -> tuple[float, float]:
     """z (LPS) and area of the axial plane cutting the component widest, whatever the grid's orientation."""
     mask = sitk.Cast(sitk.BinaryThreshold(components, value, value, 1, 0), sitk.sitkFloat32)
-    low, high = _physical_box(mask)
+    low, high = physical_bounds(mask, edges=False)
     spacing = np.array([AREA_PIXEL_MM, AREA_PIXEL_MM, AREA_SLICE_MM])
     size = np.maximum(np.ceil((high - low) / spacing).astype(int) + 1, 1)
     axial = sitk.Image(size.tolist(), sitk.sitkFloat32)
@@ -110,13 +111,6 @@ def _largest_axial_section(components: sitk.Image, value: int) -> tuple[float, f
     areas = (sitk.GetArrayViewFromImage(resampled) >= 0.5).sum(axis=(1, 2)) * spacing[0] * spacing[1]
     best = int(np.argmax(areas))
     return float(low[2] + best * spacing[2]), float(areas[best])
-
-
-def _physical_box(image: sitk.Image) -> tuple[np.ndarray, np.ndarray]:
-    size = image.GetSize()
-    corners = [[(s - 1) * c for s, c in zip(size, signs)] for signs in np.ndindex(2, 2, 2)]
-    points = np.array([image.TransformContinuousIndexToPhysicalPoint(c) for c in corners])
-    return points.min(axis=0), points.max(axis=0)
 
 
 def _contains(lesions: list[Lesion], point: np.ndarray, label_map: LabelMap, label: str) -> list[bool]:
