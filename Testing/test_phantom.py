@@ -4,7 +4,6 @@ import SimpleITK as sitk
 
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.phantom import SUBTYPES, PhantomSpec, make_phantom, pathology_class
-from conftest import phantom
 
 SMALL = dict(size=(96, 96, 40), spacing=(3.0, 3.0, 4.0))
 

@@ -45,8 +45,17 @@ def _parser() -> argparse.ArgumentParser:
     prepare.add_argument("--out", required=True, help="output folder: prepare.json, inputs/{N,A,V}.npy, inputs.png")
     prepare.set_defaults(run=_run_prepare)
 
+    segment = commands.add_parser("segment", help="kidney / tumour / cyst segmentation with an nnU-Net v2 model")
+    _add_image_arguments(segment, auto=False)
+    segment.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
+                         help="segment a region around this point (mm, LPS); default: around the kidneys found")
+    _add_segmentation_arguments(segment)
+    segment.add_argument("--out", required=True, help="output folder: segmentation.nii.gz, segmentation.json")
+    segment.set_defaults(run=_run_segment)
+
     analyze = commands.add_parser("analyze", help="prepare, then malignancy and aggressiveness with Grad-CAM; report.json")
     _add_case_arguments(analyze)
+    _add_segmentation_arguments(analyze, required=False)
     analyze.add_argument("--malignancy-model", metavar="PKG", help="model package folder or .zip (default: installed)")
     analyze.add_argument("--aggressiveness-model", metavar="PKG", help="model package folder or .zip (default: installed)")
     analyze.add_argument("--save-inputs", action="store_true", help="also write the exact network inputs")
@@ -117,7 +126,7 @@ def _parser() -> argparse.ArgumentParser:
     phantom.set_defaults(run=_run_phantom)
 
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
-    bench.add_argument("what", choices=("prepare", "registration", "refresh"))
+    bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation"))
     bench.add_argument("--json", action="store_true", help="print only the JSON result")
     bench.add_argument("--size", type=int, nargs=3, default=(512, 512, 300), metavar=("NX", "NY", "NZ"))
     bench.add_argument("--repeats", type=int, default=3)
@@ -125,30 +134,55 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+def _add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
+    group = parser.add_argument_group("segmentation (nnU-Net v2)")
+    group.add_argument("--seg-model", metavar="DIR", required=required,
+                       help="nnU-Net v2 trained-model folder (dataset.json, plans.json, fold_*/); used when no "
+                            "--segmentation is given. Its checkpoints are pickles: use trusted folders only")
+    group.add_argument("--whole-volume", action="store_true", help="segment the whole volume (nnU-Net's default path)")
+    group.add_argument("--mirroring", action="store_true", help="test-time mirroring (8x slower on a CPU)")
+    group.add_argument("--tile-step", type=float, default=None,
+                       help="sliding-window step as a fraction of the patch (default: 1.0 on the fast path, "
+                            "nnU-Net's 0.5 on the whole volume)")
+    group.add_argument("--no-bf16", action="store_true", help="no bfloat16 autocast on the CPU")
+    group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    group.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
+
+
+def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> None:
     images = parser.add_argument_group("images (NIfTI / NRRD file or DICOM series folder)")
     images.add_argument("--arterial", "-A", metavar="PATH")
     images.add_argument("--venous", "-V", metavar="PATH")
     images.add_argument("--non-contrast", "-N", metavar="PATH")
-    images.add_argument("--auto", nargs="+", metavar="PATH",
-                        help="files or DICOM folders whose phases are detected from names and DICOM tags")
+    if auto:
+        images.add_argument("--auto", nargs="+", metavar="PATH",
+                            help="files or DICOM folders whose phases are detected from names and DICOM tags")
+    parser.add_argument("--case-id", default=None)
+
+
+def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
+    _add_image_arguments(parser)
     parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3")
     parser.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
                         help="tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     parser.add_argument("--register", action="store_true",
                         help="rigidly register N and V onto A (default: the same world point, as the authors' code)")
-    parser.add_argument("--case-id", default=None)
+
+
+def _explicit_phases(args) -> dict:
+    from RenalMassAILib.case.phase import Phase
+
+    given = ((Phase.ARTERIAL, args.arterial), (Phase.VENOUS, args.venous), (Phase.NON_CONTRAST, args.non_contrast))
+    return {phase: path for phase, path in given if path}
 
 
 def _prepare_from_args(args):
-    from RenalMassAILib.case.phase import Phase
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
     from RenalMassAILib.prepare import load_case, load_case_auto, prepare_case
 
-    explicit = {phase: path for phase, path in ((Phase.ARTERIAL, args.arterial), (Phase.VENOUS, args.venous),
-                                                (Phase.NON_CONTRAST, args.non_contrast)) if path}
+    explicit = _explicit_phases(args)
     if explicit and args.auto:
         raise InputError("give the phases either explicitly (--arterial/--venous/--non-contrast) or with --auto, not both")
     if not explicit and not args.auto:
@@ -159,11 +193,65 @@ def _prepare_from_args(args):
         case = load_case(explicit, case_id)
     else:
         case, assignment = load_case_auto(args.auto, case_id)
-    label_map = (read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase))
-                 if args.segmentation else None)
+    if args.segmentation:
+        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase))
+    elif getattr(args, "seg_model", None):
+        label_map = _segment(case, args, explicit)[0]
+    else:
+        label_map = None
     prepared = prepare_case(case, preset(args.preprocessing), label_map, args.center_lps,
                             "rigid" if args.register else "world", assignment)
     return prepared, label_map
+
+
+def _segment(case, args, explicit_paths: dict):
+    """Runs the worker process on the case; returns the label map and the worker's final message."""
+    import tempfile
+
+    import SimpleITK as sitk
+
+    from RenalMassAILib.lesion.label_map import to_label_map
+    from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+    from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+
+    model = open_segmentation_model(args.seg_model, case.phases)
+    phases = set(model.channel_phases(case.reference_phase))
+    images = {p.value: explicit_paths.get(p) or case.images[p] for p in phases}
+    tile_step = args.tile_step or (0.5 if args.whole_volume else 1.0)
+    options = {"fast": not args.whole_volume, "mirroring": args.mirroring, "tile_step_size": tile_step,
+               "bf16": not args.no_bf16, "device": args.device, "threads": args.threads}
+    with tempfile.TemporaryDirectory(prefix="renalmassai-labels-") as folder:
+        output = Path(folder) / "segmentation.nii.gz"
+        job = SegmentationJob(images, model.folder, output, args.center_lps, options, args.threads)
+        try:
+            for message in job.progress():
+                steps = f" {message['step']}/{message['steps']}" if message.get("steps") else ""
+                print(f"[segmentation] {message['stage']}{steps}: {message['message']}", file=sys.stderr)
+        except KeyboardInterrupt:
+            job.cancel()
+            raise
+        label_map = to_label_map(sitk.ReadImage(str(output)), case.reference, what="nnU-Net segmentation")
+    return label_map, job.result
+
+
+def _run_segment(args) -> int:
+    import SimpleITK as sitk
+
+    from RenalMassAILib.prepare import load_case
+
+    explicit = _explicit_phases(args)
+    if not explicit:
+        raise InputError("no image given: use --arterial/--venous/--non-contrast PATH")
+    case = load_case(explicit, args.case_id or _case_id(next(iter(explicit.values()))))
+    label_map, result = _segment(case, args, explicit)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
+    summary = {key: result[key] for key in ("volumes_ml", "forward_passes", "seconds")}
+    (out / "segmentation.json").write_text(json.dumps({"model": str(args.seg_model), **summary}, indent=2))
+    print(f"volumes (mL): {summary['volumes_ml']}; {summary['forward_passes']} forward passes in {summary['seconds']} s")
+    print(f"wrote {out / 'segmentation.nii.gz'}")
+    return 0
 
 
 def _case_id(path: str) -> str:
@@ -302,9 +390,10 @@ def _run_phantom(args) -> int:
 
 
 def _run_bench(args) -> int:
-    from RenalMassAILib.bench import prepare_speed, refresh_speed, registration_speed
+    from RenalMassAILib.bench import prepare_speed, refresh_speed, registration_speed, segmentation_speed
 
-    run = {"prepare": prepare_speed.run, "registration": registration_speed.run, "refresh": refresh_speed.run}[args.what]
+    run = {"prepare": prepare_speed.run, "registration": registration_speed.run, "refresh": refresh_speed.run,
+           "segmentation": segmentation_speed.run}[args.what]
     result = run(size=tuple(args.size), repeats=args.repeats, log=None if args.json else print)
     print(json.dumps(result))
     return 0

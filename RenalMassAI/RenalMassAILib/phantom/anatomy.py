@@ -36,15 +36,16 @@ class Anatomy:
 class _Patient:
     """Per-patient draws: each tissue's mean HU and its texture field."""
 
-    def __init__(self, rng: np.random.Generator):
+    def __init__(self, rng: np.random.Generator, variability: float = 1.0):
         self.rng = rng
+        self.variability = variability
         self._tissues = {}
 
     def layer(self, shape: Shape, tissue: str, label: int = 0, texture_scale: float = 1.0,
               hu_shift=(0.0, 0.0, 0.0)) -> Layer:
         if tissue not in self._tissues:
             spec = TISSUES[tissue]
-            draw = self.rng.normal()
+            draw = self.rng.normal() * self.variability
             hu = tuple(m + s * draw for m, s in zip(spec.hu, spec.spread))
             field = SmoothField(self.rng, TEXTURE_WAVELENGTH_MM) if spec.texture else None
             self._tissues[tissue] = (hu, spec.texture, field)
@@ -54,7 +55,7 @@ class _Patient:
 
 
 def build_anatomy(spec, rng: np.random.Generator) -> Anatomy:
-    patient = _Patient(rng)
+    patient = _Patient(rng, spec.variability)
     jitter = lambda scale: rng.uniform(-scale, scale)  # noqa: E731
     layers = [
         patient.layer(Cylinder((0, 10), (165 + jitter(8), 120 + jitter(6))), "fat"),

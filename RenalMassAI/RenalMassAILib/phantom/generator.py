@@ -36,6 +36,7 @@ class PhantomSpec:
     misregistration_deg: float = 0.0  # largest random rotation of N and V against A
     noise_hu: float = 10.0
     extra_cysts: int = 0  # simple cysts in the other kidney (label 3)
+    variability: float = 1.0  # scale of the between-patient spread of each tissue's mean HU
     seed: int = 0
 
     def __post_init__(self):

@@ -1,0 +1,130 @@
+"""An nnU-Net v2 trained-model folder as a segmentation model: checked when chosen, with clear errors.
+
+A folder holds dataset.json, plans.json and fold_*/checkpoint_*.pth (what `nnUNetv2_train` writes, or
+what `nnUNetv2_export_model_to_zip` packs). Label meaning comes from dataset.json by name, so KiTS21
+(kidney 1, tumor 2, cyst 3), KiTS23 (regions kidney / masses / tumor) and other schemes all map to
+kidney / tumor / cyst. nnU-Net checkpoints are pickles: only use model folders you trust.
+"""
+
+import dataclasses
+import json
+import re
+from pathlib import Path
+
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.label_map import KITS_LABELS
+
+_PHASE_WORDS = {
+    Phase.NON_CONTRAST: {"n", "nc", "noncontrast", "non_contrast", "plain", "native", "unenhanced"},
+    Phase.ARTERIAL: {"a", "arterial", "art", "corticomedullary", "cm"},
+    Phase.VENOUS: {"v", "venous", "portal", "pv", "nephrographic", "np"},
+}
+_MEANINGS = {"kidney": ("kidney", "kidneys", "renal parenchyma"), "tumor": ("tumor", "tumour", "renal tumor", "neoplasm"),
+             "cyst": ("cyst", "cysts", "renal cyst")}
+
+
+@dataclasses.dataclass(frozen=True)
+class SegmentationModel:
+    folder: Path
+    folds: tuple[str, ...]
+    checkpoint: str
+    channels: tuple[Phase | None, ...]  # phase each input channel takes (None: the reference phase)
+    output_values: dict[str, int]  # meaning -> value in nnU-Net's output label map
+    configuration: str
+
+    def channel_phases(self, reference: Phase) -> tuple[Phase, ...]:
+        return tuple(reference if phase is None else phase for phase in self.channels)
+
+
+def open_segmentation_model(folder, case_phases: tuple[Phase, ...] | None = None) -> SegmentationModel:
+    folder = Path(folder)
+    where = f"segmentation model {str(folder)!r}"
+    if not folder.is_dir():
+        raise InputError(f"{where}: no such folder")
+    dataset = _json(folder / "dataset.json", where)
+    plans = _json(folder / "plans.json", where)
+    checkpoints = sorted(folder.glob("fold_*/checkpoint_final.pth")) or sorted(folder.glob("fold_*/checkpoint_best.pth"))
+    if not checkpoints:
+        raise InputError(f"{where}: no fold_*/checkpoint_final.pth (or checkpoint_best.pth); is this the trained-model "
+                         "folder (Dataset.../Trainer__Plans__configuration)?")
+    folds = tuple(sorted({p.parent.name.removeprefix("fold_") for p in checkpoints if p.name == checkpoints[0].name}))
+    channels = _channels(dataset, where)
+    if case_phases is not None:
+        _check_channels(channels, case_phases, where)
+    configuration = folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
+    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where), configuration)
+
+
+def _json(path: Path, where: str) -> dict:
+    if not path.is_file():
+        raise InputError(f"{where}: {path.name} is missing")
+    try:
+        return json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise InputError(f"{where}: {path.name} is not valid JSON ({error})") from None
+
+
+def _channels(dataset: dict, where: str) -> tuple[Phase | None, ...]:
+    names = dataset.get("channel_names") or dataset.get("modality")
+    if not isinstance(names, dict) or not names:
+        raise InputError(f"{where}: dataset.json has no channel_names")
+    ordered = [names[k] for k in sorted(names, key=int)]
+    if len(ordered) == 1:
+        return (_phase_of(ordered[0]),)
+    phases = tuple(_phase_of(name) for name in ordered)
+    if None in phases:
+        raise InputError(f"{where}: channels {ordered} do not name phases (non-contrast / arterial / venous)")
+    return phases
+
+
+def _phase_of(name: str) -> Phase | None:
+    words = set(re.split(r"[^a-z_]+", name.lower().replace("-", "_")))
+    for phase, known in _PHASE_WORDS.items():
+        if words & known:
+            return phase
+    return None
+
+
+def _check_channels(channels, case_phases, where: str) -> None:
+    needed = [p for p in channels if p is not None]
+    missing = [p for p in needed if p not in case_phases]
+    if missing:
+        raise InputError(f"{where}: takes {len(channels)} channel(s) ({', '.join(p.long_name for p in needed)}); "
+                         f"the case lacks {', '.join(p.long_name for p in missing)}")
+
+
+def _output_values(dataset: dict, where: str) -> dict[str, int]:
+    """Meaning -> output value. Region-based models (KiTS23) output regions_class_order values."""
+    labels = dataset.get("labels")
+    if not isinstance(labels, dict):
+        raise InputError(f"{where}: dataset.json has no labels")
+    order = dataset.get("regions_class_order")
+    regions = [name for name in labels if name != "background"]
+    values = {}
+    if order is None and any(isinstance(labels[name], list) for name in regions):
+        raise InputError(f"{where}: region labels without regions_class_order")
+    for index, name in enumerate(regions):
+        value = order[index] if order is not None else labels[name]  # regions: output value from the order
+        meaning = _meaning(name)
+        if meaning and meaning not in values:
+            values[meaning] = int(value)
+    if "cyst" not in values and "masses" in labels and isinstance(labels["masses"], list) and order:
+        values["cyst"] = int(order[regions.index("masses")])  # KiTS23: a mass that is not tumour is a cyst
+    if "tumor" not in values:
+        raise InputError(f"{where}: no tumour label among {sorted(labels)} (expected names like "
+                         f"{', '.join(_MEANINGS['tumor'])})")
+    return values
+
+
+def _meaning(name: str) -> str | None:
+    key = name.strip().lower().replace("_", " ")
+    for meaning, names in _MEANINGS.items():
+        if key in names:
+            return meaning
+    return None
+
+
+def to_kits_values(output_values: dict[str, int]) -> dict[int, int]:
+    """nnU-Net output value -> this project's label value (kidney 1, tumor 2, cyst 3)."""
+    return {value: KITS_LABELS[meaning] for meaning, value in output_values.items()}

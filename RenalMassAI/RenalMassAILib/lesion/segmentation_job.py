@@ -1,0 +1,92 @@
+"""Running segmentation in a worker process: structured progress, clean cancellation, no leftovers.
+
+The job owns a temporary folder for whatever patient images must be written for the worker (volumes
+that exist only in memory, e.g. in a Slicer scene) and removes it in every case, including
+cancellation and failure. Cancelling ends the worker's whole process group.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+import SimpleITK as sitk
+
+from RenalMassAILib.errors import InputError
+
+
+class SegmentationJob:
+    def __init__(self, images: dict[str, object], model_folder, output, center_lps=None, options: dict | None = None,
+                 threads: int | None = None):
+        """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder)."""
+        self.temporary = Path(tempfile.mkdtemp(prefix="renalmassai-seg-"))
+        try:
+            paths = {}
+            for phase, image in images.items():
+                if isinstance(image, sitk.Image):
+                    paths[phase] = str(self.temporary / f"{phase}.nii.gz")
+                    sitk.WriteImage(image, paths[phase])
+                else:
+                    paths[phase] = str(image)
+            request = {"images": paths, "model": str(model_folder), "output": str(output),
+                       "center_lps": list(center_lps) if center_lps is not None else None, "options": options or {}}
+            (self.temporary / "request.json").write_text(json.dumps(request))
+        except BaseException:
+            self.cleanup()
+            raise
+        environment = dict(os.environ)
+        if threads:
+            environment["OMP_NUM_THREADS"] = str(threads)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "RenalMassAILib.lesion.segmentation_worker", str(self.temporary / "request.json")],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=environment)
+        self.result: dict | None = None
+
+    def progress(self) -> Iterator[dict]:
+        """Yields the worker's progress messages until it ends; raises InputError on its error."""
+        try:
+            for line in self.process.stdout:
+                try:
+                    message = json.loads(line)
+                except json.JSONDecodeError:
+                    continue  # a library printed something: not ours
+                if message.get("stage") == "error":
+                    raise InputError(message["message"])
+                if message.get("stage") == "done":
+                    self.result = message
+                yield message
+            self.process.wait()
+            if self.result is None:
+                raise InputError(f"segmentation worker ended without a result (exit status {self.process.returncode})")
+        finally:
+            self.cleanup()
+
+    def cancel(self, grace_seconds: float = 5.0) -> None:
+        """Ends the worker and every process it started; removes the temporary files."""
+        try:
+            if self.process.poll() is None:
+                group = os.getpgid(self.process.pid)
+                os.killpg(group, signal.SIGTERM)
+                try:
+                    self.process.wait(grace_seconds)
+                except subprocess.TimeoutExpired:
+                    os.killpg(group, signal.SIGKILL)
+                    self.process.wait()
+        except ProcessLookupError:
+            pass
+        finally:
+            self.cleanup()
+
+    def cleanup(self) -> None:
+        if self.process_stdout_open():
+            self.process.stdout.close()
+        shutil.rmtree(self.temporary, ignore_errors=True)
+
+    def process_stdout_open(self) -> bool:
+        process = getattr(self, "process", None)
+        return process is not None and process.stdout is not None and not process.stdout.closed

@@ -1,0 +1,46 @@
+"""The segmentation worker: a separate process that reads a request, segments, and reports JSON lines.
+
+    python -m RenalMassAILib.lesion.segmentation_worker REQUEST.json
+Each stdout line is one JSON object: {"stage", "step", "steps", "message"}; the last is stage
+"done" (with the output path and volumes) or "error" (with the message). Started and cancelled by
+segmentation_job.SegmentationJob.
+"""
+
+import json
+import sys
+import traceback
+
+
+def emit(stage: str, step: int, steps: int, message: str, **extra) -> None:
+    print(json.dumps({"stage": stage, "step": step, "steps": steps, "message": message, **extra}), flush=True)
+
+
+def run(request_path: str) -> int:
+    from RenalMassAILib.case.phase import Phase
+    from RenalMassAILib.errors import InputError
+    from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+    from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
+    from RenalMassAILib.prepare import load_case
+
+    try:
+        request = json.loads(open(request_path).read())
+        emit("read", 0, 1, "reading images")
+        case = load_case({Phase(p): path for p, path in request["images"].items()}, request.get("case_id", "case"))
+        model = open_segmentation_model(request["model"], case.phases)
+        options = SegmentationOptions(**request.get("options", {}))
+        result = segment(case, model, request.get("center_lps"), options, progress=emit)
+        import SimpleITK as sitk
+        sitk.WriteImage(result.label_map.image, request["output"], useCompression=True)
+        emit("done", 1, 1, "written", output=request["output"], volumes_ml=result.volumes_ml,
+             forward_passes=result.forward_passes, seconds=round(result.seconds, 2))
+        return 0
+    except InputError as error:
+        emit("error", 0, 0, str(error))
+        return 2
+    except Exception as error:  # reported to the parent process, which shows it
+        emit("error", 0, 0, f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1]))

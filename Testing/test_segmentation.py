@@ -1,0 +1,149 @@
+"""Segmentation through nnU-Net v2's real predictor with the bundled demo model."""
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.cli import main
+from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
+from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
+from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+from RenalMassAILib.resources import resources_dir
+from conftest import phantom
+
+DEMO_ROOT = resources_dir() / "SegmentationModels" / "demo-nnunet-phantom"
+SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1,
+            size=(112, 112, 36), spacing=(2.5, 2.5, 4.0))
+KIDNEY_DICE_BAR, TUMOR_DICE_BAR = 0.80, 0.60  # held-out phantom, tiny CPU-trained demo model
+
+
+def _demo_model_folder() -> Path:
+    folders = [p for p in DEMO_ROOT.iterdir() if p.is_dir()]
+    assert len(folders) == 1, folders
+    return folders[0]
+
+
+def _dice(a: np.ndarray, b: np.ndarray) -> float:
+    return 2.0 * float((a & b).sum()) / max(1.0, float(a.sum() + b.sum()))
+
+
+@pytest.fixture(scope="module")
+def case():
+    return phantom(**SPEC)
+
+
+@pytest.fixture(scope="module")
+def fast_result(case):
+    model = open_segmentation_model(_demo_model_folder(), case.case().phases)
+    return segment(case.case(), model, case.lesion_center_lps)
+
+
+def test_demo_model_segments_a_held_out_phantom(case, fast_result):
+    truth = sitk.GetArrayViewFromImage(case.labels)
+    found = sitk.GetArrayViewFromImage(fast_result.label_map.image)
+    assert fast_result.label_map.image.GetSize() == case.labels.GetSize()
+    assert np.allclose(fast_result.label_map.image.GetOrigin(), case.labels.GetOrigin())
+    assert np.allclose(fast_result.label_map.image.GetDirection(), case.labels.GetDirection())
+    kidney = _dice((truth == 1) | (truth == 2), (found == 1) | (found == 2))  # kidney with its mass, as KiTS scores it
+    tumor = _dice(truth == 2, found == 2)
+    assert kidney > KIDNEY_DICE_BAR, kidney
+    assert tumor > TUMOR_DICE_BAR, tumor
+    assert fast_result.volumes_ml["tumor"] > 0
+
+
+def test_fast_path_agrees_with_the_default_path(case, fast_result):
+    model = open_segmentation_model(_demo_model_folder(), case.case().phases)
+    default = segment(case.case(), model, None,
+                      SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False))
+    assert default.regions == 1 and default.forward_passes > fast_result.forward_passes
+    fast = sitk.GetArrayViewFromImage(fast_result.label_map.image)
+    whole = sitk.GetArrayViewFromImage(default.label_map.image)
+    assert _dice(fast == 2, whole == 2) > 0.9
+
+
+def test_coarse_localisation_finds_both_kidneys(case):
+    boxes = locate_kidneys(case.images[Phase.ARTERIAL])
+    assert len(boxes) == 2
+    centre = np.asarray(case.lesion_center_lps)
+    assert any(np.all(np.abs(centre - c) < s / 2) for c, s in boxes)
+
+
+def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
+    big = phantom(**{**SPEC, "size": (160, 160, 60), "spacing": (1.8, 1.8, 2.5)})
+    job = SegmentationJob({"A": big.images[Phase.ARTERIAL]}, _demo_model_folder(), tmp_path / "labels.nii.gz",
+                          options={"fast": False, "mirroring": True, "bf16": False})
+    temporary = job.temporary
+    assert (temporary / "A.nii.gz").exists()  # the patient image the worker reads
+    for message in job.progress():
+        if message["stage"] == "predict" and message["step"] >= 1:
+            job.cancel()
+            break
+    assert job.process.poll() is not None
+    with pytest.raises(ProcessLookupError):
+        os.killpg(job.process.pid, 0)  # the whole process group is gone
+    assert not temporary.exists()
+    assert not (tmp_path / "labels.nii.gz").exists()
+
+
+def test_a_finished_job_removes_its_temporary_files(tmp_path, case):
+    job = SegmentationJob({"A": case.images[Phase.ARTERIAL]}, _demo_model_folder(), tmp_path / "labels.nii.gz",
+                          center_lps=case.lesion_center_lps)
+    stages = [m["stage"] for m in job.progress()]
+    assert stages[-1] == "done" and "predict" in stages
+    assert job.result["volumes_ml"]["tumor"] > 0
+    assert not job.temporary.exists() and (tmp_path / "labels.nii.gz").exists()
+
+
+def test_analyze_segments_when_no_segmentation_is_given(tmp_path, case):
+    files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
+    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--seg-model", str(_demo_model_folder()),
+                 "--out", str(tmp_path / "out")]) == 0
+    report = json.loads((tmp_path / "out" / "report.json").read_text())
+    assert report["lesion"]["volume_ml"] > 5
+    assert np.linalg.norm(np.subtract(report["lesion"]["center_lps"], case.lesion_center_lps)) < 10
+    assert (tmp_path / "out" / "segmentation.nii.gz").exists()
+
+
+def _model_folder(root: Path, dataset: dict | None, plans: bool = True, checkpoint: bool = True) -> Path:
+    folder = root / "Dataset999_X" / "nnUNetTrainer__nnUNetPlans__3d_fullres"
+    (folder / "fold_0").mkdir(parents=True)
+    if dataset is not None:
+        (folder / "dataset.json").write_text(json.dumps(dataset))
+    if plans:
+        (folder / "plans.json").write_text(json.dumps({"configurations": {"3d_fullres": {}}}))
+    if checkpoint:
+        (folder / "fold_0" / "checkpoint_final.pth").write_bytes(b"")
+    return folder
+
+
+KITS = {"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3}}
+
+
+@pytest.mark.parametrize("dataset, plans, checkpoint, message", [
+    (None, True, True, "dataset.json is missing"),
+    (KITS, False, True, "plans.json is missing"),
+    (KITS, True, False, "no fold_*/checkpoint_final.pth"),
+    ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, True, True, "no tumour label"),
+    ({"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]}, True, True,
+     "the case lacks non-contrast"),
+])
+def test_a_broken_model_folder_gives_a_clear_error(tmp_path, capsys, case, dataset, plans, checkpoint, message):
+    folder = _model_folder(tmp_path, dataset, plans, checkpoint)
+    files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
+    assert main(["segment", "-A", files["arterial"], "--seg-model", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and str(folder) in err and len(err.splitlines()) == 1
+
+
+def test_kits23_region_labels_map_to_kidney_tumour_cyst(tmp_path):
+    dataset = {"channel_names": {"0": "CT"}, "regions_class_order": [1, 3, 2],
+               "labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2}}
+    model = open_segmentation_model(_model_folder(tmp_path, dataset))
+    assert model.output_values == {"kidney": 1, "tumor": 2, "cyst": 3}
+    assert model.channels == (None,)  # one channel: the reference phase
