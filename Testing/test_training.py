@@ -45,6 +45,8 @@ def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manife
     assert package.card.tasks == ("malignancy",) and package.card.id == "tiny"
     assert package.card.fields["training"]["data"]["train"]["cases"] == 12
     assert set(package.card.fields["validation"]["auc_by_phases"]) == {"N", "A", "V", "NA", "NV", "AV", "NAV"}
+    scores = list(csv.DictReader(open(tmp_path / "package.training" / "validation_scores.csv")))
+    assert len(scores) == 4 and all(0 <= float(r["probability_malignancy"]) <= 1 for r in scores)
 
 
 def test_training_resumes_where_it_stopped(tmp_path, manifest):

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/train_demo_segmentation.py [--cases 40] [--trainer nnUNetTrainer_5epochs] [--work DIR]
 
-1. writes a phantom dataset in nnU-Net's raw format (arterial phase, labels kidney 1, tumor 2, cyst 3);
+1. writes a phantom dataset in nnU-Net's raw format (arterial phase as channel "CT"; kidney 1, tumor 2, cyst 3);
 2. `nnUNetv2_plan_and_preprocess` (3d_fullres), then shrinks the planned network so that it trains in
    minutes on a CPU (4 stages, 8-64 features, patch 32 x 80 x 80);
 3. `nnUNetv2_train` fold 0 on the CPU;
@@ -47,7 +47,9 @@ def write_dataset(raw: Path, cases: int) -> None:
         phantom = make_phantom(phantom_spec(number))
         sitk.WriteImage(phantom.images[Phase.ARTERIAL], str(folder / "imagesTr" / f"case_{number:03d}_0000.nii.gz"))
         sitk.WriteImage(phantom.labels, str(folder / "labelsTr" / f"case_{number:03d}.nii.gz"))
-    dataset = {"channel_names": {"0": "arterial"}, "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3},
+    # "CT" selects nnU-Net's CT normalisation (fixed global statistics), which a crop of the volume
+    # leaves unchanged: the fast path then sees the same intensities as the whole-volume path.
+    dataset = {"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3},
                "numTraining": cases, "file_ending": ".nii.gz", "name": "RenalPhantom",
                "description": "Synthetic renal CT phantoms (RenalMassAILib.phantom); demo only"}
     (folder / "dataset.json").write_text(json.dumps(dataset, indent=2))
@@ -100,8 +102,9 @@ def main() -> int:
     bin_dir = Path(sys.executable).parent
     if not (work / "raw" / DATASET / "dataset.json").exists():
         write_dataset(work / "raw", args.cases)
+    # Planning sets torch's thread count from nnUNet_n_proc_DA, which must then be positive.
     run([str(bin_dir / "nnUNetv2_plan_and_preprocess"), "-d", "501", "-c", "3d_fullres", "-np", "2",
-         "--verify_dataset_integrity"], environment)
+         "--verify_dataset_integrity"], dict(environment, nnUNet_n_proc_DA="1"))
     shrink_plans(work / "preprocessed")
     run([str(bin_dir / "nnUNetv2_train"), "501", "3d_fullres", "0", "-tr", args.trainer, "-device", "cpu"], environment)
     print(f"exported {export(work / 'results', args.trainer)}")

@@ -5,6 +5,7 @@ cross-entropy, model selection by validation AUC, every case scored. Resumable: 
 each epoch is kept in the checkpoint folder; a rerun with the same arguments continues there.
 """
 
+import csv
 import dataclasses
 import datetime
 import itertools
@@ -101,7 +102,8 @@ def train(manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=
     validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
     card = _card(config, manifest, splits, state, validation, _combination_aucs(network, splits["val"], config))
     write_package(out, network, card, half=config.half_precision_weights)
-    log(f"wrote model package {out} (best epoch {state['best_epoch']})")
+    scores = _write_scores(network, splits["val"], config, checkpoint_dir / "validation_scores.csv")
+    log(f"wrote model package {out} (best epoch {state['best_epoch']}); every validation case's score in {scores}")
     return TrainingResult(out, state["best_epoch"], validation, state["history"])
 
 
@@ -193,6 +195,17 @@ def _validate(network, data: _Data, config: TrainingConfig, present: torch.Tenso
         counted = ~torch.isnan(data.labels[:, t])
         aucs[task] = float(roc_auc_score(data.labels[counted, t].numpy(), scores[counted, t].numpy()))
     return aucs
+
+
+def _write_scores(network, data: _Data, config: TrainingConfig, path: Path) -> Path:
+    """One row per case (the authors' test scripts kept only the last case's score)."""
+    scores = _scores(network, data, data.present, config)
+    with open(path, "w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["case_id", "class", *[f"probability_{t}" for t in config.tasks]])
+        for i, case_id in enumerate(data.case_ids):
+            writer.writerow([case_id, data.classes[i], *[f"{float(v):.6f}" for v in scores[i]]])
+    return path
 
 
 def _combination_aucs(network, data: _Data, config: TrainingConfig) -> dict:
