@@ -24,7 +24,10 @@ def manifest(tmp_path_factory):
         rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
                      "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology,
                      "split": "val" if number % 4 == 3 else "train"})
-    path = folder / "manifest.csv"
+    return _write_csv(folder / "manifest.csv", rows)
+
+
+def _write_csv(path, rows):
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=list(rows[0]))
         writer.writeheader()
@@ -67,10 +70,6 @@ def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
     rows = list(csv.DictReader(open(manifest)))
     for row in rows:
         row["class"] = "benign" if row["split"] == "val" else row["class"]
-    path = tmp_path / "bad.csv"
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    path = _write_csv(tmp_path / "bad.csv", rows)
     with pytest.raises(InputError, match="val split needs cases of both classes for malignancy"):
         train(path, tmp_path / "p", CONFIG, checkpoint_dir=tmp_path / "s", progress=False, log=lambda m: None)

@@ -278,7 +278,6 @@ def _run_prepare(args) -> int:
 
 def _run_analyze(args) -> int:
     from RenalMassAILib.pipeline import Analyzer
-    from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
     from RenalMassAILib.present.report import write_report
 
     start = time.perf_counter()
@@ -286,10 +285,6 @@ def _run_analyze(args) -> int:
     analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
     analysis = analyzer.run()
     path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start)
-    for name, model_input in analysis.model_inputs.items():
-        patches = {phase.value: patch for phase, patch in model_input.patches.items()}
-        tasks = {task: maps for task, maps in analysis.explanations.items() if analysis.inputs_of_task[task] == name}
-        write_gradcam_panel(patches, tasks, Path(args.out) / f"gradcam_{name}.png")
     report = json.loads(path.read_text())
     print(report["notice"])
     for task, prediction in report["predictions"].items():

@@ -7,6 +7,7 @@ import numpy as np
 import SimpleITK as sitk
 
 from RenalMassAILib.pipeline import Analysis
+from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
 from RenalMassAILib.prepare import PreparedCase, prepare_summary
 
 SCHEMA = "renalmassai.report/1"
@@ -29,7 +30,8 @@ def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=
             explanations[task][phase] = {"patch": f"{stem}.npy", "image": f"{stem}.nii.gz"}
     inputs = {}
     for name, model_input in analysis.model_inputs.items():
-        inputs[name] = {"preprocessing": model_input.preprocessing.to_dict(), "geometry": model_input.geometry.to_dict()}
+        inputs[name] = {"preprocessing": model_input.preprocessing.to_dict(), "geometry": model_input.geometry.to_dict(),
+                        "gradcam_panel": _write_panel(analysis, name, out)}
         if save_inputs:
             (out / "inputs" / name).mkdir(parents=True, exist_ok=True)
             inputs[name]["files"] = {}
@@ -42,6 +44,14 @@ def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=
     path = out / "report.json"
     path.write_text(json.dumps(report, indent=2))
     return path
+
+
+def _write_panel(analysis: Analysis, name: str, out: Path) -> str:
+    """The inputs of one preset with the Grad-CAM of the tasks that used them (a row per task)."""
+    patches = {phase.value: patch for phase, patch in analysis.model_inputs[name].patches.items()}
+    maps = {task: m for task, m in analysis.explanations.items() if analysis.inputs_of_task[task] == name}
+    write_gradcam_panel(patches, maps, out / f"gradcam_{name}.png")
+    return f"gradcam_{name}.png"
 
 
 def report_summary(prepared: PreparedCase, analysis: Analysis, explanations: dict, inputs: dict,
