@@ -14,19 +14,12 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.lesion.segmentation_job import SegmentationJob
-from RenalMassAILib.resources import resources_dir
+from RenalMassAILib.resources import demo_segmentation_model
 from conftest import phantom
 
-DEMO_ROOT = resources_dir() / "SegmentationModels" / "demo-nnunet-phantom"
 SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1,
             size=(112, 112, 36), spacing=(2.5, 2.5, 4.0))
 KIDNEY_DICE_BAR, TUMOR_DICE_BAR = 0.80, 0.60  # held-out phantom, tiny CPU-trained demo model
-
-
-def _demo_model_folder() -> Path:
-    folders = [p for p in DEMO_ROOT.iterdir() if p.is_dir()]
-    assert len(folders) == 1, folders
-    return folders[0]
 
 
 def _dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -40,7 +33,7 @@ def case():
 
 @pytest.fixture(scope="module")
 def fast_result(case):
-    model = open_segmentation_model(_demo_model_folder(), case.case().phases)
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     return segment(case.case(), model, case.lesion_center_lps)
 
 
@@ -58,7 +51,7 @@ def test_demo_model_segments_a_held_out_phantom(case, fast_result):
 
 
 def test_fast_path_agrees_with_the_default_path(case, fast_result):
-    model = open_segmentation_model(_demo_model_folder(), case.case().phases)
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     default = segment(case.case(), model, None,
                       SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False))
     assert default.regions == 1 and default.forward_passes > fast_result.forward_passes
@@ -76,7 +69,7 @@ def test_coarse_localisation_finds_both_kidneys(case):
 
 def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
     big = phantom(**{**SPEC, "size": (160, 160, 60), "spacing": (1.8, 1.8, 2.5)})
-    job = SegmentationJob({"A": big.images[Phase.ARTERIAL]}, _demo_model_folder(), tmp_path / "labels.nii.gz",
+    job = SegmentationJob({"A": big.images[Phase.ARTERIAL]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           options={"fast": False, "mirroring": True, "bf16": False})
     temporary = job.temporary
     assert (temporary / "A.nii.gz").exists()  # the patient image the worker reads
@@ -92,7 +85,7 @@ def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
 
 
 def test_a_finished_job_removes_its_temporary_files(tmp_path, case):
-    job = SegmentationJob({"A": case.images[Phase.ARTERIAL]}, _demo_model_folder(), tmp_path / "labels.nii.gz",
+    job = SegmentationJob({"A": case.images[Phase.ARTERIAL]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           center_lps=case.lesion_center_lps)
     stages = [m["stage"] for m in job.progress()]
     assert stages[-1] == "done" and "predict" in stages
@@ -102,7 +95,7 @@ def test_a_finished_job_removes_its_temporary_files(tmp_path, case):
 
 def test_analyze_segments_when_no_segmentation_is_given(tmp_path, case):
     files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
-    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--seg-model", str(_demo_model_folder()),
+    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--seg-model", str(demo_segmentation_model()),
                  "--out", str(tmp_path / "out")]) == 0
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["lesion"]["volume_ml"] > 5

@@ -1,6 +1,6 @@
 """Trains the bundled demo segmentation model with nnU-Net v2's own commands, on phantoms.
 
-    .venv/bin/python scripts/train_demo_segmentation.py [--cases 40] [--trainer nnUNetTrainer_5epochs] [--work DIR]
+    .venv/bin/python scripts/train_demo_segmentation.py [--cases 40] [--trainer nnUNetTrainer_10epochs] [--work DIR]
 
 1. writes a phantom dataset in nnU-Net's raw format (arterial phase as channel "CT"; kidney 1, tumor 2, cyst 3);
 2. `nnUNetv2_plan_and_preprocess` (3d_fullres), then shrinks the planned network so that it trains in
@@ -28,13 +28,13 @@ from RenalMassAILib.phantom import PhantomSpec, make_phantom
 ROOT = Path(__file__).resolve().parents[1]
 TARGET = ROOT / "Resources" / "SegmentationModels" / "demo-nnunet-phantom"
 DATASET = "Dataset501_RenalPhantom"
-SUBTYPES = ("ccRCC", "papillary", "chromophobe", "oncocytoma", "fat-poor-AML", "bosniak-4", "ccRCC", "bosniak-3")
+SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "papillary", "bosniak-3", "chromophobe")
 SPACING = (2.5, 2.5, 4.0)
 SIZE = (112, 112, 36)  # 280 x 280 x 144 mm around the lesion's level
 
 
 def phantom_spec(number: int, seed_base: int = 7000) -> PhantomSpec:
-    return PhantomSpec(subtype=SUBTYPES[number % len(SUBTYPES)], diameter_mm=20.0 + (number * 7) % 50,
+    return PhantomSpec(subtype=SUBTYPES[number % len(SUBTYPES)], diameter_mm=30.0 + (number * 7) % 40,
                        grade=1 + number % 4, side="left" if number % 2 else "right", extra_cysts=1, size=SIZE,
                        spacing=SPACING, seed=seed_base + number)
 
@@ -93,7 +93,7 @@ def export(results: Path, trainer: str) -> Path:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=40)
-    parser.add_argument("--trainer", default="nnUNetTrainer_5epochs")
+    parser.add_argument("--trainer", default="nnUNetTrainer_10epochs")
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "renalmassai" / "demo-segmentation"))
     args = parser.parse_args()
     work = Path(args.work)

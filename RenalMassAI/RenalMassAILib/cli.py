@@ -354,15 +354,18 @@ def _run_train(args) -> int:
 
 
 def _run_demo(args) -> int:
-    from RenalMassAILib.resources import demo_case_dir
+    """The bundled phantom case through the whole pipeline: segmentation by the demo nnU-Net model,
+    lesion, both tasks with the demo classifier, Grad-CAM, report."""
+    from RenalMassAILib.resources import demo_case_dir, demo_segmentation_model
 
     folder = demo_case_dir()
     print(f"demo case: {folder} (synthetic phantom, not patient data)")
     demo_args = argparse.Namespace(
         arterial=str(folder / "arterial.nii.gz"), venous=str(folder / "venous.nii.gz"),
-        non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=str(folder / "segmentation.nii.gz"),
-        center_lps=None, preprocessing=args.preprocessing, register=True, case_id="demo", out=args.out,
-        malignancy_model=None, aggressiveness_model=None, save_inputs=True)
+        non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=None,
+        seg_model=str(demo_segmentation_model()), whole_volume=False, mirroring=False, tile_step=None, no_bf16=False,
+        device="auto", threads=None, center_lps=None, preprocessing=args.preprocessing, register=True,
+        case_id="demo", out=args.out, malignancy_model=None, aggressiveness_model=None, save_inputs=True)
     return _run_analyze(demo_args)
 
 

@@ -35,12 +35,13 @@ class Analyzer:
         self.prepared = prepared
         phases = tuple(p.value for p in prepared.case.phases)
         model_paths = model_paths or {}
-        chosen = {task: choose(task, phases, model_paths.get(task)) for task in tasks}
+        loaded = {}
+        chosen = {task: choose(task, phases, model_paths.get(task), loaded) for task in tasks}
         # One entry per distinct package, with the tasks it serves here and the phases it uses.
         self.runs: list[tuple[ModelPackage, tuple[str, ...], tuple[str, ...]]] = []
         for task, (package, used) in chosen.items():
             for i, (other, other_tasks, other_used) in enumerate(self.runs):
-                if other.path == package.path and other_used == used:
+                if other is package and other_used == used:
                     self.runs[i] = (other, other_tasks + (task,), other_used)
                     break
             else:

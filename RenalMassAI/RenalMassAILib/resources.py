@@ -20,3 +20,12 @@ def resources_dir() -> Path:
 
 def demo_case_dir() -> Path:
     return resources_dir() / "DemoCase"
+
+
+def demo_segmentation_model() -> Path:
+    """The bundled nnU-Net v2 trained-model folder (trained on phantoms)."""
+    root = resources_dir() / "SegmentationModels" / "demo-nnunet-phantom"
+    folders = sorted(p for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+    if len(folders) != 1:
+        raise FileNotFoundError(f"expected one trained-model folder in {root}")
+    return folders[0]

@@ -18,12 +18,12 @@ from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, _predictor, segment
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
-from RenalMassAILib.resources import resources_dir
+from RenalMassAILib.resources import demo_segmentation_model
 
 
 def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
     say = log or (lambda message: None)
-    demo = next(p for p in (resources_dir() / "SegmentationModels" / "demo-nnunet-phantom").iterdir() if p.is_dir())
+    demo = demo_segmentation_model()
     cache = Path.home() / ".cache" / "renalmassai" / "bench"
     model = open_segmentation_model(kits_sized_model(cache / "kits-sized-model", demo))
     paths, _ = bench_case(size, log=say)

@@ -57,11 +57,13 @@ def install(source) -> Path:
     return target
 
 
-def choose(task: str, case_phases: tuple[str, ...], explicit=None):
+def choose(task: str, case_phases: tuple[str, ...], explicit=None, loaded: dict | None = None):
     """The package for a task and the phases it will use: an explicit one, else the installed one
-    that uses the most of the case's phases (non-demo before demo)."""
+    that uses the most of the case's phases (non-demo before demo). `loaded` (path -> package)
+    lets several tasks share one loaded package."""
+    loaded = {} if loaded is None else loaded
     if explicit is not None:
-        package = load_package(explicit)
+        package = _load(explicit, loaded)
         return package, _phases_used(package.card, case_phases, task, str(explicit))
     candidates = []
     for installed in list_installed():
@@ -75,7 +77,13 @@ def choose(task: str, case_phases: tuple[str, ...], explicit=None):
         raise InputError(f"no installed model for {task} can use the phases {' '.join(case_phases)}; "
                          f"install one with `renalmassai models import PKG` or pass --{task}-model PKG")
     _, _, path, used = max(candidates, key=lambda c: (c[0], c[1]))
-    return load_package(path), used
+    return _load(path, loaded), used
+
+
+def _load(path, loaded: dict):
+    if str(path) not in loaded:
+        loaded[str(path)] = load_package(path)
+    return loaded[str(path)]
 
 
 def _usable_phases(card: ModelCard, case_phases) -> tuple[str, ...]:
