@@ -108,6 +108,15 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(run=_run_train)
 
+    labels = commands.add_parser("labels", help="pathology -> benign / indolent / aggressive / indeterminate")
+    source = labels.add_mutually_exclusive_group(required=True)
+    source.add_argument("--kits-json", metavar="FILE", help="KiTS19/21/23 clinical JSON (kits.json)")
+    source.add_argument("--pathology-csv", metavar="FILE",
+                        help="columns case_id, subtype, isup_grade, necrosis, sarcomatoid, rhabdoid, t_stage, "
+                             "venous_invasion, perinephric_invasion")
+    labels.add_argument("--out", required=True, metavar="CSV", help="labels: case_id, class, reason, subtype")
+    labels.set_defaults(run=_run_labels)
+
     demo = commands.add_parser("demo", help="run the pipeline on the bundled demo case (synthetic phantom)")
     demo.add_argument("--out", required=True, help="output folder")
     demo.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
@@ -350,6 +359,15 @@ def _run_train(args) -> int:
     result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
     print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
                       "validation_auc": result.validation_auc}))
+    return 0
+
+
+def _run_labels(args) -> int:
+    from RenalMassAILib.cohort.pathology_sources import records_from_csv, records_from_kits_json, write_labels
+
+    records = records_from_kits_json(args.kits_json) if args.kits_json else records_from_csv(args.pathology_csv)
+    counts = write_labels(records, args.out)
+    print(", ".join(f"{name} {count}" for name, count in sorted(counts.items())) + f"; wrote {args.out}")
     return 0
 
 
