@@ -108,6 +108,17 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(run=_run_train)
 
+    evaluate = commands.add_parser("evaluate", help="ROC/AUC with DeLong CI, readers, survival -> metrics.json, plots")
+    evaluate.add_argument("--predictions", required=True, metavar="CSV",
+                          help="columns case_id, label, probability [, time, event, reader_*, score columns]")
+    evaluate.add_argument("--out", required=True, metavar="DIR")
+    evaluate.add_argument("--threshold", type=float, default=0.5)
+    evaluate.add_argument("--compare", nargs="*", default=[], metavar="COLUMN",
+                          help="other score columns: paired DeLong test against probability")
+    evaluate.add_argument("--subgroups", nargs="*", default=[], metavar="COLUMN", help="AUC per level of each column")
+    evaluate.add_argument("--covariates", nargs="*", default=[], metavar="COLUMN", help="multivariate Cox covariates")
+    evaluate.set_defaults(run=_run_evaluate)
+
     labels = commands.add_parser("labels", help="pathology -> benign / indolent / aggressive / indeterminate")
     source = labels.add_mutually_exclusive_group(required=True)
     source.add_argument("--kits-json", metavar="FILE", help="KiTS19/21/23 clinical JSON (kits.json)")
@@ -359,6 +370,21 @@ def _run_train(args) -> int:
     result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
     print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
                       "validation_auc": result.validation_auc}))
+    return 0
+
+
+def _run_evaluate(args) -> int:
+    from RenalMassAILib.cohort.evaluation import evaluate, read_predictions
+
+    frame = read_predictions(args.predictions)
+    for column in args.compare:
+        if column not in frame.columns:
+            raise InputError(f"--compare {column!r}: no such column in {args.predictions!r}")
+    metrics = evaluate(frame, args.out, args.threshold, args.compare, args.subgroups, args.covariates)
+    low, high = metrics["auc_ci95"]
+    extra = f"; C-index {metrics['c_index']:.3f}" if "c_index" in metrics else ""
+    print(f"n {metrics['n']}: AUC {metrics['auc']:.3f} (95 % CI {low:.3f}-{high:.3f}){extra}; "
+          f"wrote {Path(args.out) / 'metrics.json'}")
     return 0
 
 
