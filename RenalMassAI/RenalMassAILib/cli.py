@@ -108,6 +108,20 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--no-progress", action="store_true")
     train.set_defaults(run=_run_train)
 
+    batch = commands.add_parser("batch", help="analyse every case of a manifest on a Dask cluster (resumable)")
+    batch.add_argument("manifest", metavar="MANIFEST", help="CSV: case_id, image columns, segmentation or center_lps "
+                                                              "(or --seg-model), optional class")
+    batch.add_argument("--out", required=True, metavar="DIR", help="cases/<id>/, results.csv, predictions_<task>.csv")
+    batch.add_argument("--seg-model", metavar="DIR", help="segment cases that have no segmentation")
+    batch.add_argument("--malignancy-model", metavar="PKG")
+    batch.add_argument("--aggressiveness-model", metavar="PKG")
+    batch.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    batch.add_argument("--register", action="store_true")
+    batch.add_argument("--workers", type=int, default=1, help="worker processes of the local Dask cluster")
+    batch.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:port)")
+    batch.add_argument("--threads", type=int, default=1, help="torch threads per worker")
+    batch.set_defaults(run=_run_batch)
+
     evaluate = commands.add_parser("evaluate", help="ROC/AUC with DeLong CI, readers, survival -> metrics.json, plots")
     evaluate.add_argument("--predictions", required=True, metavar="CSV",
                           help="columns case_id, label, probability [, time, event, reader_*, score columns]")
@@ -370,6 +384,21 @@ def _run_train(args) -> int:
     result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
     print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
                       "validation_auc": result.validation_auc}))
+    return 0
+
+
+def _run_batch(args) -> int:
+    import csv
+
+    from RenalMassAILib.cohort.batch import BatchSettings, run_batch
+
+    settings = BatchSettings(args.seg_model, args.malignancy_model, args.aggressiveness_model, args.preprocessing,
+                             args.register, args.threads)
+    path = run_batch(args.manifest, args.out, settings, args.workers, args.scheduler)
+    rows = list(csv.DictReader(open(path)))
+    failed = [r["case_id"] for r in rows if r["status"] != "ok"]
+    print(f"{len(rows) - len(failed)} of {len(rows)} cases analysed" + (f"; failed: {', '.join(failed)}" if failed else "")
+          + f"; wrote {path}")
     return 0
 
 

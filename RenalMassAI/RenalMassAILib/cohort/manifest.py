@@ -24,20 +24,24 @@ class ManifestRow:
     images: dict[Phase, Path]
     segmentation: Path | None
     center_lps: tuple[float, float, float] | None
-    pathology_class: str
-    split: str
+    pathology_class: str | None  # None: not given (batch runs need no labels)
+    split: str | None
 
 
-def read_manifest(path) -> list[ManifestRow]:
+def read_manifest(path, require_labels: bool = True, require_location: bool = True) -> list[ManifestRow]:
+    """require_labels: class and split must be given (training); require_location: a segmentation or
+    a centre per case (batch runs with a segmentation model need neither)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"manifest {str(path)!r}: no such file")
     with open(path, newline="") as file:
         reader = csv.DictReader(file)
-        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        required = REQUIRED if require_labels else ("case_id",)
+        missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(f"manifest {str(path)!r}: missing column(s) {', '.join(missing)}")
-        rows = [_row(record, path, number) for number, record in enumerate(reader, start=2)]
+        rows = [_row(record, path, number, require_labels, require_location)
+                for number, record in enumerate(reader, start=2)]
     if not rows:
         raise InputError(f"manifest {str(path)!r}: no cases")
     ids = [r.case_id for r in rows]
@@ -47,7 +51,7 @@ def read_manifest(path) -> list[ManifestRow]:
     return rows
 
 
-def _row(record: dict, manifest: Path, line: int) -> ManifestRow:
+def _row(record: dict, manifest: Path, line: int, require_labels: bool, require_location: bool) -> ManifestRow:
     where = f"manifest {str(manifest)!r} line {line}"
     resolve = lambda text: (manifest.parent / text.strip()) if text and text.strip() else None  # noqa: E731
     images = {phase: resolve(record.get(column)) for column, phase in PHASE_COLUMNS.items()}
@@ -63,13 +67,16 @@ def _row(record: dict, manifest: Path, line: int) -> ManifestRow:
         if len(center) != 3:
             raise InputError(f"{where}: center_lps {record['center_lps']!r} is not 'x y z'")
     segmentation = resolve(record.get("segmentation"))
-    if segmentation is None and center is None:
+    if segmentation is None and center is None and require_location:
         raise InputError(f"{where}: give a segmentation or a center_lps")
-    try:
-        pathology = parse_class(record["class"])
-    except ValueError as error:
-        raise InputError(f"{where}: {error}") from None
-    split = record["split"].strip().lower()
-    if split not in SPLITS:
-        raise InputError(f"{where}: split {record['split']!r} is not one of {', '.join(SPLITS)}")
+    pathology, split = None, None
+    if require_labels or (record.get("class") or "").strip():
+        try:
+            pathology = parse_class(record["class"])
+        except ValueError as error:
+            raise InputError(f"{where}: {error}") from None
+    if require_labels or (record.get("split") or "").strip():
+        split = record["split"].strip().lower()
+        if split not in SPLITS:
+            raise InputError(f"{where}: split {record['split']!r} is not one of {', '.join(SPLITS)}")
     return ManifestRow(record["case_id"].strip(), images, segmentation, center, pathology, split)
