@@ -160,10 +160,11 @@ def _parser() -> argparse.ArgumentParser:
     phantom.set_defaults(run=_run_phantom)
 
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
-    bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation"))
+    bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation", "batch"))
     bench.add_argument("--json", action="store_true", help="print only the JSON result")
-    bench.add_argument("--size", type=int, nargs=3, default=(512, 512, 300), metavar=("NX", "NY", "NZ"))
-    bench.add_argument("--repeats", type=int, default=3)
+    bench.add_argument("--size", type=int, nargs=3, default=None, metavar=("NX", "NY", "NZ"),
+                       help="volume size (each benchmark has its own default)")
+    bench.add_argument("--repeats", type=int, default=None)
     bench.set_defaults(run=_run_bench)
     return parser
 
@@ -461,10 +462,12 @@ def _run_phantom(args) -> int:
 
 
 def _run_bench(args) -> int:
-    from RenalMassAILib.bench import prepare_speed, refresh_speed, registration_speed, segmentation_speed
+    from RenalMassAILib.bench import (batch_speed, prepare_speed, refresh_speed, registration_speed,
+                                      segmentation_speed)
 
     run = {"prepare": prepare_speed.run, "registration": registration_speed.run, "refresh": refresh_speed.run,
-           "segmentation": segmentation_speed.run}[args.what]
-    result = run(size=tuple(args.size), repeats=args.repeats, log=None if args.json else print)
+           "segmentation": segmentation_speed.run, "batch": batch_speed.run}[args.what]
+    options = {"size": tuple(args.size) if args.size else None, "repeats": args.repeats}
+    result = run(**{k: v for k, v in options.items() if v is not None}, log=None if args.json else print)
     print(json.dumps(result))
     return 0

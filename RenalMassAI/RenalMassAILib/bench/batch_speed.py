@@ -1,0 +1,43 @@
+"""Cases per hour of `renalmassai batch` with the demo models, on 1 and on 2 Dask workers."""
+
+import csv
+import tempfile
+import time
+from pathlib import Path
+
+from RenalMassAILib.cohort.batch import BatchSettings, run_batch
+from RenalMassAILib.phantom import PhantomSpec, make_phantom
+
+CASES = 12
+
+
+def run(size=(160, 160, 48), repeats: int = 1, log=None) -> dict:
+    say = log or (lambda message: None)
+    with tempfile.TemporaryDirectory(prefix="renalmassai-batch-bench-") as folder:
+        manifest = _cohort(Path(folder), tuple(size))
+        result = {"benchmark": "batch", "cases": CASES, "size": list(size), "models": "bundled demo"}
+        for workers in (1, 2):
+            start = time.perf_counter()
+            run_batch(manifest, Path(folder) / f"out{workers}", BatchSettings(threads=2 // workers), workers,
+                      progress=False)
+            seconds = time.perf_counter() - start
+            result[f"workers_{workers}_seconds"] = round(seconds, 1)
+            result[f"workers_{workers}_cases_per_hour"] = round(CASES * 3600 / seconds)
+            say(f"{workers} worker(s): {seconds:.1f} s for {CASES} cases")
+        result["speed_up_2_vs_1"] = round(result["workers_1_seconds"] / result["workers_2_seconds"], 2)
+    return result
+
+
+def _cohort(folder: Path, size) -> Path:
+    rows = []
+    for number in range(CASES):
+        phantom = make_phantom(PhantomSpec(size=size, spacing=(2.0, 2.0, 3.0), seed=3000 + number))
+        paths = phantom.write(folder / f"c{number}")
+        rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
+                     "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology})
+    path = folder / "manifest.csv"
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
