@@ -33,8 +33,17 @@ def case():
 
 @pytest.fixture(scope="module")
 def fast_result(case):
+    """The fast path without a point: boxes around the kidneys found by the coarse localisation."""
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
-    return segment(case.case(), model, case.lesion_center_lps)
+    return segment(case.case(), model)
+
+
+def test_fast_path_around_a_point_finds_the_tumour(case):
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
+    result = segment(case.case(), model, case.lesion_center_lps)
+    assert result.regions == 1
+    truth = sitk.GetArrayViewFromImage(case.labels) == 2
+    assert _dice(truth, sitk.GetArrayViewFromImage(result.label_map.image) == 2) > TUMOR_DICE_BAR
 
 
 def test_demo_model_segments_a_held_out_phantom(case, fast_result):
@@ -69,10 +78,10 @@ def test_coarse_localisation_finds_both_kidneys(case):
 
 def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
     big = phantom(**{**SPEC, "size": (160, 160, 60), "spacing": (1.8, 1.8, 2.5)})
-    job = SegmentationJob({"A": big.images[Phase.ARTERIAL]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
+    job = SegmentationJob({"V": big.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           options={"fast": False, "mirroring": True, "bf16": False})
     temporary = job.temporary
-    assert (temporary / "A.nii.gz").exists()  # the patient image the worker reads
+    assert (temporary / "V.nii.gz").exists()  # the patient image the worker reads
     for message in job.progress():
         if message["stage"] == "predict" and message["step"] >= 1:
             job.cancel()
@@ -85,7 +94,7 @@ def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
 
 
 def test_a_finished_job_removes_its_temporary_files(tmp_path, case):
-    job = SegmentationJob({"A": case.images[Phase.ARTERIAL]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
+    job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           center_lps=case.lesion_center_lps)
     stages = [m["stage"] for m in job.progress()]
     assert stages[-1] == "done" and "predict" in stages

@@ -18,7 +18,7 @@ def kits_sized_model(folder: Path, template: Path) -> Path:
     if (folder / "fold_0" / "checkpoint_final.pth").exists():
         return folder
     plans = json.loads((template / "plans.json").read_text())
-    dataset = json.loads((template / "dataset.json").read_text())
+    dataset = json.loads((template / "dataset.json").read_text()) | {"channel_names": {"0": "CT"}}
     configuration = copy.deepcopy(plans["configurations"]["3d_fullres"])
     configuration.update(patch_size=[128, 128, 128], spacing=KITS_SPACING_ZYX, batch_size=2)
     arch = configuration["architecture"]["arch_kwargs"]

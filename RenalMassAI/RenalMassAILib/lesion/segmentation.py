@@ -20,7 +20,9 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel, to_kits_values
 
-ROI_MM = (160.0, 160.0, 160.0)  # holds a whole kidney with its mass and some margin
+# Holds a whole kidney with its mass and some margin; boxes around located kidneys are never smaller
+# (a crop much smaller than the network's patch gives it padding instead of anatomy as context).
+ROI_MM = (160.0, 160.0, 160.0)
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 
@@ -56,7 +58,7 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     boxes = []
     if options.fast:
         boxes = [(np.asarray(center_lps, dtype=float), np.asarray(options.roi_mm))] if center_lps is not None \
-            else locate_kidneys(reference)
+            else [(centre, np.maximum(size, options.roi_mm)) for centre, size in locate_kidneys(reference)]
         if not boxes:
             report("localise", 1, 1, "no kidney found by the coarse localisation: segmenting the whole volume")
     grids = [crop_to_box(reference, c, size) for c, size in boxes] or [reference]
@@ -78,7 +80,7 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     image.CopyInformation(reference)
     voxel_ml = float(np.prod(reference.GetSpacing())) / 1000.0
     volumes = {name: round(float((values == value).sum()) * voxel_ml, 3) for name, value in KITS_LABELS.items()}
-    report("done", 1, 1, "segmentation finished")
+    report("segmented", 1, 1, "segmentation finished")
     return SegmentationResult(LabelMap(image), volumes, len(grids), predictor.steps_done, time.perf_counter() - start)
 
 
