@@ -3,6 +3,7 @@
 import csv
 
 from RenalMassAILib.cli import main
+from RenalMassAILib.cohort.manifest import write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 
@@ -17,12 +18,7 @@ def _cohort(folder):
                      "class": phantom.pathology})
     rows.append({"case_id": "broken", "arterial": str(folder / "missing.nii.gz"), "venous": "", "non_contrast": "",
                  "segmentation": str(folder / "c0" / "segmentation.nii.gz"), "class": "benign"})
-    path = folder / "manifest.csv"
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_manifest(folder / "manifest.csv", rows)
 
 
 def test_batch_records_failures_and_resumes(tmp_path, capsys):

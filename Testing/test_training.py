@@ -5,6 +5,7 @@ import csv
 import pytest
 
 from RenalMassAILib.classify.model_package import load_package
+from RenalMassAILib.cohort.manifest import write_manifest
 from RenalMassAILib.cohort.training import TrainingConfig, train
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -24,15 +25,7 @@ def manifest(tmp_path_factory):
         rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
                      "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology,
                      "split": "val" if number % 4 == 3 else "train"})
-    return _write_csv(folder / "manifest.csv", rows)
-
-
-def _write_csv(path, rows):
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_manifest(folder / "manifest.csv", rows)
 
 
 CONFIG = TrainingConfig(epochs=3, batch_size=6, learning_rate=1e-3, seed=3, augment=False, phase_dropout=0.0,
@@ -70,6 +63,6 @@ def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
     rows = list(csv.DictReader(open(manifest)))
     for row in rows:
         row["class"] = "benign" if row["split"] == "val" else row["class"]
-    path = _write_csv(tmp_path / "bad.csv", rows)
+    path = write_manifest(tmp_path / "bad.csv", rows)
     with pytest.raises(InputError, match="val split needs cases of both classes for malignancy"):
         train(path, tmp_path / "p", CONFIG, checkpoint_dir=tmp_path / "s", progress=False, log=lambda m: None)

@@ -9,7 +9,6 @@ marked DEMO: it shows the software working, it says nothing about real renal mas
 """
 
 import argparse
-import csv
 import itertools
 import json
 import shutil
@@ -22,7 +21,7 @@ from sklearn.metrics import roc_auc_score
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.prediction import predict
 from RenalMassAILib.cli import main as renalmassai
-from RenalMassAILib.cohort.manifest import read_manifest
+from RenalMassAILib.cohort.manifest import read_manifest, write_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.lesion.label_map import read_label_map
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -62,12 +61,7 @@ def make_cohort(folder: Path, cases: int, seed: int = 100) -> Path:
                      "class": phantom.pathology, "split": split, "subtype": spec.subtype})
         if number % 50 == 0:
             print(f"phantom {number}/{cases}", flush=True)
-    manifest = folder / "manifest.csv"
-    with open(manifest, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(row for row in rows if row["subtype"] in DEMO_SUBTYPES)
-    return manifest
+    return write_manifest(folder / "manifest.csv", [row for row in rows if row["subtype"] in DEMO_SUBTYPES])
 
 
 def test_auc(manifest: Path) -> dict:

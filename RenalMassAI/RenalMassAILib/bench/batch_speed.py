@@ -1,11 +1,11 @@
 """Cases per hour of `renalmassai batch` with the demo models, on 1 and on 2 Dask workers."""
 
-import csv
 import tempfile
 import time
 from pathlib import Path
 
 from RenalMassAILib.cohort.batch import BatchSettings, run_batch
+from RenalMassAILib.cohort.manifest import write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 CASES = 12
@@ -35,9 +35,4 @@ def _cohort(folder: Path, size) -> Path:
         paths = phantom.write(folder / f"c{number}")
         rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
                      "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology})
-    path = folder / "manifest.csv"
-    with open(path, "w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    return path
+    return write_manifest(folder / "manifest.csv", rows)

@@ -51,6 +51,16 @@ def read_manifest(path, require_labels: bool = True, require_location: bool = Tr
     return rows
 
 
+def write_manifest(path, rows: list[dict]) -> Path:
+    """A manifest CSV from dicts (the first row's keys are the columns)."""
+    path = Path(path)
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
 def _row(record: dict, manifest: Path, line: int, require_labels: bool, require_location: bool) -> ManifestRow:
     where = f"manifest {str(manifest)!r} line {line}"
     resolve = lambda text: (manifest.parent / text.strip()) if text and text.strip() else None  # noqa: E731
