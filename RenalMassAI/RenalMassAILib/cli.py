@@ -59,6 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--malignancy-model", metavar="PKG", help="model package folder or .zip (default: installed)")
     analyze.add_argument("--aggressiveness-model", metavar="PKG", help="model package folder or .zip (default: installed)")
     analyze.add_argument("--save-inputs", action="store_true", help="also write the exact network inputs")
+    analyze.add_argument("--no-screenshots", action="store_true",
+                         help="skip the scene, screenshots/*.png and summary.html (no slicer-core needed)")
     analyze.add_argument("--out", required=True, help="output folder: report.json, explanations/, inputs/")
     analyze.set_defaults(run=_run_analyze)
 
@@ -314,20 +316,37 @@ def _run_prepare(args) -> int:
 def _run_analyze(args) -> int:
     from RenalMassAILib.pipeline import Analyzer
     from RenalMassAILib.present.report import write_report
+    from RenalMassAILib.present.summary_page import write_summary_page
 
     start = time.perf_counter()
+    _progress("reading and preparing the case")
     prepared, label_map = _prepare_from_args(args)
+    _progress("loading the classification models")
     analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
-    analysis = analyzer.run()
-    path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start)
+    screenshots = {}
+    if args.no_screenshots:
+        _progress("predicting and explaining (Grad-CAM)")
+        analysis = analyzer.run()
+    else:
+        _progress("building the scene, predicting, explaining (Grad-CAM) and rendering screenshots")
+        from RenalMassAILib.scene.headless import analyze_in_scene
+        analysis, screenshots = analyze_in_scene(prepared, analyzer, label_map, Path(args.out) / "screenshots")
+    path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start,
+                        {name: f"screenshots/{file}" for name, file in screenshots.items()})
     report = json.loads(path.read_text())
+    if screenshots:
+        write_summary_page(report, screenshots, args.out)
     print(report["notice"])
     for task, prediction in report["predictions"].items():
         extra = f", score {prediction['score_0_10']} / 10" if "score_0_10" in prediction else ""
         print(f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "
               f"model {prediction['model']['id']} {prediction['model']['version']})")
-    print(f"wrote {path}")
+    print(f"wrote {path}" + (f", {len(screenshots)} screenshots and summary.html" if screenshots else ""))
     return 0
+
+
+def _progress(stage: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {stage}", file=sys.stderr, flush=True)
 
 
 def _run_models_list(args) -> int:
@@ -439,7 +458,8 @@ def _run_demo(args) -> int:
         non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=None,
         seg_model=str(demo_segmentation_model()), whole_volume=False, mirroring=False, tile_step=None, no_bf16=False,
         device="auto", threads=None, center_lps=None, preprocessing=args.preprocessing, register=True,
-        case_id="demo", out=args.out, malignancy_model=None, aggressiveness_model=None, save_inputs=True)
+        case_id="demo", out=args.out, malignancy_model=None, aggressiveness_model=None, save_inputs=True,
+        no_screenshots=False)
     return _run_analyze(demo_args)
 
 

@@ -16,7 +16,7 @@ RESEARCH_BANNER = "Research use only - not for clinical decisions"
 
 
 def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=None, save_inputs: bool = False,
-                 seconds: float | None = None) -> Path:
+                 seconds: float | None = None, screenshots: dict[str, str] | None = None) -> Path:
     out = Path(out_dir)
     (out / "explanations").mkdir(parents=True, exist_ok=True)
     explanations = {}
@@ -41,6 +41,8 @@ def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=
     if label_map is not None:
         sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
     report = report_summary(prepared, analysis, explanations, inputs, seconds)
+    if screenshots:
+        report["screenshots"] = screenshots
     path = out / "report.json"
     path.write_text(json.dumps(report, indent=2))
     return path

@@ -1,0 +1,99 @@
+"""Annotated screenshots of a case scene: axial, coronal and sagittal slices through the tumour
+centre, a 3D view of the segmentation, and one panel per task of the model inputs with Grad-CAM."""
+
+from pathlib import Path
+
+import numpy as np
+import SimpleITK as sitk
+import slicer
+
+from RenalMassAILib.pipeline import Analysis
+from RenalMassAILib.present.task_panel import write_task_panel
+from RenalMassAILib.scene import heatmaps, markers
+from RenalMassAILib.scene.annotations import ViewAnnotations, orientation_letters
+from RenalMassAILib.scene.case_scene import CaseScene
+from RenalMassAILib.scene.views import SLICE_VIEWS, SliceView, ThreeDView
+
+VIEW_SIZE = (640, 640)
+FIELD_OF_VIEW_MM = 180.0  # around the tumour centre: kidney and its surroundings
+SEGMENT_FILL_OPACITY = 0.25
+
+
+def findings_lines(analysis: Analysis) -> list[str]:
+    lines = []
+    for task, prediction in analysis.predictions.items():
+        text = f"P({task}) = {prediction.probability:.2f}"
+        if task == "aggressiveness":
+            text += f"  score {prediction.score_0_10:.1f}/10"
+        lines.append(text)
+    return lines
+
+
+def model_line(analysis: Analysis) -> str:
+    models = sorted({f"{p.model_id} v{p.model_version}" for p in analysis.predictions.values()})
+    phases = sorted({" ".join(p.phases_used) for p in analysis.predictions.values()})
+    return f"model {', '.join(models)}\nphases {'; '.join(phases)}"
+
+
+def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "malignancy",
+                      opacity: float = heatmaps.DEFAULT_OPACITY) -> dict[str, str]:
+    """Renders the views offscreen and writes PNGs; returns {view name: file name}."""
+    analysis = case_scene.analysis
+    if analysis is None:
+        raise RuntimeError("the case has not been analysed yet: nothing to annotate")
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    center = markers.center_of(case_scene.nodes.center)
+    reference = case_scene.nodes.volumes[case_scene.prepared.case.reference_phase.value]
+    heat = case_scene.heatmap(heat_task)
+    if case_scene.nodes.segmentation is not None:
+        case_scene.nodes.segmentation.GetDisplayNode().SetOpacity2DFill(SEGMENT_FILL_OPACITY)
+    written = {}
+    for name, orientation in SLICE_VIEWS.items():
+        view = SliceView(app, name, VIEW_SIZE)
+        try:
+            heatmaps.show_overlay([view.composite], reference, heat, opacity)
+            view.node.SetRulerType(slicer.vtkMRMLAbstractViewNode.RulerTypeThin)
+            view.node.SetRulerColor(slicer.vtkMRMLAbstractViewNode.RulerColorWhite)
+            view.zoom_to(center, FIELD_OF_VIEW_MM)
+            _annotate(view, analysis, case_scene, f"{orientation}: {reference.GetName()}",
+                      heat_task if orientation == "Axial" else None)
+            written[orientation.lower()] = _save(view.capture(), out / f"{orientation.lower()}.png")
+        finally:
+            view.close()
+    written["3d"] = _write_3d(app, case_scene, analysis, center, out)
+    for task in analysis.predictions:
+        written[f"gradcam_{task}"] = write_task_panel(analysis, task, out / f"gradcam_{task}.png")
+    return written
+
+
+def _annotate(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None) -> None:
+    notes = ViewAnnotations(view)
+    overlay = f"\nGrad-CAM: {heat_task}" if heat_task else ""
+    notes.corners(top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
+                  top_right="\n".join(findings_lines(analysis)) + "\n" + model_line(analysis))
+    if isinstance(view, SliceView):
+        xy_to_ras = view.node.GetXYToRAS()
+        notes.orientation(orientation_letters(np.array([[xy_to_ras.GetElement(r, c) for c in range(4)]
+                                                        for r in range(4)])))
+    if analysis.demo:
+        notes.demo_banner()
+
+
+def _write_3d(app, case_scene: CaseScene, analysis: Analysis, center, out: Path) -> str:
+    segmentation = case_scene.nodes.segmentation
+    view = ThreeDView(app, VIEW_SIZE)
+    try:
+        if segmentation is not None:
+            segmentation.CreateClosedSurfaceRepresentation()
+            segmentation.GetDisplayNode().SetVisibility3D(True)
+        view.look_from(center, (0.0, 1.0, 0.0), 450.0)  # from anterior, as on a coronal image
+        _annotate(view, analysis, case_scene, "3D, anterior view", None)
+        return _save(view.capture(), out / "3d.png")
+    finally:
+        view.close()
+
+
+def _save(pixels: np.ndarray, path: Path) -> str:
+    sitk.WriteImage(sitk.GetImageFromArray(pixels, isVector=True), str(path))
+    return path.name
