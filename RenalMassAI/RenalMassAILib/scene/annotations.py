@@ -44,7 +44,7 @@ class ViewAnnotations:
         {"bottom": prop.SetVerticalJustificationToBottom, "center": prop.SetVerticalJustificationToCentered,
          "top": prop.SetVerticalJustificationToTop}[valign]()
         actor.SetDisplayPosition(int(position[0]), int(position[1]))
-        self.view.overlay.AddActor2D(actor)
+        self.view.overlay.AddViewProp(actor)
         self.actors.append(actor)
         return actor
 
@@ -75,5 +75,5 @@ class ViewAnnotations:
 
     def clear(self) -> None:
         for actor in self.actors:
-            self.view.overlay.RemoveActor2D(actor)
+            self.view.overlay.RemoveViewProp(actor)
         self.actors = []

@@ -56,7 +56,7 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
             view.node.SetRulerType(slicer.vtkMRMLAbstractViewNode.RulerTypeThin)
             view.node.SetRulerColor(slicer.vtkMRMLAbstractViewNode.RulerColorWhite)
             view.zoom_to(center, FIELD_OF_VIEW_MM)
-            _annotate(view, analysis, case_scene, f"{orientation}: {reference.GetName()}",
+            annotate_view(view, analysis, case_scene, f"{orientation}: {reference.GetName()}",
                       heat_task if orientation == "Axial" else None)
             written[orientation.lower()] = _save(view.capture(), out / f"{orientation.lower()}.png")
         finally:
@@ -67,7 +67,8 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
     return written
 
 
-def _annotate(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None) -> None:
+def annotate_view(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None) -> ViewAnnotations:
+    """Findings, model, phases, centre source, orientation letters (slice views) and the demo banner."""
     notes = ViewAnnotations(view)
     overlay = f"\nGrad-CAM: {heat_task}" if heat_task else ""
     notes.corners(top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
@@ -78,6 +79,7 @@ def _annotate(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_
                                                         for r in range(4)])))
     if analysis.demo:
         notes.demo_banner()
+    return notes
 
 
 def _write_3d(app, case_scene: CaseScene, analysis: Analysis, center, out: Path) -> str:
@@ -88,7 +90,7 @@ def _write_3d(app, case_scene: CaseScene, analysis: Analysis, center, out: Path)
             segmentation.CreateClosedSurfaceRepresentation()
             segmentation.GetDisplayNode().SetVisibility3D(True)
         view.look_from(center, (0.0, 1.0, 0.0), 450.0)  # from anterior, as on a coronal image
-        _annotate(view, analysis, case_scene, "3D, anterior view", None)
+        annotate_view(view, analysis, case_scene, "3D, anterior view", None)
         return _save(view.capture(), out / "3d.png")
     finally:
         view.close()

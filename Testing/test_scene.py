@@ -1,0 +1,281 @@
+"""Scene glue on a real MRML scene (slicer-core): nodes, terminology, geometry, the draggable centre,
+overlays, the results table and annotated offscreen screenshots."""
+
+import json
+
+import numpy as np
+import pytest
+import SimpleITK as sitk
+import slicer
+import vtk
+from vtkmodules.util import numpy_support
+
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.classify.preprocessing import preset
+from RenalMassAILib.pipeline import Analyzer
+from RenalMassAILib.prepare import prepare_case
+from RenalMassAILib.present.coordinates import lps_to_ras
+from RenalMassAILib.present.report import DEMO_BANNER
+from RenalMassAILib.lesion.label_map import to_label_map
+from RenalMassAILib.scene import heatmaps, markers, parameters
+from RenalMassAILib.scene.annotations import orientation_letters
+from RenalMassAILib.scene.case_scene import CaseScene
+from RenalMassAILib.scene.results_table import table_rows
+from RenalMassAILib.scene.scene_app import SceneApp
+from RenalMassAILib.scene.screenshots import annotate_view, write_screenshots
+from RenalMassAILib.scene.segmentation import segment_terminology
+from RenalMassAILib.scene.views import SliceView
+from RenalMassAILib.scene.volumes import ijk_to_ras, volume_array
+from conftest import phantom
+
+SPEC = dict(seed=43, subtype="ccRCC", grade=3, diameter_mm=45.0, size=(128, 128, 36), spacing=(2.6, 2.6, 4.0),
+            side="left", extra_cysts=1)
+
+
+@pytest.fixture(scope="module")
+def prepared_case():
+    p = phantom(**SPEC)
+    case = p.case("scene-test")
+    label_map = to_label_map(p.labels, case.reference)
+    return p, prepared_case_of(case, label_map), label_map
+
+
+def prepared_case_of(case, label_map):
+    return prepare_case(case, preset("authors-code"), label_map)
+
+
+@pytest.fixture()
+def loaded(prepared_case):
+    p, prepared, label_map = prepared_case
+    app = SceneApp.create()
+    case_scene = CaseScene(app.scene, prepared, Analyzer(prepared), label_map)
+    case_scene.analyze()
+    yield app, case_scene, p
+    case_scene.close()
+
+
+def test_phases_are_volumes_named_by_phase_in_physical_space(loaded):
+    app, case_scene, p = loaded
+    assert set(case_scene.nodes.volumes) == {"N", "A", "V"}
+    for letter, node in case_scene.nodes.volumes.items():
+        assert node.GetName() == f"scene-test {Phase(letter).long_name}"
+        display = node.GetDisplayNode()
+        assert (display.GetWindow(), display.GetLevel()) == (350.0, 40.0)
+    arterial = case_scene.nodes.volumes["A"]
+    reference = p.images[Phase.ARTERIAL]
+    matrix = vtk.vtkMatrix4x4()
+    arterial.GetIJKToRASMatrix(matrix)
+    got = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
+    np.testing.assert_allclose(got, ijk_to_ras(reference), atol=1e-6)
+    # voxel [k, j, i] of the node is voxel (i, j, k) of the image: a corner voxel maps to the same point
+    index = (5, 17, 30)
+    lps = reference.TransformIndexToPhysicalPoint(index)
+    np.testing.assert_allclose((got @ np.append(index, 1.0))[:3], lps_to_ras(lps), atol=1e-6)
+    np.testing.assert_array_equal(volume_array(arterial), sitk.GetArrayFromImage(reference))
+
+
+def test_segments_have_names_codes_colours_and_reference_geometry(loaded):
+    app, case_scene, p = loaded
+    node = case_scene.nodes.segmentation
+    segmentation = node.GetSegmentation()
+    names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
+    assert names == ["Kidney", "Renal tumor", "Renal cyst"]
+    codes = {"Kidney": "SCT^64033007^Kidney", "Renal tumor": "SCT^108369006^Neoplasm", "Renal cyst": "SCT^367643001^Cyst"}
+    spec = {s["name"]: s for s in segment_terminology()["segments"].values()}
+    for i in range(segmentation.GetNumberOfSegments()):
+        segment = segmentation.GetNthSegment(i)
+        tag = vtk.reference("")
+        assert segment.GetTag(slicer.vtkSegment.GetTerminologyEntryTagName(), tag)
+        assert codes[segment.GetName()] in str(tag)
+        entry = slicer.vtkSlicerTerminologyEntry()
+        assert slicer.vtkSlicerTerminologiesModuleLogic.DeserializeTerminologyEntry(str(tag), entry)
+        assert entry.GetTypeObject().GetCodeValue() == codes[segment.GetName()].split("^")[1]
+        np.testing.assert_allclose(segment.GetColor(), np.array(spec[segment.GetName()]["color"]) / 255)
+        if segment.GetName() != "Kidney":  # masses are coded with the kidney as anatomic region
+            assert entry.GetRegionObject().GetCodeValue() == "64033007"
+    geometry = segmentation.GetConversionParameter("Reference image geometry")
+    assert geometry, "reference geometry not set"
+    # The tumour segment holds exactly the tumour voxels of the label map.
+    tumor_id = segmentation.GetSegmentIdBySegmentName("Renal tumor")
+    labelmap = slicer.vtkOrientedImageData()
+    node.GetBinaryLabelmapRepresentation(tumor_id, labelmap)
+    voxels = int(np.count_nonzero(numpy_support.vtk_to_numpy(labelmap.GetPointData().GetScalars())))
+    assert voxels == int((sitk.GetArrayViewFromImage(p.labels) == 2).sum())
+
+
+def test_nodes_live_under_the_case_study_in_subject_hierarchy(loaded):
+    app, case_scene, _ = loaded
+    hierarchy = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(app.scene)
+    study = case_scene.study_item
+    assert hierarchy.GetItemName(hierarchy.GetItemParent(study)) == "scene-test"
+    for node in [*case_scene.nodes.volumes.values(), case_scene.nodes.segmentation, case_scene.nodes.center]:
+        assert hierarchy.GetItemParent(hierarchy.GetItemByDataNode(node)) == study
+
+
+def test_centre_fiducial_and_voi_sit_on_the_lesion(loaded, prepared_case):
+    _, case_scene, _ = loaded
+    _, prepared, _ = prepared_case
+    center = case_scene.nodes.center
+    assert center.GetNumberOfControlPoints() == 1 and center.GetMaximumNumberOfControlPoints() == 1
+    assert center.GetNthControlPointLabel(0) == markers.CENTER_NAME
+    np.testing.assert_allclose(markers.center_of(center), lps_to_ras(prepared.center_lps), atol=1e-6)
+    roi = case_scene.nodes.voi
+    size, middle = roi.GetSize(), [0.0] * 3
+    roi.GetCenter(middle)
+    np.testing.assert_allclose(size, (140.0, 140.0, 160.0))
+    np.testing.assert_allclose(middle, lps_to_ras(prepared.center_lps), atol=1e-6)
+
+
+def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
+    _, case_scene, _ = loaded
+    _, prepared, _ = prepared_case
+    direct = Analyzer(prepared).run()
+    rows = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
+    assert set(rows) == {"malignancy", "aggressiveness"}
+    for task, row in rows.items():
+        assert float(row["probability"]) == pytest.approx(direct.predictions[task].probability, abs=1e-4)
+        assert row["phases_used"] == "N A V" and row["demo"] == "yes" and row["model_id"] == "demo-shared-resnet18"
+        assert row["center_source"] == "segmentation" and row["time"]
+        ras = np.array(row["center_ras_mm"].split(), dtype=float)
+        lps = np.array(row["center_lps_mm"].split(), dtype=float)
+        np.testing.assert_allclose(ras, lps * [-1, -1, 1], atol=0.051)
+    assert float(rows["aggressiveness"]["score_0_10"]) == pytest.approx(10 * float(rows["aggressiveness"]["probability"]), abs=0.06)
+    params = parameters.parameter_node(case_scene.scene)
+    assert params.GetNodeReferenceID("resultsTable") == case_scene.nodes.table.GetID()
+    assert params.GetNodeReferenceID("arterialVolume") == case_scene.nodes.volumes["A"].GetID()
+    assert params.GetNodeReferenceID("tumorCenter") == case_scene.nodes.center.GetID()
+
+
+def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(loaded):
+    app, case_scene, _ = loaded
+    before = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
+    heat = case_scene.heatmap("malignancy")
+    heat_origin = heat.GetOrigin()
+    view = SliceView(app, "Red", (400, 400))
+    try:
+        view.show(case_scene.nodes.volumes["A"].GetID())
+        start_ras = markers.center_of(case_scene.nodes.center)
+        view.zoom_to(start_ras, 160.0)
+        view.render()
+        start = view.ras_to_display(start_ras)
+        view.drag(start, (start[0] + 40, start[1] - 10))
+        case_scene.refresher.wait()
+        moved = np.array(markers.center_of(case_scene.nodes.center))
+        mm_per_pixel = 160.0 / 400
+        # screen right is patient left (-R), screen down is posterior (-A); the axial plane is unchanged
+        np.testing.assert_allclose(moved - start_ras, (-40 * mm_per_pixel, -10 * mm_per_pixel, 0.0), atol=mm_per_pixel)
+    finally:
+        view.close()
+    after = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
+    assert all(row["center_source"] == "user" for row in after.values())
+    assert any(after[t]["probability"] != before[t]["probability"] for t in after)
+    np.testing.assert_allclose(np.array(after["malignancy"]["center_ras_mm"].split(), dtype=float), moved, atol=0.051)
+    roi_center = [0.0] * 3
+    case_scene.nodes.voi.GetCenter(roi_center)
+    np.testing.assert_allclose(roi_center, moved, atol=1e-6)
+    assert heat.GetOrigin() != heat_origin  # the same heat-map node now shows the new patch
+
+
+def test_a_programmatic_move_refreshes_and_moving_back_restores(loaded):
+    _, case_scene, _ = loaded
+    first = table_rows(case_scene.nodes.table)
+    start = markers.center_of(case_scene.nodes.center)
+    markers.move_center(case_scene.nodes.center, np.add(start, (8.0, 0.0, 0.0)))
+    assert case_scene.refresher.busy  # the analysis runs in the background
+    case_scene.refresher.wait()
+    moved = table_rows(case_scene.nodes.table)
+    assert moved[0]["center_source"] == "user" and moved[0]["probability"] != first[0]["probability"]
+    markers.move_center(case_scene.nodes.center, start)
+    case_scene.refresher.wait()
+    back = table_rows(case_scene.nodes.table)
+    assert [r["probability"] for r in back] == [r["probability"] for r in first]
+    assert back[0]["center_source"] == "segmentation"
+
+
+def test_gradcam_overlay_uses_a_heat_table_with_zero_threshold_and_opacity(loaded):
+    app, case_scene, _ = loaded
+    heat = case_scene.heatmap("malignancy", "A")
+    assert heat.GetName() == "Grad-CAM malignancy A"
+    display = heat.GetDisplayNode()
+    assert display.GetColorNodeID() == "vtkMRMLColorTableNodeIron"
+    assert app.scene.GetNodeByID(display.GetColorNodeID()) is not None  # the table exists in the scene
+    assert display.GetApplyThreshold() and display.GetLowerThreshold() > 0.0
+    view = SliceView(app, "Red", (200, 200))
+    try:
+        heatmaps.show_overlay([view.composite], case_scene.nodes.volumes["A"], heat, 0.6)
+        assert view.composite.GetForegroundVolumeID() == heat.GetID()
+        assert view.composite.GetForegroundOpacity() == pytest.approx(0.6)
+        heatmaps.set_overlay_opacity([view.composite], 0.25)
+        assert view.composite.GetForegroundOpacity() == pytest.approx(0.25)
+        with pytest.raises(ValueError, match="opacity"):
+            heatmaps.set_overlay_opacity([view.composite], 1.5)
+    finally:
+        view.close()
+
+
+def test_orientation_letters_follow_the_slice_orientation(loaded):
+    app, _, _ = loaded
+    expected = {"Red": {"left": "R", "right": "L", "top": "A", "bottom": "P"},
+                "Green": {"left": "R", "right": "L", "top": "S", "bottom": "I"},
+                "Yellow": {"left": "A", "right": "P", "top": "S", "bottom": "I"}}
+    for name, letters in expected.items():
+        view = SliceView(app, name, (100, 100))
+        try:
+            m = view.node.GetXYToRAS()
+            assert orientation_letters(np.array([[m.GetElement(r, c) for c in range(4)] for r in range(4)])) == letters
+        finally:
+            view.close()
+
+
+def test_annotations_are_burned_into_the_rendered_view(loaded):
+    app, case_scene, _ = loaded
+    view = SliceView(app, "Red", (400, 400))
+    try:
+        view.show(case_scene.nodes.volumes["A"].GetID())
+        view.zoom_to(markers.center_of(case_scene.nodes.center), 160.0)
+        plain = view.capture().astype(int)
+        notes = annotate_view(view, case_scene.analysis, case_scene, "Axial", "malignancy")
+        annotated = view.capture().astype(int)
+    finally:
+        view.close()
+    texts = "\n".join(actor.GetInput() for actor in notes.actors)
+    analysis = case_scene.analysis
+    assert f"P(malignancy) = {analysis.predictions['malignancy'].probability:.2f}" in texts
+    assert f"score {analysis.predictions['aggressiveness'].score_0_10:.1f}/10" in texts
+    assert "phases N A V" in texts and "demo-shared-resnet18" in texts and DEMO_BANNER in texts
+    changed = np.abs(annotated - plain).sum(axis=-1) > 30
+    assert changed[:60].any() and changed[-60:].any()  # text at the top and the banner at the bottom
+    red_banner = (annotated[..., 0] > 150) & (annotated[..., 1] < 60) & (annotated[..., 2] < 60)
+    assert red_banner[-80:].sum() > 500  # the red DEMO banner
+
+
+def test_screenshots_are_written_non_blank_with_a_summary(tmp_path, loaded):
+    app, case_scene, _ = loaded
+    written = write_screenshots(app, case_scene, tmp_path)
+    assert set(written) == {"axial", "coronal", "sagittal", "3d", "gradcam_malignancy", "gradcam_aggressiveness"}
+    for name, file in written.items():
+        pixels = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / file)))
+        assert pixels.std() > 20, f"{name} looks blank"
+    axial = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "axial.png"))).astype(int)
+    segment_color = np.array(segment_terminology()["segments"]["tumor"]["color"])
+    # the tumour outline is drawn in its colour
+    assert (np.abs(axial[..., :3] - segment_color).sum(axis=-1) < 40).sum() > 50
+    threed = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "3d.png"))).astype(int)
+    kidney = np.array(segment_terminology()["segments"]["kidney"]["color"])
+    assert (np.abs(threed[..., :3] - kidney).sum(axis=-1) < 120).sum() > 500  # the kidney surface is shaded
+
+
+def test_analyze_writes_screenshots_and_summary_page(tmp_path, prepared_case):
+    p, _, _ = prepared_case
+    from RenalMassAILib.cli import main
+    files = {k: str(v) for k, v in p.write(tmp_path / "case").items()}
+    out = tmp_path / "out"
+    assert main(["analyze", "--arterial", files["arterial"], "--venous", files["venous"],
+                 "--segmentation", files["segmentation"], "--out", str(out)]) == 0
+    report = json.loads((out / "report.json").read_text())
+    assert set(report["screenshots"]) >= {"axial", "coronal", "sagittal", "3d"}
+    for file in report["screenshots"].values():
+        assert (out / file).is_file()
+    page = (out / "summary.html").read_text()
+    assert DEMO_BANNER in page and "screenshots/axial.png" in page
+    assert f"{report['predictions']['malignancy']['probability']:.3f}" in page
