@@ -279,3 +279,56 @@ def test_analyze_writes_screenshots_and_summary_page(tmp_path, prepared_case):
     page = (out / "summary.html").read_text()
     assert DEMO_BANNER in page and "screenshots/axial.png" in page
     assert f"{report['predictions']['malignancy']['probability']:.3f}" in page
+
+
+def test_screenshots_leave_the_users_views_and_scene_as_they_were(tmp_path, loaded):
+    app, case_scene, _ = loaded
+    red = SliceView(app, "Red", (300, 300))
+    try:
+        red.show(case_scene.nodes.volumes["V"].GetID())
+        field_of_view = red.node.GetFieldOfView()
+        before = {app.scene.GetNthNode(i).GetID() for i in range(app.scene.GetNumberOfNodes())}
+        write_screenshots(app, case_scene, tmp_path)
+        after = {app.scene.GetNthNode(i).GetID() for i in range(app.scene.GetNumberOfNodes())}
+        assert after - before <= {n.GetID() for n in case_scene.nodes.heatmaps.values()}  # no view nodes left
+        assert red.node.GetFieldOfView() == field_of_view
+        assert red.composite.GetBackgroundVolumeID() == case_scene.nodes.volumes["V"].GetID()
+    finally:
+        red.close()
+
+
+def test_segmentation_node_round_trips_to_the_label_map(loaded, prepared_case):
+    from RenalMassAILib.scene.segmentation import label_map_from_segmentation
+    app, case_scene, p = loaded
+    _, prepared, label_map = prepared_case
+    reference = case_scene.nodes.volumes["A"]
+    back = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(back.image), sitk.GetArrayFromImage(label_map.image))
+    # Renamed segments are still recognised by their terminology code; without a tumour: a clear error.
+    segmentation = case_scene.nodes.segmentation.GetSegmentation()
+    segmentation.GetNthSegment(1).SetName("Lesion A")
+    again = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
+    assert (sitk.GetArrayViewFromImage(again.image) == 2).sum() == (sitk.GetArrayViewFromImage(label_map.image) == 2).sum()
+    segmentation.RemoveSegment(segmentation.GetNthSegmentID(1))
+    from RenalMassAILib.errors import InputError
+    with pytest.raises(InputError, match="no tumour segment"):
+        label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
+
+
+def test_volume_nodes_convert_back_to_the_same_image(loaded):
+    from RenalMassAILib.scene.volumes import volume_to_image
+    _, case_scene, p = loaded
+    image = volume_to_image(case_scene.nodes.volumes["A"])
+    original = p.images[Phase.ARTERIAL]
+    np.testing.assert_allclose(image.GetOrigin(), original.GetOrigin(), atol=1e-6)
+    np.testing.assert_allclose(image.GetDirection(), original.GetDirection(), atol=1e-9)
+    np.testing.assert_allclose(image.GetSpacing(), original.GetSpacing(), atol=1e-9)
+    np.testing.assert_array_equal(sitk.GetArrayFromImage(image), sitk.GetArrayFromImage(original))
+
+
+def test_phase_names_assign_volumes():
+    from RenalMassAILib.case.phase_detection import phase_from_name
+    assert phase_from_name("CT ABD ARTERIAL 1.5mm") == Phase.ARTERIAL
+    assert phase_from_name("nephrographic") == Phase.VENOUS
+    assert phase_from_name("Non-contrast") == Phase.NON_CONTRAST
+    assert phase_from_name("Delayed venous") is None and phase_from_name("scan 3") is None

@@ -2,6 +2,7 @@
 
 import json
 import os
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,10 +94,16 @@ def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
     assert not (tmp_path / "labels.nii.gz").exists()
 
 
-def test_a_finished_job_removes_its_temporary_files(tmp_path, case):
+def test_a_finished_job_removes_its_temporary_files(tmp_path, case, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the worker finds the library through PYTHONPATH, not the working folder
+    monkeypatch.delenv("PYTHONPATH", raising=False)
     job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           center_lps=case.lesion_center_lps)
-    stages = [m["stage"] for m in job.progress()]
+    job.watch()  # the GUI's way: poll without blocking
+    stages = []
+    while not stages or stages[-1] not in ("done", "error"):
+        stages += [m["stage"] for m in job.messages()]
+        time.sleep(0.05)
     assert stages[-1] == "done" and "predict" in stages
     assert job.result["volumes_ml"]["tumor"] > 0
     assert not job.temporary.exists() and (tmp_path / "labels.nii.gz").exists()

@@ -78,6 +78,15 @@ def detect_phases(sources: list[ImageSource]) -> PhaseAssignment:
     return PhaseAssignment(assigned, reasons, tuple(ignored))
 
 
+def phase_from_name(name: str) -> Phase | None:
+    """The phase a single name (file, series or volume node name) clearly names, else None."""
+    words = _words(name)
+    if words & _OTHER_WORDS:
+        return None
+    named = [p for p in PHASE_ORDER if words & _WORDS[p]]
+    return named[0] if len(named) == 1 else None
+
+
 def _words(text: str) -> set[str]:
     lowered = text.lower().replace("non-contrast", "noncontrast").replace("non contrast", "noncontrast")
     lowered = lowered.replace("w/o", "wo")

@@ -7,11 +7,13 @@ cancellation and failure. Cancelling ends the worker's whole process group.
 
 import json
 import os
+import queue
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 from typing import Iterator
 
@@ -22,8 +24,9 @@ from RenalMassAILib.errors import InputError
 
 class SegmentationJob:
     def __init__(self, images: dict[str, object], model_folder, output, center_lps=None, options: dict | None = None,
-                 threads: int | None = None):
-        """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder)."""
+                 threads: int | None = None, python: str | None = None):
+        """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder).
+        python: the interpreter for the worker (inside Slicer: PythonSlicer)."""
         self.temporary = Path(tempfile.mkdtemp(prefix="renalmassai-seg-"))
         try:
             paths = {}
@@ -42,10 +45,14 @@ class SegmentationJob:
         environment = dict(os.environ)
         if threads:
             environment["OMP_NUM_THREADS"] = str(threads)
+        # The worker imports this library from wherever it is (a checkout, a Slicer module folder).
+        library_parent = str(Path(__file__).resolve().parents[2])
+        environment["PYTHONPATH"] = os.pathsep.join(p for p in (library_parent, environment.get("PYTHONPATH")) if p)
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "RenalMassAILib.lesion.segmentation_worker", str(self.temporary / "request.json")],
+            [python or sys.executable, "-m", "RenalMassAILib.lesion.segmentation_worker", str(self.temporary / "request.json")],
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=environment)
         self.result: dict | None = None
+        self._messages: queue.Queue | None = None
 
     def progress(self) -> Iterator[dict]:
         """Yields the worker's progress messages until it ends; raises InputError on its error."""
@@ -65,6 +72,34 @@ class SegmentationJob:
                 raise InputError(f"segmentation worker ended without a result (exit status {self.process.returncode})")
         finally:
             self.cleanup()
+
+    def watch(self) -> None:
+        """Reads progress in a background thread, so a GUI can poll `messages()` without blocking."""
+        self._messages = queue.Queue()
+
+        def read():
+            try:
+                done = None
+                for message in self.progress():
+                    if message.get("stage") == "done":
+                        done = message  # handed on once the worker has ended and the files are gone
+                    else:
+                        self._messages.put(message)
+                self._messages.put(done)
+            except Exception as error:  # the worker's error or its end without a result
+                self._messages.put({"stage": "error", "message": str(error)})
+
+        threading.Thread(target=read, name="renalmassai-segmentation-progress", daemon=True).start()
+
+    def messages(self) -> list[dict]:
+        """The progress messages that arrived since the last call (after `watch()`)."""
+        found = []
+        while self._messages is not None:
+            try:
+                found.append(self._messages.get_nowait())
+            except queue.Empty:
+                break
+        return found
 
     def cancel(self, grace_seconds: float = 5.0) -> None:
         """Ends the worker and every process it started; removes the temporary files."""

@@ -34,33 +34,40 @@ class CaseNodes:
 
 class CaseScene:
     def __init__(self, scene, prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None = None,
-                 on_error=None):
+                 on_error=None, existing: CaseNodes | None = None):
+        """`existing` reuses the user's nodes (Slicer): their phase volumes, segmentation and centre
+        fiducial are kept as they are; missing ones are created."""
         self.scene = scene
         self.prepared = prepared
         self.analyzer = analyzer
         self.analysis: Analysis | None = None
-        self.nodes = self._add_nodes(prepared, label_map)
+        self.nodes = self._add_nodes(prepared, label_map, existing)
         self.refresher = CenterRefresher(analyzer, self._apply, on_error)
         self._observations = [self.nodes.center.AddObserver(event, self._on_center_moved)
                               for event in (slicer.vtkMRMLMarkupsNode.PointModifiedEvent,
                                             slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent)]
         self._last_requested = None
 
-    def _add_nodes(self, prepared: PreparedCase, label_map: LabelMap | None) -> CaseNodes:
+    def _add_nodes(self, prepared: PreparedCase, label_map: LabelMap | None, existing: CaseNodes | None) -> CaseNodes:
         case = prepared.case
-        aligned = resample_onto_reference(case, prepared.alignments)
-        volumes = {}
-        for phase in PHASE_ORDER:
-            if phase in aligned:
-                volumes[phase.value] = add_ct_volume(self.scene, aligned[phase], f"{case.case_id} {phase.long_name}")
-        reference = volumes[case.reference_phase.value]
-        segmentation = None
-        if label_map is not None:
-            segmentation = add_segmentation(self.scene, label_map, reference, f"{case.case_id} segmentation")
         center_ras = lps_to_ras(prepared.center_lps)
-        nodes = CaseNodes(volumes, segmentation, markers.add_center_fiducial(self.scene, center_ras),
-                          markers.add_voi_roi(self.scene, center_ras))
-        self._place_in_hierarchy(case.case_id, nodes)
+        if existing is not None and existing.volumes:
+            volumes = dict(existing.volumes)
+        else:
+            aligned = resample_onto_reference(case, prepared.alignments)
+            volumes = {phase.value: add_ct_volume(self.scene, aligned[phase], f"{case.case_id} {phase.long_name}")
+                       for phase in PHASE_ORDER if phase in aligned}
+        reference = volumes[case.reference_phase.value]
+        segmentation = existing.segmentation if existing is not None else None
+        if segmentation is None and label_map is not None:
+            segmentation = add_segmentation(self.scene, label_map, reference, f"{case.case_id} segmentation")
+        center = existing.center if existing is not None else None
+        if center is None or center.GetNumberOfControlPoints() == 0:
+            if center is not None:
+                self.scene.RemoveNode(center)
+            center = markers.add_center_fiducial(self.scene, center_ras)
+        nodes = CaseNodes(volumes, segmentation, center, markers.add_voi_roi(self.scene, center_ras))
+        self._place_in_hierarchy(case.case_id, nodes, reference if existing is not None else None)
         params = parameters.parameter_node(self.scene)
         for phase, node in volumes.items():
             parameters.set_reference(params, parameters.PHASE_REFERENCE[phase], node)
@@ -69,15 +76,22 @@ class CaseScene:
         parameters.set_reference(params, "voi", nodes.voi)
         return nodes
 
-    def _place_in_hierarchy(self, case_id: str, nodes: CaseNodes) -> None:
-        """Everything of the case under one patient / study, as DICOM-loaded data would be."""
+    def _place_in_hierarchy(self, case_id: str, nodes: CaseNodes, user_reference=None) -> None:
+        """Everything of the case under one patient / study, as DICOM-loaded data would be; with the
+        user's own volumes, our nodes join the study (or folder) of their reference volume."""
         hierarchy = slicer.vtkMRMLSubjectHierarchyNode.GetSubjectHierarchyNode(self.scene)
-        patient = hierarchy.CreateSubjectItem(hierarchy.GetSceneItemID(), case_id)
-        self.study_item = hierarchy.CreateStudyItem(patient, f"{case_id} CT")
+        user_item = hierarchy.GetItemByDataNode(user_reference) if user_reference is not None else 0
+        if user_item and hierarchy.GetItemParent(user_item) != hierarchy.GetSceneItemID():
+            self.study_item = hierarchy.GetItemParent(user_item)
+        else:
+            patient = hierarchy.CreateSubjectItem(hierarchy.GetSceneItemID(), case_id)
+            self.study_item = hierarchy.CreateStudyItem(patient, f"{case_id} CT")
         for node in [*nodes.volumes.values(), nodes.segmentation, nodes.center, nodes.voi]:
             if node is None:
                 continue
             item = hierarchy.GetItemByDataNode(node)
+            if item and user_reference is not None and hierarchy.GetItemParent(item) != hierarchy.GetSceneItemID():
+                continue  # the user has placed it already
             if item:
                 hierarchy.SetItemParent(item, self.study_item)
             else:  # on slicer-core no plugin has made an item for the node yet
@@ -120,6 +134,7 @@ class CaseScene:
             (node for (t, _), node in self.nodes.heatmaps.items() if t == task), None)
 
     def close(self) -> None:
+        """Stops following the centre; the nodes stay in the scene (they are the user's results)."""
         for tag in self._observations:
             self.nodes.center.RemoveObserver(tag)
         self.refresher.close()

@@ -48,9 +48,24 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
     heat = case_scene.heatmap(heat_task)
     if case_scene.nodes.segmentation is not None:
         case_scene.nodes.segmentation.GetDisplayNode().SetOpacity2DFill(SEGMENT_FILL_OPACITY)
+    scene = app.scene
+    before = {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
+    try:
+        written = _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out)
+    finally:  # the offscreen views' nodes (slice, composite, view, slice models) leave with them
+        created = [scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes())]
+        for node in created:
+            if node.GetID() not in before and node.GetScene() is not None:
+                scene.RemoveNode(node)
+    for task in analysis.predictions:
+        written[f"gradcam_{task}"] = write_task_panel(analysis, task, out / f"gradcam_{task}.png")
+    return written
+
+
+def _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out: Path) -> dict:
     written = {}
-    for name, orientation in SLICE_VIEWS.items():
-        view = SliceView(app, name, VIEW_SIZE)
+    for orientation in SLICE_VIEWS.values():
+        view = SliceView(app, f"RenalMassAI{orientation}", VIEW_SIZE, orientation)
         try:
             heatmaps.show_overlay([view.composite], reference, heat, opacity)
             view.node.SetRulerType(slicer.vtkMRMLAbstractViewNode.RulerTypeThin)
@@ -62,8 +77,6 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
         finally:
             view.close()
     written["3d"] = _write_3d(app, case_scene, analysis, center, out)
-    for task in analysis.predictions:
-        written[f"gradcam_{task}"] = write_task_panel(analysis, task, out / f"gradcam_{task}.png")
     return written
 
 

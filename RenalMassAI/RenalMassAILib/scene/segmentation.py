@@ -5,10 +5,20 @@ import json
 
 import SimpleITK as sitk
 import slicer
+from vtkmodules.vtkCommonCore import reference, vtkStringArray
 
-from RenalMassAILib.lesion.label_map import LabelMap
+from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap, to_label_map
 from RenalMassAILib.resources import resources_dir
-from RenalMassAILib.scene.volumes import add_volume
+from RenalMassAILib.scene.volumes import add_volume, volume_to_image
+
+# Segment names users and other tools give (lower case) -> label name. Terminology codes win over names.
+SEGMENT_NAMES = {"kidney": "kidney", "kidneys": "kidney", "left kidney": "kidney", "right kidney": "kidney",
+                 "renal tumor": "tumor", "renal tumour": "tumor", "tumor": "tumor", "tumour": "tumor",
+                 "kidney tumor": "tumor", "mass": "tumor", "renal mass": "tumor",
+                 "renal cyst": "cyst", "cyst": "cyst", "kidney cyst": "cyst"}
+# Painting order: a later label wins where segments overlap (the tumour must stay whole).
+PAINT_ORDER = ("kidney", "cyst", "tumor")
 
 
 @functools.lru_cache(maxsize=1)
@@ -70,3 +80,58 @@ def fill_segmentation(node, label_map: LabelMap) -> None:
         segment.SetName(spec["name"])
         segment.SetColor(*[c / 255 for c in spec["color"]])
         segment.SetTag(slicer.vtkSegment.GetTerminologyEntryTagName(), terminology_entry(label))
+
+
+def label_of_segment(segment) -> str | None:
+    """kidney / tumor / cyst from the segment's terminology type code, else from its name."""
+    tag = reference("")
+    if segment.GetTag(slicer.vtkSegment.GetTerminologyEntryTagName(), tag) and str(tag):
+        entry = slicer.vtkSlicerTerminologyEntry()
+        if slicer.vtkSlicerTerminologiesModuleLogic.DeserializeTerminologyEntry(str(tag), entry):
+            code = entry.GetTypeObject().GetCodeValue()
+            for label, spec in segment_terminology()["segments"].items():
+                if code == spec["type"][1] and code:
+                    return label
+            if code == "4147007":  # "Mass"
+                return "tumor"
+    return SEGMENT_NAMES.get(segment.GetName().strip().lower())
+
+
+def label_map_from_segmentation(node, reference_volume, reference_image) -> LabelMap:
+    """The segmentation as a label map (kidney 1, tumor 2, cyst 3) on the reference volume's grid."""
+    segmentation = node.GetSegmentation()
+    by_label: dict[str, list[str]] = {}
+    for index in range(segmentation.GetNumberOfSegments()):
+        label = label_of_segment(segmentation.GetNthSegment(index))
+        if label is not None:
+            by_label.setdefault(label, []).append(segmentation.GetNthSegmentID(index))
+    if "tumor" not in by_label:
+        raise InputError(f"segmentation {node.GetName()!r} has no tumour segment (name it 'Renal tumor' or code it "
+                         "as Neoplasm / Mass); segments: " + ", ".join(
+                             segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())))
+    scene = node.GetScene()
+    values = None
+    for label in PAINT_ORDER:
+        if label not in by_label:
+            continue
+        mask = _export(scene, node, by_label[label], reference_volume)
+        if values is None:
+            values = sitk.Image(mask.GetSize(), sitk.sitkUInt8)
+            values.CopyInformation(mask)
+        values = sitk.Mask(values, mask == 0, outsideValue=KITS_LABELS[label])
+    return to_label_map(values, reference_image, dict(KITS_LABELS), f"segmentation {node.GetName()!r}")
+
+
+def _export(scene, node, segment_ids: list[str], reference_volume) -> sitk.Image:
+    labelmap = scene.AddNewNodeByClass("vtkMRMLLabelMapVolumeNode", "RenalMassAI export")
+    try:
+        ids = vtkStringArray()
+        for segment_id in segment_ids:
+            ids.InsertNextValue(segment_id)
+        if not slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
+                node, ids, labelmap, reference_volume, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY):
+            raise InputError(f"segmentation {node.GetName()!r}: segments {segment_ids} could not be exported")
+        return sitk.Cast(volume_to_image(labelmap) > 0, sitk.sitkUInt8)
+    finally:
+        scene.RemoveNode(labelmap)
+

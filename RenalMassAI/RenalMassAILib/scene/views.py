@@ -106,7 +106,9 @@ class _View:
 
 
 class SliceView(_View):
-    def __init__(self, app, name: str = "Red", size=(512, 512)):
+    def __init__(self, app, name: str = "Red", size=(512, 512), orientation: str | None = None):
+        """`name` is the layout name of the slice node (Red, Yellow, Green: Slicer's own views, which
+        set their orientation; any other name makes a separate view that leaves the user's alone)."""
         super().__init__(app, slicer.vtkMRMLSliceViewDisplayableManagerFactory, SLICE_MANAGERS, size, layers=3)
         for renderer in self.layers:
             renderer.GetActiveCamera().ParallelProjectionOn()
@@ -115,7 +117,7 @@ class SliceView(_View):
         app.app_logic.GetSliceLogics().AddItem(self.logic)
         self.logic.SetMRMLScene(app.scene)
         self.node = self.logic.AddSliceNode(name)
-        self.node.SetOrientation(SLICE_VIEWS.get(name, "Axial"))
+        self.node.SetOrientation(orientation or SLICE_VIEWS.get(name, "Axial"))
         self.node.SetLayoutName(name)
         self.managers.SetMRMLDisplayableNode(self.node)
         # The resliced image, on the bottom layer (Slicer's light-box renderer manager does this).
@@ -188,10 +190,10 @@ class SliceView(_View):
 
 
 class ThreeDView(_View):
-    def __init__(self, app, size=(512, 512)):
+    def __init__(self, app, size=(512, 512), name: str = "RenalMassAI3D"):
         super().__init__(app, slicer.vtkMRMLThreeDViewDisplayableManagerFactory, THREED_MANAGERS, size)
-        self.node = app.scene.AddNewNodeByClass("vtkMRMLViewNode", "View1")
-        self.node.SetLayoutName("1")
+        self.node = app.scene.AddNewNodeByClass("vtkMRMLViewNode", name)
+        self.node.SetLayoutName(name)
         self.node.SetBoxVisible(False)
         self.node.SetAxisLabelsVisible(False)
         self.node.SetBackgroundColor(0, 0, 0)

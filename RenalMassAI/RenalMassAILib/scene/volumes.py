@@ -56,17 +56,23 @@ def add_ct_volume(scene, image: sitk.Image, name: str):
     return node
 
 
+def volume_to_image(node) -> sitk.Image:
+    """A scalar volume node as a SimpleITK image in LPS (parent transforms are not applied)."""
+    if node.GetImageData() is None:
+        raise ValueError(f"volume {node.GetName()!r} holds no image data")
+    matrix = vtkMatrix4x4()
+    node.GetIJKToRASMatrix(matrix)
+    m = LPS_TO_RAS @ np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(3)])
+    spacing = np.linalg.norm(m[:, :3], axis=0)
+    image = sitk.GetImageFromArray(volume_array(node))
+    image.SetSpacing(spacing.tolist())
+    image.SetDirection((m[:, :3] / spacing).ravel().tolist())
+    image.SetOrigin(m[:, 3].tolist())
+    return image
+
+
 def volume_array(node) -> np.ndarray:
     """The voxels of a volume node as numpy [k, j, i] (a copy)."""
     data = node.GetImageData()
     dims = data.GetDimensions()
     return numpy_support.vtk_to_numpy(data.GetPointData().GetScalars()).reshape(dims[::-1]).copy()
-
-
-def ras_of_ijk(node, ijk) -> np.ndarray:
-    matrix = vtkMatrix4x4()
-    node.GetIJKToRASMatrix(matrix)
-    m = np.array([[matrix.GetElement(r, c) for c in range(4)] for r in range(4)])
-    return (m @ np.append(np.asarray(ijk, dtype=float), 1.0))[:3]
-
-
