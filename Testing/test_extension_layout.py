@@ -62,7 +62,7 @@ def test_every_library_module_imports_without_slicer_or_qt():
                if p.name != "__main__.py"]
     code = ("import importlib, sys\n"
             f"for name in {modules!r}: importlib.import_module(name)\n"
-            "assert not {'qt', 'ctk', 'slicer.util'} & set(sys.modules), sorted(sys.modules)\n")
+            "assert not {'qt', 'ctk', 'PythonQt'} & set(sys.modules), sorted(sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=MODULE)
     assert result.returncode == 0, result.stderr
 
@@ -76,7 +76,21 @@ def test_module_file_is_thin_and_its_ui_binds_the_parameter_node():
     fields = {node.target.id for node in classes["RenalMassAIParameterNode"].body if isinstance(node, ast.AnnAssign)}
     ui = ElementTree.parse(ROOT / "Resources" / "UI" / "RenalMassAI.ui")
     bound = {prop.find("string").text for prop in ui.iter("property") if prop.get("name") == "SlicerParameterName"}
-    assert bound == fields
+    # Every field is on screen except the outputs the glue fills in (VOI box, results table).
+    assert bound == fields - {"voi", "resultsTable"}
+    from RenalMassAILib.scene.parameters import NODE_REFERENCES
+    assert set(NODE_REFERENCES) <= fields  # the glue and the GUI use the same parameter names
     engine = {name for name in _imports(MODULE / "RenalMassAI.py") if name.startswith("RenalMassAILib")}
     assert engine, "the module file should call the engine, not re-implement it"
     assert "messageBox" not in ast.get_source_segment(source, classes["RenalMassAILogic"])
+
+
+def test_slicer_requirements_match_the_tested_pins_and_leave_slicers_packages_alone():
+    pinned = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', (ROOT / "pyproject.toml").read_text()))
+    lines = [line.strip() for line in (ROOT / "Resources" / "requirements-slicer.txt").read_text().splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert lines
+    for line in lines:
+        name, version = line.split("==")
+        assert pinned.get(name) == version, f"{line} differs from pyproject.toml"
+        assert name.lower() not in {"numpy", "simpleitk", "vtk", "torch"}

@@ -316,32 +316,27 @@ def _run_prepare(args) -> int:
 def _run_analyze(args) -> int:
     from RenalMassAILib.pipeline import Analyzer
     from RenalMassAILib.present.report import write_report
-    from RenalMassAILib.present.summary_page import write_summary_page
 
     start = time.perf_counter()
     _progress("reading and preparing the case")
     prepared, label_map = _prepare_from_args(args)
     _progress("loading the classification models")
     analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
-    screenshots = {}
     if args.no_screenshots:
         _progress("predicting and explaining (Grad-CAM)")
-        analysis = analyzer.run()
+        path = write_report(prepared, analyzer.run(), args.out, label_map, args.save_inputs, time.perf_counter() - start)
     else:
-        _progress("building the scene, predicting, explaining (Grad-CAM) and rendering screenshots")
-        from RenalMassAILib.scene.headless import analyze_in_scene
-        analysis, screenshots = analyze_in_scene(prepared, analyzer, label_map, Path(args.out) / "screenshots")
-    path = write_report(prepared, analysis, args.out, label_map, args.save_inputs, time.perf_counter() - start,
-                        {name: f"screenshots/{file}" for name, file in screenshots.items()})
+        _progress("building the scene, predicting, explaining (Grad-CAM), rendering screenshots")
+        from RenalMassAILib.scene.headless import analyze_and_export
+        path = analyze_and_export(prepared, analyzer, label_map, args.out, args.save_inputs, start)
     report = json.loads(path.read_text())
-    if screenshots:
-        write_summary_page(report, screenshots, args.out)
     print(report["notice"])
     for task, prediction in report["predictions"].items():
         extra = f", score {prediction['score_0_10']} / 10" if "score_0_10" in prediction else ""
         print(f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "
               f"model {prediction['model']['id']} {prediction['model']['version']})")
-    print(f"wrote {path}" + (f", {len(screenshots)} screenshots and summary.html" if screenshots else ""))
+    shots = report.get("screenshots", {})
+    print(f"wrote {path}" + (f", {len(shots)} screenshots and summary.html" if shots else ""))
     return 0
 
 

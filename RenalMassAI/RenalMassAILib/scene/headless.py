@@ -1,32 +1,33 @@
-"""The scene glue without a GUI: build the case scene on slicer-core, analyse, write screenshots.
+"""The scene glue without a GUI: build the case scene on slicer-core, analyse, export.
 
 `renalmassai analyze` and `renalmassai demo` run this, so the CLI and the Slicer module share the
-same scene code (nodes, overlays, table) and the screenshots show what a user would see.
+same scene code (nodes, overlays, table, screenshots) and the screenshots show what a user would see.
 """
 
 import os
+import time
 from pathlib import Path
 
 # Offscreen OpenGL without a display (EGL); set before VTK creates a render window.
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
 from RenalMassAILib.lesion.label_map import LabelMap  # noqa: E402
-from RenalMassAILib.pipeline import Analysis, Analyzer  # noqa: E402
+from RenalMassAILib.pipeline import Analyzer  # noqa: E402
 from RenalMassAILib.prepare import PreparedCase  # noqa: E402
 from RenalMassAILib.scene.case_scene import CaseScene  # noqa: E402
+from RenalMassAILib.scene.export import export_case  # noqa: E402
 from RenalMassAILib.scene.scene_app import SceneApp  # noqa: E402
-from RenalMassAILib.scene.screenshots import write_screenshots  # noqa: E402
 
 
-def analyze_in_scene(prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None,
-                     screenshots_dir) -> tuple[Analysis, dict[str, str]]:
-    """Analysis at the automatic centre, through the same scene code as the Slicer module."""
+def analyze_and_export(prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None, out_dir,
+                       save_inputs: bool = False, started: float | None = None) -> Path:
+    """Analysis at the automatic centre through the scene; returns the path of report.json."""
     app = SceneApp.create()
     case_scene = CaseScene(app.scene, prepared, analyzer, label_map)
     try:
-        analysis = case_scene.analyze()
-        screenshots = write_screenshots(app, case_scene, Path(screenshots_dir))
-        return analysis, screenshots
+        case_scene.analyze()
+        seconds = time.perf_counter() - started if started is not None else None
+        return export_case(app, case_scene, Path(out_dir), label_map, save_inputs, seconds)
     finally:
         case_scene.close()
         app.scene.Clear(True)
