@@ -1,6 +1,5 @@
 """The tumour centre (a one-point fiducial the radiologist drags) and the VOI box around it."""
 
-import slicer
 
 from RenalMassAILib.case.alignment import VOI_MM
 

@@ -2,7 +2,6 @@
 
 import numpy as np
 import SimpleITK as sitk
-import slicer
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonDataModel import vtkImageData
