@@ -26,7 +26,9 @@ class PhantomSpec:
     necrosis: bool = False
     side: str | None = None  # 'left' / 'right'; None: drawn from the seed
     pole: str | None = None  # 'upper' / 'mid' / 'lower'; None: drawn from the seed
-    exophytic: float = 0.5  # share of the lesion outside the kidney outline (0: endophytic)
+    # Lesion centre along the kidney surface normal: 0 tangent inside (endophytic), 0.5 centred on the
+    # surface, 1 tangent outside. The volume share outside is larger (the kidney surface curves away).
+    exophytic: float = 0.5
     size: tuple[int, int, int] = (160, 160, 64)
     spacing: tuple[float, float, float] = (2.0, 2.0, 3.0)
     direction: tuple[float, ...] = IDENTITY  # ITK direction matrix, row-major: any orientation

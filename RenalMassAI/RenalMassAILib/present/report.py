@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import SimpleITK as sitk
 
+from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.nephrometry import nephrometry
 from RenalMassAILib.pipeline import Analysis
 from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
 from RenalMassAILib.prepare import PreparedCase, prepare_summary
@@ -41,11 +43,21 @@ def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=
     if label_map is not None:
         sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
     report = report_summary(prepared, analysis, explanations, inputs, seconds)
+    if label_map is not None and prepared.lesion is not None:
+        report["nephrometry"] = nephrometry_summary(prepared, label_map)
     if screenshots:
         report["screenshots"] = screenshots
     path = out / "report.json"
     path.write_text(json.dumps(report, indent=2))
     return path
+
+
+def nephrometry_summary(prepared: PreparedCase, label_map) -> dict:
+    """R.E.N.A.L. of the analysed tumour on the reference phase (or why it could not be scored)."""
+    try:
+        return nephrometry(label_map, prepared.case.reference, prepared.lesion).summary()
+    except InputError as error:
+        return {"error": str(error)}
 
 
 def _write_panel(analysis: Analysis, name: str, out: Path) -> str:
