@@ -21,10 +21,10 @@ from sklearn.metrics import roc_auc_score
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.prediction import predict
 from RenalMassAILib.cli import main as renalmassai
-from RenalMassAILib.cohort.manifest import read_manifest, write_manifest
+from RenalMassAILib.cohort.manifest import read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.phantom import PhantomSpec, make_phantom
+from RenalMassAILib.phantom.cohort import write_phantom_cohort
 from RenalMassAILib.prepare import load_case, prepare_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,33 +35,11 @@ PACKAGE = ROOT / "Resources" / "Models" / "demo-shared-resnet18"
 # (from-scratch training on the full mix stayed at chance level within 30 epochs).
 VARIABILITY = 0.5
 DEMO_SUBTYPES = ("ccRCC", "papillary", "classic-AML", "bosniak-2F", "bosniak-4")
-# subtype -> share of the cohort
-MIX = {"ccRCC": 0.32, "papillary": 0.12, "chromophobe": 0.08, "oncocytoma": 0.1, "fat-poor-AML": 0.08,
-       "classic-AML": 0.08, "bosniak-2F": 0.06, "bosniak-3": 0.08, "bosniak-4": 0.08}
 
 
 def make_cohort(folder: Path, cases: int, seed: int = 100) -> Path:
-    rng = np.random.default_rng(seed)
-    rows = []
-    for number in range(cases):
-        subtype = rng.choice(list(MIX), p=np.array(list(MIX.values())) / sum(MIX.values()))
-        spec = PhantomSpec(subtype=str(subtype), diameter_mm=float(rng.uniform(20, 70)), grade=int(rng.integers(1, 5)),
-                           necrosis=bool(rng.random() < 0.3), exophytic=float(rng.uniform(0.2, 0.8)),
-                           size=(128, 128, 28), spacing=(2.6, 2.6, 4.0), variability=VARIABILITY,
-                           seed=seed * 10000 + number)
-        phantom = make_phantom(spec)
-        case_id = f"phantom{number:04d}"
-        phantom.write(folder / case_id)
-        is_cyst = phantom.spec.subtype.startswith("bosniak-2")  # label 3: the centre is given instead
-        split = "train" if number % 20 < 14 else ("val" if number % 20 < 17 else "test")
-        rows.append({"case_id": case_id, "non_contrast": f"{case_id}/non-contrast.nii.gz",
-                     "arterial": f"{case_id}/arterial.nii.gz", "venous": f"{case_id}/venous.nii.gz",
-                     "segmentation": "" if is_cyst else f"{case_id}/segmentation.nii.gz",
-                     "center_lps": " ".join(f"{c:.2f}" for c in phantom.lesion_center_lps) if is_cyst else "",
-                     "class": phantom.pathology, "split": split, "subtype": spec.subtype})
-        if number % 50 == 0:
-            print(f"phantom {number}/{cases}", flush=True)
-    return write_manifest(folder / "manifest.csv", [row for row in rows if row["subtype"] in DEMO_SUBTYPES])
+    return write_phantom_cohort(folder, cases, seed, DEMO_SUBTYPES, variability=VARIABILITY,
+                                log=lambda text: print(text, flush=True))
 
 
 def test_auc(manifest: Path) -> dict:

@@ -135,6 +135,14 @@ def _parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--covariates", nargs="*", default=[], metavar="COLUMN", help="multivariate Cox covariates")
     evaluate.set_defaults(run=_run_evaluate)
 
+    baseline = commands.add_parser("baseline", help="the paper's comparators: automated R.E.N.A.L. + refitted nomogram, "
+                                                    "radiomics LASSO + random forest -> prediction CSVs for evaluate")
+    baseline.add_argument("--manifest", required=True, metavar="CSV", help="cohort with class and split columns")
+    baseline.add_argument("--batch", metavar="DIR", help="a batch run's folder: its segmentations where the manifest "
+                                                        "has none, and its predictions as the deep_model column")
+    baseline.add_argument("--out", required=True, metavar="DIR")
+    baseline.set_defaults(run=_run_baseline)
+
     labels = commands.add_parser("labels", help="pathology -> benign / indolent / aggressive / indeterminate")
     source = labels.add_mutually_exclusive_group(required=True)
     source.add_argument("--kits-json", metavar="FILE", help="KiTS19/21/23 clinical JSON (kits.json)")
@@ -159,6 +167,8 @@ def _parser() -> argparse.ArgumentParser:
     phantom.add_argument("--spacing", type=float, nargs=3, default=(2.0, 2.0, 3.0), metavar=("SX", "SY", "SZ"))
     phantom.add_argument("--misregistration-mm", type=float, default=0.0)
     phantom.add_argument("--seed", type=int, default=0)
+    phantom.add_argument("--cohort", type=int, metavar="N",
+                         help="write N phantoms of mixed subtypes with manifest.csv (train/val/test) instead of one")
     phantom.set_defaults(run=_run_phantom)
 
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
@@ -432,6 +442,19 @@ def _run_evaluate(args) -> int:
     return 0
 
 
+def _run_baseline(args) -> int:
+    from RenalMassAILib.cohort.baselines import run_baselines
+
+    summary = run_baselines(args.manifest, args.out, args.batch)
+    print(f"{summary['usable']} of {summary['cases']} cases scored"
+          + (f"; not scored: {', '.join(summary['errors'])}" if summary["errors"] else ""))
+    for task, result in summary["tasks"].items():
+        print(f"{task}: " + (result["skipped"] if "skipped" in result else
+                             f"fitted on {result['fit_cases']}, predictions for {result['test_cases']} test cases in "
+                             f"{Path(args.out) / result['predictions']}"))
+    return 0
+
+
 def _run_labels(args) -> int:
     from RenalMassAILib.cohort.pathology_sources import records_from_csv, records_from_kits_json, write_labels
 
@@ -461,6 +484,12 @@ def _run_demo(args) -> int:
 def _run_phantom(args) -> int:
     from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
+    if args.cohort:
+        from RenalMassAILib.phantom.cohort import write_phantom_cohort
+        manifest = write_phantom_cohort(args.out, args.cohort, seed=args.seed, size=tuple(args.size),
+                                        spacing=tuple(args.spacing), log=lambda text: print(text, file=sys.stderr))
+        print(f"wrote {manifest}")
+        return 0
     try:
         spec = PhantomSpec(subtype=args.subtype, diameter_mm=args.diameter_mm, grade=args.grade, necrosis=args.necrosis,
                            size=tuple(args.size), spacing=tuple(args.spacing),

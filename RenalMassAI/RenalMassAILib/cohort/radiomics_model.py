@@ -1,0 +1,102 @@
+"""The radiomics baseline as a model package of its own kind: standardised features, LASSO selection
+(L1 logistic regression, cross-validated), random forest (the paper's recipe).
+
+The package is a folder with model.json (kind, task, features, standardisation, selection, SHA-256)
+and forest.json (every tree as arrays). Prediction walks the trees with numpy: nothing is unpickled,
+as for the deep models' packages."""
+
+import dataclasses
+import hashlib
+import json
+from pathlib import Path
+
+import numpy as np
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegressionCV
+
+from RenalMassAILib.errors import InputError
+
+KIND = "radiomics-lasso-rf"
+FOREST_FILE = "forest.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class RadiomicsModel:
+    task: str
+    features: list[str]  # all input features, in order
+    mean: np.ndarray
+    std: np.ndarray
+    selected: list[int]  # indices of the features the forest uses
+    trees: list[dict]  # left, right, feature, threshold, positive (leaf probability of class 1)
+    card: dict
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        """P(positive) for rows of features in `self.features` order."""
+        x = ((np.asarray(features, dtype=float) - self.mean) / self.std)[:, self.selected].astype(np.float32)
+        return np.mean([_walk(tree, x) for tree in self.trees], axis=0)
+
+
+def fit_radiomics_model(features: np.ndarray, labels: np.ndarray, names: list[str], task: str,
+                        seed: int = 0, trees: int = 200) -> RadiomicsModel:
+    labels = np.asarray(labels, dtype=int)
+    minority = int(min(labels.sum(), len(labels) - labels.sum()))
+    if minority < 2:
+        raise ValueError(f"radiomics baseline for {task}: the training split needs at least 2 cases of each class")
+    mean, std = features.mean(axis=0), features.std(axis=0)
+    std[std == 0] = 1.0
+    x = (features - mean) / std
+    lasso = LogisticRegressionCV(Cs=10, cv=min(5, minority), l1_ratios=(1.0,), solver="liblinear", scoring="roc_auc",
+                                 random_state=seed, max_iter=2000, use_legacy_attributes=False).fit(x, labels)
+    selected = [int(i) for i in np.nonzero(lasso.coef_[0])[0]] or list(range(len(names)))
+    forest = RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, random_state=seed).fit(x[:, selected], labels)
+    card = {"kind": KIND, "task": task, "features": list(names), "selected": [names[i] for i in selected],
+            "n_train": int(len(labels)), "n_positive": int(labels.sum()), "trees": trees, "seed": seed,
+            "lasso_C": float(np.ravel(lasso.C_)[0])}
+    return RadiomicsModel(task, list(names), mean, std, selected, [_export(e.tree_) for e in forest.estimators_], card)
+
+
+def _export(tree) -> dict:
+    values = tree.value[:, 0, :]
+    positive = values[:, 1] / values.sum(axis=1)
+    return {"left": tree.children_left.tolist(), "right": tree.children_right.tolist(),
+            "feature": tree.feature.tolist(), "threshold": tree.threshold.tolist(), "positive": positive.tolist()}
+
+
+def _walk(tree: dict, x: np.ndarray) -> np.ndarray:
+    left, right = np.asarray(tree["left"]), np.asarray(tree["right"])
+    feature, threshold = np.asarray(tree["feature"]), np.asarray(tree["threshold"])
+    node = np.zeros(len(x), dtype=int)
+    rows = np.arange(len(x))
+    while True:
+        inner = left[node] != -1
+        if not inner.any():
+            return np.asarray(tree["positive"])[node]
+        go_left = x[rows, np.maximum(feature[node], 0)] <= threshold[node]
+        node = np.where(inner, np.where(go_left, left[node], right[node]), node)
+
+
+def save_radiomics_model(model: RadiomicsModel, folder) -> Path:
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    forest = json.dumps({"mean": model.mean.tolist(), "std": model.std.tolist(), "selected": model.selected,
+                         "trees": model.trees}).encode()
+    (folder / FOREST_FILE).write_bytes(forest)
+    card = {**model.card, "files": {FOREST_FILE: hashlib.sha256(forest).hexdigest()}}
+    (folder / "model.json").write_text(json.dumps(card, indent=2))
+    return folder
+
+
+def load_radiomics_model(folder) -> RadiomicsModel:
+    folder = Path(folder)
+    try:
+        card = json.loads((folder / "model.json").read_text())
+        data = (folder / FOREST_FILE).read_bytes()
+    except (OSError, json.JSONDecodeError) as error:
+        raise InputError(f"radiomics package {str(folder)!r}: {error}") from error
+    if card.get("kind") != KIND:
+        raise InputError(f"radiomics package {str(folder)!r}: kind {card.get('kind')!r}, expected {KIND!r}")
+    if hashlib.sha256(data).hexdigest() != card.get("files", {}).get(FOREST_FILE):
+        raise InputError(f"radiomics package {str(folder)!r}: {FOREST_FILE} does not match its SHA-256 in model.json")
+    forest = json.loads(data)
+    return RadiomicsModel(card["task"], card["features"], np.asarray(forest["mean"]), np.asarray(forest["std"]),
+                          forest["selected"], forest["trees"], card)
