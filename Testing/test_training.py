@@ -66,3 +66,18 @@ def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
     path = write_manifest(tmp_path / "bad.csv", rows)
     with pytest.raises(InputError, match="val split needs cases of both classes for malignancy"):
         train(path, tmp_path / "p", CONFIG, checkpoint_dir=tmp_path / "s", progress=False, log=lambda m: None)
+
+
+def test_every_phase_combination_in_one_command(tmp_path, manifest, capsys):
+    from RenalMassAILib.cli import main
+    out = tmp_path / "all"
+    assert main(["train", "--manifest", str(manifest), "--out", str(out), "--architecture", "authors-hybrid",
+                 "--tasks", "malignancy", "--epochs", "1", "--batch-size", "6", "--no-augment", "--lr", "1e-3",
+                 "--every-combination", "--no-progress"]) == 0
+    table = list(csv.DictReader(open(out / "auc_by_phases.csv")))
+    assert [row["phases"] for row in table] == ["N", "A", "V", "NA", "NV", "AV", "NAV"]
+    assert all(0.0 <= float(row["val_auc_malignancy"]) <= 1.0 for row in table)
+    for combination in ("N", "AV", "NAV"):
+        package = load_package(out / combination)
+        assert package.card.phases == tuple(combination) and package.card.id == f"renal-mass-classifier-{combination}"
+    assert "NAV" in capsys.readouterr().out  # the summary table is printed

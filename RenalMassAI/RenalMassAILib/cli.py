@@ -108,6 +108,9 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--cache", metavar="DIR", help="model-input cache (default: beside the checkpoint)")
     train.add_argument("--checkpoint-dir", metavar="DIR", help="resumable training state (default: PKG.training)")
     train.add_argument("--no-progress", action="store_true")
+    train.add_argument("--every-combination", action="store_true",
+                       help="all seven phase combinations (PKG is then a folder of packages) with a table of "
+                            "validation AUCs (auc_by_phases.csv)")
     train.set_defaults(run=_run_train)
 
     batch = commands.add_parser("batch", help="analyse every case of a manifest on a Dask cluster (resumable)")
@@ -406,6 +409,11 @@ def _run_train(args) -> int:
         build_network(config.architecture, config.phases, config.tasks)
     except ValueError as error:
         raise InputError(str(error)) from None
+    if args.every_combination:
+        from RenalMassAILib.cohort.combinations import format_table, train_every_combination
+        table = train_every_combination(args.manifest, args.out, config, args.cache, progress=not args.no_progress)
+        print(format_table(table, config.tasks))
+        return 0
     result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
     print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
                       "validation_auc": result.validation_auc}))

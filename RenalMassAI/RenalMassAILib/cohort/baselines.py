@@ -80,14 +80,16 @@ def _fit_and_predict(task: str, cases: list[dict], names: list[str], out: Path, 
     path = out / f"predictions_{task}.csv"
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["case_id", "label", "probability", "deep_model", "radiomics", "renal_nomogram", "renal_score"])
+        writer.writerow(["case_id", "label", "probability", "deep_model", "radiomics", "renal_nomogram", "renal_score",
+                         "size_group"])
         nomogram_p = predict_nomogram(nomogram, np.array([nomogram_features(c["renal"]) for c, _ in test]))
         radiomics_p = radiomics.predict(np.array([[c["radiomics"][n] for n in names] for c, _ in test]))
         for (case, y), p_nomogram, p_radiomics in zip(test, nomogram_p, radiomics_p):
             p_deep = deep.get(case["case_id"], "")
             # `probability` (what evaluate scores first) is the deep model when a batch run is given.
             writer.writerow([case["case_id"], int(y), p_deep if p_deep != "" else round(float(p_radiomics), 6), p_deep,
-                             round(float(p_radiomics), 6), round(float(p_nomogram), 6), case["renal"]["total"]])
+                             round(float(p_radiomics), 6), round(float(p_nomogram), 6), case["renal"]["total"],
+                             "small (<= 4 cm)" if case["renal"]["R_diameter_mm"] <= 40 else "> 4 cm"])
     return {"fit_cases": len(fit), "test_cases": len(test), "predictions": path.name,
             "probability_column": "deep_model" if deep else "radiomics",
             "radiomics_selected": radiomics.card["selected"], "nomogram": nomogram}
