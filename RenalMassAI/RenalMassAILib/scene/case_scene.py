@@ -24,7 +24,7 @@ from RenalMassAILib.scene.volumes import add_ct_volume
 
 @dataclasses.dataclass
 class CaseNodes:
-    volumes: dict  # phase letter -> scalar volume node (on the reference grid, aligned)
+    volumes: dict  # phase letter -> scalar volume node (headless: resampled onto the reference grid)
     segmentation: object | None
     center: object
     voi: object
