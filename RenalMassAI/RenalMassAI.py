@@ -17,7 +17,7 @@ from slicer.util import VTKObservationMixin
 from RenalMassAILib.resources import resources_dir
 
 # Imported by the library lazily; installed on first use (torch through the PyTorch extension).
-REQUIRED_MODULES = ("torch", "nnunetv2", "pytorch_grad_cam", "safetensors", "sklearn", "matplotlib")
+REQUIRED_MODULES = ("torch", "nnunetv2", "pytorch_grad_cam", "safetensors", "sklearn", "skimage", "matplotlib")
 REFRESH_POLL_MS = 100
 
 
