@@ -144,6 +144,9 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
     assert params.GetNodeReferenceID("resultsTable") == case_scene.nodes.table.GetID()
     assert params.GetNodeReferenceID("arterialVolume") == case_scene.nodes.volumes["A"].GetID()
     assert params.GetNodeReferenceID("tumorCenter") == case_scene.nodes.center.GetID()
+    assert params.GetParameter("malignancyModel").endswith("demo-shared-resnet18")
+    assert params.GetParameter("aggressivenessModel") == params.GetParameter("malignancyModel")
+    assert params.GetParameter("preprocessing") == "authors-code"
 
 
 def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(loaded):

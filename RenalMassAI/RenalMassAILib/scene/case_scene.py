@@ -125,7 +125,11 @@ class CaseScene:
                 node = heatmaps.set_heatmap(self.scene, geometry.to_image(heat), task, phase)
                 self.nodes.heatmaps[(task, phase)] = node
         self.nodes.table = update_results_table(self.scene, analysis, self.nodes.table)
-        parameters.set_reference(parameters.parameter_node(self.scene), "resultsTable", self.nodes.table)
+        params = parameters.parameter_node(self.scene)
+        parameters.set_reference(params, "resultsTable", self.nodes.table)
+        # The models and the preset that produced the results, under the module's parameter names.
+        models = {f"{task}Model": str(package.path) for package, tasks, _ in self.analyzer.runs for task in tasks}
+        parameters.set_parameters(params, preprocessing=self.prepared.model_input.preprocessing.name, **models)
 
     def heatmap(self, task: str, phase: str | None = None):
         """The heat-map node of a task on a phase (default: the reference phase, else any)."""
