@@ -290,11 +290,14 @@ def test_screenshots_leave_the_users_views_and_scene_as_they_were(tmp_path, load
     try:
         red.show(case_scene.nodes.volumes["V"].GetID())
         field_of_view = red.node.GetFieldOfView()
+        display = case_scene.nodes.segmentation.GetDisplayNode()
+        display.SetOpacity2DFill(0.7)
         before = {app.scene.GetNthNode(i).GetID() for i in range(app.scene.GetNumberOfNodes())}
         write_screenshots(app, case_scene, tmp_path)
         after = {app.scene.GetNthNode(i).GetID() for i in range(app.scene.GetNumberOfNodes())}
         assert after - before <= {n.GetID() for n in case_scene.nodes.heatmaps.values()}  # no view nodes left
         assert red.node.GetFieldOfView() == field_of_view
+        assert display.GetOpacity2DFill() == pytest.approx(0.7)  # the user's display setting is back
         assert red.composite.GetBackgroundVolumeID() == case_scene.nodes.volumes["V"].GetID()
     finally:
         red.close()

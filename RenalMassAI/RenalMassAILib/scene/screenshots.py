@@ -46,13 +46,20 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
     center = markers.center_of(case_scene.nodes.center)
     reference = case_scene.nodes.volumes[case_scene.prepared.case.reference_phase.value]
     heat = case_scene.heatmap(heat_task)
-    if case_scene.nodes.segmentation is not None:
-        case_scene.nodes.segmentation.GetDisplayNode().SetOpacity2DFill(SEGMENT_FILL_OPACITY)
+    segmentation = case_scene.nodes.segmentation
+    display = segmentation.GetDisplayNode() if segmentation is not None else None
+    saved = (display.GetOpacity2DFill(), display.GetVisibility3D()) if display is not None else None
     scene = app.scene
     before = {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
     try:
+        if display is not None:
+            display.SetOpacity2DFill(SEGMENT_FILL_OPACITY)
+            display.SetVisibility3D(True)
         written = _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out)
-    finally:  # the offscreen views' nodes (slice, composite, view, slice models) leave with them
+    finally:  # the user's display settings come back; the offscreen views' nodes leave with them
+        if display is not None:
+            display.SetOpacity2DFill(saved[0])
+            display.SetVisibility3D(saved[1])
         created = [scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes())]
         for node in created:
             if node.GetID() not in before and node.GetScene() is not None:
@@ -71,8 +78,8 @@ def _write_views(app, case_scene, analysis, center, reference, heat, heat_task, 
             view.node.SetRulerType(slicer.vtkMRMLAbstractViewNode.RulerTypeThin)
             view.node.SetRulerColor(slicer.vtkMRMLAbstractViewNode.RulerColorWhite)
             view.zoom_to(center, FIELD_OF_VIEW_MM)
-            annotate_view(view, analysis, case_scene, f"{orientation}: {reference.GetName()}",
-                      heat_task if orientation == "Axial" else None)
+            heat_note = heat_task if orientation == "Axial" else None  # the 2D heat map lies in the axial plane
+            annotate_view(view, analysis, case_scene, f"{orientation}: {reference.GetName()}", heat_note)
             written[orientation.lower()] = _save(view.capture(), out / f"{orientation.lower()}.png")
         finally:
             view.close()
@@ -101,7 +108,6 @@ def _write_3d(app, case_scene: CaseScene, analysis: Analysis, center, out: Path)
     try:
         if segmentation is not None:
             segmentation.CreateClosedSurfaceRepresentation()
-            segmentation.GetDisplayNode().SetVisibility3D(True)
         view.look_from(center, (0.0, 1.0, 0.0), 450.0)  # from anterior, as on a coronal image
         annotate_view(view, analysis, case_scene, "3D, anterior view", None)
         return _save(view.capture(), out / "3d.png")

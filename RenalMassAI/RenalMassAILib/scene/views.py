@@ -26,7 +26,7 @@ THREED_MANAGERS = ("vtkMRMLCameraDisplayableManager", "vtkMRMLViewDisplayableMan
 
 MOUSE_EVENTS = (vtkCommand.MouseMoveEvent, vtkCommand.LeftButtonPressEvent, vtkCommand.LeftButtonReleaseEvent)
 
-# Slicer's default slice views: name -> (orientation, layout colour).
+# Slicer's default slice views (layout name -> orientation).
 SLICE_VIEWS = {"Red": "Axial", "Yellow": "Sagittal", "Green": "Coronal"}
 
 
