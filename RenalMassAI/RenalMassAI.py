@@ -195,8 +195,9 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             self._timer.start()
 
     def onOverlayChanged(self, *_):
-        if self._caseScene is not None and self._parameterNode is not None:
-            self.logic.showOverlay(self._caseScene, self._parameterNode.overlayTask, self._parameterNode.overlayOpacity)
+        # Read the widgets: this slot may run before the parameter node has taken the new value.
+        if self._caseScene is not None and self.ui.overlayTaskComboBox.currentText:
+            self.logic.showOverlay(self._caseScene, self.ui.overlayTaskComboBox.currentText, self.ui.opacitySlider.value)
 
     def onExport(self):
         with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
