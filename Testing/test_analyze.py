@@ -66,10 +66,12 @@ def test_a_missing_phase_is_reported_in_the_result(tmp_path, case):
     _, files = case
     out = tmp_path / "out"
     assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--segmentation", files["segmentation"],
-                 "--out", str(out)]) == 0
+                 "--no-screenshots", "--out", str(out)]) == 0
     report = json.loads((out / "report.json").read_text())
     assert report["predictions"]["malignancy"]["phases_used"] == ["A", "V"]
     assert set(report["explanations"]["malignancy"]) == {"A", "V"}
+    # without the scene: no screenshots, no summary page, the rest as usual
+    assert "screenshots" not in report and not (out / "screenshots").exists() and not (out / "summary.html").exists()
 
 
 def test_gradcam_concentrates_on_the_lesion(case):
