@@ -1,6 +1,10 @@
 """Trains the bundled demo segmentation model with nnU-Net v2's own commands, on phantoms.
 
     .venv/bin/python scripts/train_demo_segmentation.py [--cases 40] [--trainer nnUNetTrainer_10epochs] [--work DIR]
+        [--pretrained CHECKPOINT] [--results DIR]
+
+The bundled model: a first run (10 epochs), then a second run of 10 epochs starting from the first
+run's weights (`--pretrained <work>/results/.../fold_0/checkpoint_final.pth --results <other folder>`).
 
 1. writes a phantom dataset in nnU-Net's raw format (venous phase; kidney 1, tumor 2, cyst 3);
 2. nnU-Net's fingerprint and planning, then edits the plans (CT normalisation; a network that trains
@@ -119,10 +123,13 @@ def main() -> int:
     parser.add_argument("--cases", type=int, default=40)
     parser.add_argument("--trainer", default="nnUNetTrainer_10epochs")
     parser.add_argument("--work", default=str(Path.home() / ".cache" / "renalmassai" / "demo-segmentation"))
+    parser.add_argument("--pretrained", help="start from these weights (nnUNetv2_train -pretrained_weights)")
+    parser.add_argument("--results", help="nnUNet_results folder (default: WORK/results)")
     args = parser.parse_args()
     work = Path(args.work)
+    results = Path(args.results or work / "results")
     environment = dict(os.environ, nnUNet_raw=str(work / "raw"), nnUNet_preprocessed=str(work / "preprocessed"),
-                       nnUNet_results=str(work / "results"), nnUNet_def_n_proc="2", nnUNet_n_proc_DA="0")
+                       nnUNet_results=str(results), nnUNet_def_n_proc="2", nnUNet_n_proc_DA="0")
     bin_dir = Path(sys.executable).parent
     if not (work / "raw" / DATASET / "dataset.json").exists():
         write_dataset(work / "raw", args.cases)
@@ -132,8 +139,10 @@ def main() -> int:
     run([str(bin_dir / "nnUNetv2_plan_experiment"), "-d", "501"], planning)
     edit_plans(work / "preprocessed")
     run([str(bin_dir / "nnUNetv2_preprocess"), "-d", "501", "-c", "3d_fullres", "-np", "2"], planning)
-    run([str(bin_dir / "nnUNetv2_train"), "501", "3d_fullres", "0", "-tr", args.trainer, "-device", "cpu"], environment)
-    print(f"exported {export(work / 'results', args.trainer)}")
+    pretrained = ["-pretrained_weights", args.pretrained] if args.pretrained else []
+    run([str(bin_dir / "nnUNetv2_train"), "501", "3d_fullres", "0", "-tr", args.trainer, "-device", "cpu", *pretrained],
+        environment)
+    print(f"exported {export(results, args.trainer)}")
     print(json.dumps({"held_out_dice": held_out_dice()}))
     return 0
 
