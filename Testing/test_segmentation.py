@@ -1,5 +1,6 @@
 """Segmentation through nnU-Net v2's real predictor with the bundled demo model."""
 
+import dataclasses
 import json
 import os
 import time
@@ -13,6 +14,7 @@ from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.lesion.segmentation_job import SegmentationJob
 from RenalMassAILib.resources import demo_segmentation_model
@@ -45,6 +47,24 @@ def test_fast_path_around_a_point_finds_the_tumour(case):
     assert result.regions == 1
     truth = sitk.GetArrayViewFromImage(case.labels) == 2
     assert _dice(truth, sitk.GetArrayViewFromImage(result.label_map.image) == 2) > TUMOR_DICE_BAR
+
+
+def test_one_patch_gets_all_mirrors_within_the_budget(case):
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
+    auto = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False))
+    plain = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False, mirroring=False))
+    assert (auto.forward_passes, plain.forward_passes) == (MIRROR_BUDGET, 1)  # one patch: 8 mirrors / none
+
+
+def test_a_box_too_small_for_the_mass_grows_until_the_mass_is_inside(case):
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
+    small = SegmentationOptions(region_mm=(50.0, 50.0, 50.0), mirroring=False)
+    cut = segment(case.case(), model, case.lesion_center_lps, dataclasses.replace(small, grow=False))
+    whole = segment(case.case(), model, case.lesion_center_lps, small)
+    truth = sitk.GetArrayViewFromImage(case.labels) == 2
+    assert cut.growths == 0 and whole.growths >= 1
+    assert whole.volumes_ml["tumor"] > 1.2 * cut.volumes_ml["tumor"]  # a 45 mm mass does not fit in 50 mm
+    assert _dice(truth, sitk.GetArrayViewFromImage(whole.label_map.image) == 2) > TUMOR_DICE_BAR
 
 
 def test_demo_model_segments_a_held_out_phantom(case, fast_result):
@@ -119,13 +139,16 @@ def test_analyze_segments_when_no_segmentation_is_given(tmp_path, case):
     assert (tmp_path / "out" / "segmentation.nii.gz").exists()
 
 
-def _model_folder(root: Path, dataset: dict | None, plans: bool = True, checkpoint: bool = True) -> Path:
+PLANS = {"configurations": {"3d_fullres": {"patch_size": [128, 128, 128], "spacing": [1.0, 0.78, 0.78]}}}
+
+
+def _model_folder(root: Path, dataset: dict | None, plans: dict | None = PLANS, checkpoint: bool = True) -> Path:
     folder = root / "Dataset999_X" / "nnUNetTrainer__nnUNetPlans__3d_fullres"
     (folder / "fold_0").mkdir(parents=True)
     if dataset is not None:
         (folder / "dataset.json").write_text(json.dumps(dataset))
-    if plans:
-        (folder / "plans.json").write_text(json.dumps({"configurations": {"3d_fullres": {}}}))
+    if plans is not None:
+        (folder / "plans.json").write_text(json.dumps(plans))
     if checkpoint:
         (folder / "fold_0" / "checkpoint_final.pth").write_bytes(b"")
     return folder
@@ -135,11 +158,12 @@ KITS = {"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "
 
 
 @pytest.mark.parametrize("dataset, plans, checkpoint, message", [
-    (None, True, True, "dataset.json is missing"),
-    (KITS, False, True, "plans.json is missing"),
-    (KITS, True, False, "no fold_*/checkpoint_final.pth"),
-    ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, True, True, "no tumour label"),
-    ({"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]}, True, True,
+    (None, PLANS, True, "dataset.json is missing"),
+    (KITS, None, True, "plans.json is missing"),
+    (KITS, {"configurations": {"3d_fullres": {}}}, True, "plans.json has no patch_size and spacing"),
+    (KITS, PLANS, False, "no fold_*/checkpoint_final.pth"),
+    ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, PLANS, True, "no tumour label"),
+    ({"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]}, PLANS, True,
      "the case lacks non-contrast"),
 ])
 def test_a_broken_model_folder_gives_a_clear_error(tmp_path, capsys, case, dataset, plans, checkpoint, message):

@@ -190,7 +190,9 @@ def _add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool 
                        help="nnU-Net v2 trained-model folder (dataset.json, plans.json, fold_*/); used when no "
                             "--segmentation is given. Its checkpoints are pickles: use trusted folders only")
     group.add_argument("--whole-volume", action="store_true", help="segment the whole volume (nnU-Net's default path)")
-    group.add_argument("--mirroring", action="store_true", help="test-time mirroring (8x slower on a CPU)")
+    group.add_argument("--mirroring", choices=("auto", "on", "off"), default=None,
+                       help="test-time mirroring (up to 8x slower): 'auto' (fast path default) mirrors as far as a "
+                            "budget of 8 network passes per box allows; 'on' is nnU-Net's default (whole-volume default)")
     group.add_argument("--tile-step", type=float, default=None,
                        help="sliding-window step as a fraction of the patch (default: 1.0 on the fast path, "
                             "nnU-Net's 0.5 on the whole volume)")
@@ -268,7 +270,9 @@ def _segment(case, args, explicit_paths: dict):
     phases = set(model.channel_phases(case.reference_phase))
     images = {p.value: explicit_paths.get(p) or case.images[p] for p in phases}
     tile_step = args.tile_step or (0.5 if args.whole_volume else 1.0)
-    options = {"fast": not args.whole_volume, "mirroring": args.mirroring, "tile_step_size": tile_step,
+    mirroring = args.mirroring or ("on" if args.whole_volume else "auto")
+    options = {"fast": not args.whole_volume, "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
+               "tile_step_size": tile_step,
                "bf16": not args.no_bf16, "device": args.device, "threads": args.threads}
     with tempfile.TemporaryDirectory(prefix="renalmassai-labels-") as folder:
         output = Path(folder) / "segmentation.nii.gz"
@@ -482,7 +486,7 @@ def _run_demo(args) -> int:
     demo_args = argparse.Namespace(
         arterial=str(folder / "arterial.nii.gz"), venous=str(folder / "venous.nii.gz"),
         non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=None,
-        seg_model=str(demo_segmentation_model()), whole_volume=False, mirroring=False, tile_step=None, no_bf16=False,
+        seg_model=str(demo_segmentation_model()), whole_volume=False, mirroring=None, tile_step=None, no_bf16=False,
         device="auto", threads=None, center_lps=None, preprocessing=args.preprocessing, register=True,
         case_id="demo", out=args.out, malignancy_model=None, aggressiveness_model=None, save_inputs=True,
         no_screenshots=False)

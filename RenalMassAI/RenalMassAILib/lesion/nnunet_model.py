@@ -32,6 +32,7 @@ class SegmentationModel:
     channels: tuple[Phase | None, ...]  # phase each input channel takes (None: the reference phase)
     output_values: dict[str, int]  # meaning -> value in nnU-Net's output label map
     configuration: str
+    patch_mm: tuple[float, float, float]  # physical extent of one network patch along the image's i, j, k
 
     def channel_phases(self, reference: Phase) -> tuple[Phase, ...]:
         return tuple(reference if phase is None else phase for phase in self.channels)
@@ -53,7 +54,8 @@ def open_segmentation_model(folder, case_phases: tuple[Phase, ...] | None = None
     if case_phases is not None:
         _check_channels(channels, case_phases, where)
     configuration = folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
-    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where), configuration)
+    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where), configuration,
+                             _patch_mm(plans, configuration, where))
 
 
 def _json(path: Path, where: str) -> dict:
@@ -63,6 +65,29 @@ def _json(path: Path, where: str) -> dict:
         return json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise InputError(f"{where}: {path.name} is not valid JSON ({error})") from None
+
+
+def _patch_mm(plans: dict, configuration: str, where: str) -> tuple[float, float, float]:
+    """One patch's extent in mm along the image's index axes i, j, k (nnU-Net works on arrays k, j, i,
+    transposed by transpose_forward). A 2D configuration's patch is taken as deep as it is wide."""
+    configurations = plans.get("configurations") or {}
+    settings, name = {}, configuration
+    for _ in range(len(configurations)):  # a configuration may inherit from another (3d_cascade_fullres)
+        if name not in configurations:
+            break
+        settings = configurations[name] | settings
+        name = configurations[name].get("inherits_from")
+    patch, spacing = settings.get("patch_size"), settings.get("spacing")
+    if not patch or not spacing or len(patch) != len(spacing) or len(patch) not in (2, 3):
+        raise InputError(f"{where}: plans.json has no patch_size and spacing for configuration {configuration!r}")
+    extent = [float(n) * float(s) for n, s in zip(patch, spacing)]
+    if len(extent) == 2:
+        extent = [max(extent)] + extent
+    order = plans.get("transpose_forward") or [0, 1, 2]
+    array_axes = [0.0, 0.0, 0.0]
+    for position, axis in enumerate(order):
+        array_axes[axis] = extent[position]
+    return tuple(array_axes[::-1])
 
 
 def _channels(dataset: dict, where: str) -> tuple[Phase | None, ...]:

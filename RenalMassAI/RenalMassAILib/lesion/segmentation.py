@@ -1,12 +1,12 @@
 """Kidney / tumour / cyst segmentation through nnU-Net v2's own predictor, with a fast CPU path.
 
-Fast path (default): only boxes around the kidney of interest are segmented (around a user point,
-or around each kidney found by a coarse localisation that costs a second), no mirroring, bfloat16
-autocast on the CPU. The whole-volume path with mirroring stays available (what a GPU user wants).
+Fast path (default): only boxes around the kidney of interest are segmented (around a user point, or
+around each kidney found by a coarse localisation that costs a second); each box starts as one network
+patch (larger for a larger kidney) and grows while the segmentation reaches its border; test-time
+mirroring only as far as a budget of network passes per box allows; bfloat16 autocast on the CPU. The whole-volume path with mirroring stays available (what a GPU user wants).
 """
 
 import dataclasses
-import os
 import time
 from typing import Callable
 
@@ -15,14 +15,12 @@ import SimpleITK as sitk
 import torch
 
 from RenalMassAILib.case.case import Case
-from RenalMassAILib.case.registration import crop_to_box
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel, to_kits_values
-
-# Holds a whole kidney with its mass and some margin; boxes around located kidneys are never smaller
-# (a crop much smaller than the network's patch gives it padding instead of anatomy as context).
-ROI_MM = (160.0, 160.0, 160.0)
+from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
+from RenalMassAILib.lesion.segmentation_region import (MAX_GROWTH_ROUNDS, MAX_PATCHES_PER_AXIS, Region, grown,
+                                                       patch_voxels, region_around, size_in_voxels)
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 
@@ -30,8 +28,9 @@ Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 @dataclasses.dataclass(frozen=True)
 class SegmentationOptions:
     fast: bool = True
-    roi_mm: tuple[float, float, float] = ROI_MM
-    mirroring: bool = False
+    region_mm: tuple[float, float, float] | None = None  # starting box (LPS mm); None: one network patch
+    grow: bool = True  # grow a box while the segmentation reaches its border
+    mirroring: bool | None = None  # test-time mirroring: None within a budget of passes per box (nnunet_predictor)
     tile_step_size: float = 1.0  # fewest passes that cover the region (nnU-Net default: 0.5)
     bf16: bool = True  # autocast on the CPU (nnU-Net never does it there by itself)
     device: str = "auto"  # 'auto', 'cpu' or 'cuda'
@@ -43,8 +42,9 @@ class SegmentationResult:
     label_map: LabelMap  # on the reference grid, kidney 1, tumor 2, cyst 3
     volumes_ml: dict[str, float]
     regions: int  # boxes segmented (1 for the whole volume)
-    forward_passes: int
+    forward_passes: int  # network evaluations, mirrors included
     seconds: float
+    growths: int = 0  # times a box grew because the segmentation reached its border
 
 
 def segment(case: Case, model: SegmentationModel, center_lps=None, options: SegmentationOptions = SegmentationOptions(),
@@ -55,33 +55,69 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     if options.threads:
         torch.set_num_threads(options.threads)
     reference = case.reference
-    boxes = []
-    if options.fast:
-        boxes = [(np.asarray(center_lps, dtype=float), np.asarray(options.roi_mm))] if center_lps is not None \
-            else [(centre, np.maximum(size, options.roi_mm)) for centre, size in locate_kidneys(reference)]
-        if not boxes:
-            report("localise", 1, 1, "no kidney found by the coarse localisation: segmenting the whole volume")
-    grids = [crop_to_box(reference, c, size) for c, size in boxes] or [reference]
-    if boxes:
-        report("localise", 1, 1, f"{len(grids)} region(s) around "
-                                 f"{'the given point' if center_lps is not None else 'the kidneys found'}")
-    predictor = _predictor(model, options, device, report)
-    values = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=np.uint8)
+    regions = _starting_regions(reference, model, center_lps, options, report) if options.fast else []
+    regions = regions or [Region((0, 0, 0), reference.GetSize())]
+    grows = options.fast and options.grow
+    predictor = nnunet_predictor(model, options.mirroring, options.tile_step_size, options.bf16, device, report)
     lookup = np.zeros(256, dtype=np.uint8)
     for output, ours in to_kits_values(model.output_values).items():
         lookup[output] = ours
-    for number, grid in enumerate(grids, start=1):
-        report("predict", 0, 0, f"region {number} of {len(grids)}")
-        channels = np.stack([_on_grid(case.images[p], grid) for p in model.channel_phases(case.reference_phase)])
-        spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
-        labels = predictor.predict_single_npy_array(channels, {"spacing": spacing})
-        _paste(values, lookup[np.asarray(labels, dtype=np.uint8)], grid, reference)
+    values = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=np.uint8)
+    growths = 0
+    for number, region in enumerate(regions, start=1):
+        name = f"region {number} of {len(regions)}"
+        region, labels, grew = _segment_region(case, model, predictor, region, lookup, grows, name, report)
+        growths += grew
+        _paste(values, labels, region)
     image = sitk.GetImageFromArray(values)
     image.CopyInformation(reference)
     voxel_ml = float(np.prod(reference.GetSpacing())) / 1000.0
     volumes = {name: round(float((values == value).sum()) * voxel_ml, 3) for name, value in KITS_LABELS.items()}
     report("segmented", 1, 1, "segmentation finished")
-    return SegmentationResult(LabelMap(image), volumes, len(grids), predictor.steps_done, time.perf_counter() - start)
+    return SegmentationResult(LabelMap(image), volumes, len(regions), predictor.evaluations,
+                              time.perf_counter() - start, growths)
+
+
+def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions,
+                      report: Progress) -> list[Region]:
+    """One box around the point, or one around each kidney the coarse localisation finds ([] if none)."""
+    smallest = size_in_voxels(reference, options.region_mm) if options.region_mm else \
+        patch_voxels(reference, model.patch_mm)
+    if center_lps is not None:
+        report("localise", 1, 1, "1 region around the given point")
+        return [region_around(reference, center_lps, smallest)]
+    kidneys = locate_kidneys(reference)
+    if not kidneys:
+        report("localise", 1, 1, "no kidney found by the coarse localisation: segmenting the whole volume")
+        return []
+    report("localise", 1, 1, f"{len(kidneys)} region(s) around the kidneys found")
+    return [region_around(reference, centre, np.maximum(size_in_voxels(reference, size), smallest))
+            for centre, size in kidneys]
+
+
+def _segment_region(case: Case, model: SegmentationModel, predictor, region: Region, lookup: np.ndarray, grows: bool,
+                    name: str, report: Progress) -> tuple[Region, np.ndarray, int]:
+    """A region's labels, the region grown while the segmentation reaches its border; also the growths."""
+    patch = patch_voxels(case.reference, model.patch_mm)
+    largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
+    for round_ in range(MAX_GROWTH_ROUNDS + 1):
+        report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
+        labels = _predict(case, model, predictor, region, lookup)
+        bigger = grown(region, labels, patch // 2, case.reference.GetSize(), largest) \
+            if grows and round_ < MAX_GROWTH_ROUNDS else None
+        if bigger is None:
+            break
+        report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
+        region = bigger
+    return region, labels, round_
+
+
+def _predict(case: Case, model: SegmentationModel, predictor, region: Region, lookup: np.ndarray) -> np.ndarray:
+    """The region's labels (k, j, i) in this project's values."""
+    grid = region.crop(case.reference)
+    channels = np.stack([_on_grid(case.images[p], grid) for p in model.channel_phases(case.reference_phase)])
+    spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
+    return lookup[np.asarray(predictor.predict_single_npy_array(channels, {"spacing": spacing}), dtype=np.uint8)]
 
 
 def _device(name: str) -> torch.device:
@@ -96,41 +132,7 @@ def _on_grid(image: sitk.Image, grid: sitk.Image) -> np.ndarray:
                                                 sitk.sitkFloat32))
 
 
-def _paste(values: np.ndarray, labels: np.ndarray, grid: sitk.Image, reference: sitk.Image) -> None:
-    """Writes a region's labels into the whole label array (regions are index-aligned crops)."""
-    i, j, k = reference.TransformPhysicalPointToIndex(grid.GetOrigin())
-    target = values[k:k + labels.shape[0], j:j + labels.shape[1], i:i + labels.shape[2]]
-    np.copyto(target, labels, where=labels > 0)
-
-
-def _predictor(model: SegmentationModel, options: SegmentationOptions, device: torch.device, report: Progress):
-    from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
-
-    class ReportingPredictor(nnUNetPredictor):
-        """nnU-Net's predictor, reporting each sliding-window step, with bf16 autocast on the CPU."""
-
-        steps_done = 0
-        steps_total = 0
-
-        def _internal_get_sliding_window_slicers(self, image_size):
-            slicers = super()._internal_get_sliding_window_slicers(image_size)
-            self.steps_total, self.region_steps = len(slicers), 0
-            return slicers
-
-        def _internal_maybe_mirror_and_predict(self, x):
-            autocast = options.bf16 and device.type == "cpu"
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=autocast):
-                prediction = super()._internal_maybe_mirror_and_predict(x)
-            self.steps_done += 1
-            self.region_steps += 1
-            report("predict", self.region_steps, self.steps_total, "sliding window")
-            return prediction.float()
-
-    predictor = ReportingPredictor(tile_step_size=options.tile_step_size, use_gaussian=True,
-                                   use_mirroring=options.mirroring, perform_everything_on_device=device.type == "cuda",
-                                   device=device, verbose=False, verbose_preprocessing=False, allow_tqdm=False)
-    os.environ.setdefault("nnUNet_def_n_proc", "1")
-    report("load", 0, 1, f"loading {model.folder.name}")
-    predictor.initialize_from_trained_model_folder(str(model.folder), model.folds, model.checkpoint)
-    report("load", 1, 1, "model loaded")
-    return predictor
+def _paste(values: np.ndarray, labels: np.ndarray, region: Region) -> None:
+    """Writes a region's labels into the whole label array (other regions' labels stay where it has none)."""
+    (i0, j0, k0), (i1, j1, k1) = region.low, region.high
+    np.copyto(values[k0:k1, j0:j1, i0:i1], labels, where=labels > 0)
