@@ -2,8 +2,9 @@
 
 Fast path (default): only boxes around the kidney of interest are segmented (around a user point, or
 around each kidney found by a coarse localisation that costs a second); each box starts as one network
-patch (larger for a larger kidney) and grows while the segmentation reaches its border; test-time
-mirroring only as far as a budget of network passes per box allows; bfloat16 autocast on the CPU. The whole-volume path with mirroring stays available (what a GPU user wants).
+patch (larger for a larger kidney) and grows once if the segmentation reaches its border (see
+segmentation_region); test-time mirroring only as far as a budget of network passes per box allows;
+bfloat16 autocast on the CPU. The whole-volume path with mirroring stays available (what a GPU user wants).
 """
 
 import dataclasses
@@ -29,7 +30,7 @@ Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 class SegmentationOptions:
     fast: bool = True
     region_mm: tuple[float, float, float] | None = None  # starting box (LPS mm); None: one network patch
-    grow: bool = True  # grow a box while the segmentation reaches its border
+    grow: bool = True  # grow a box when the segmentation reaches its border
     mirroring: bool | None = None  # test-time mirroring: None within a budget of passes per box (nnunet_predictor)
     tile_step_size: float = 1.0  # fewest passes that cover the region (nnU-Net default: 0.5)
     bf16: bool = True  # autocast on the CPU (nnU-Net never does it there by itself)
@@ -97,7 +98,7 @@ def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lp
 
 def _segment_region(case: Case, model: SegmentationModel, predictor, region: Region, lookup: np.ndarray, grows: bool,
                     name: str, report: Progress) -> tuple[Region, np.ndarray, int]:
-    """A region's labels, the region grown while the segmentation reaches its border; also the growths."""
+    """A region's labels and the region, grown if the segmentation reaches its border; also the growths."""
     patch = patch_voxels(case.reference, model.patch_mm)
     largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
     for round_ in range(MAX_GROWTH_ROUNDS + 1):

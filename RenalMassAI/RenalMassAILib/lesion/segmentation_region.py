@@ -4,8 +4,9 @@ patch, grown while the segmentation reaches their border.
 One patch centred on the mass costs one forward pass and puts the mass in the middle of the patch, away
 from tile seams and from padding (both made the fast path disagree with nnU-Net's whole-volume path).
 When the kidney or mass reaches a face of the box, the box grows by half a patch on that side and is
-segmented again, so a large mass is not cut off; at most twice, and to no more than two patches along an
-axis (KiTS plans: 20 x 20 x 26 cm), which bounds the cost when a model labels far too much.
+segmented again, so a large mass is not cut off: once, to no more than two patches along an axis (KiTS
+plans: 20 x 20 x 26 cm), which bounds the cost (at most two rounds of 8 network passes with the
+mirroring budget) even when a model labels far too much.
 """
 
 import dataclasses
@@ -14,7 +15,7 @@ import numpy as np
 import SimpleITK as sitk
 from scipy import ndimage
 
-MAX_GROWTH_ROUNDS = 2
+MAX_GROWTH_ROUNDS = 1
 MAX_PATCHES_PER_AXIS = 2
 
 
