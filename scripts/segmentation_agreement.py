@@ -2,8 +2,9 @@
 
     .venv/bin/python scripts/segmentation_agreement.py [--seeds 7901 ... 7906] [--model DIR]
 
-Prints, per phantom, tumour Dice of each variant against the default path and the ground truth, with
-its network passes (mirrors included) and growths; then mean and minimum per variant.
+Prints, per phantom, tumour Dice of each variant against the default path (inside the boxes the variant
+segmented, and over the whole volume) and the ground truth, with its network passes (mirrors included)
+and growths; then mean and minimum per variant.
 """
 
 import argparse
@@ -32,10 +33,12 @@ def main() -> None:
               f"{row['default_passes']} passes")
         for name in VARIANTS:
             r = row[name]
-            print(f"  {name}: vs default {r['vs_default']:.3f}, vs truth {r['vs_truth']:.3f}, {r['passes']} passes, "
-                  f"{r['growths']} growths")
+            print(f"  {name}: vs default in box {r['vs_default_in_box']:.3f} (whole volume {r['vs_default']:.3f}), "
+                  f"vs truth {r['vs_truth']:.3f}, {r['passes']} passes, {r['growths']} growths")
     for name, values in summary(rows, VARIANTS).items():
-        print(f"{name}: tumour Dice vs default, mean {values['mean']:.3f}, min {values['min']:.3f}")
+        print(f"{name}: tumour Dice vs default in box mean {values['vs_default_in_box_mean']:.3f}, min "
+              f"{values['vs_default_in_box_min']:.3f}; whole volume mean {values['vs_default_mean']:.3f}, min "
+              f"{values['vs_default_min']:.3f}")
 
 
 if __name__ == "__main__":

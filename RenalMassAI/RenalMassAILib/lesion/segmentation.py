@@ -46,6 +46,7 @@ class SegmentationResult:
     forward_passes: int  # network evaluations, mirrors included
     seconds: float
     growths: int = 0  # times a box grew because the segmentation reached its border
+    boxes: tuple[Region, ...] = ()  # what was segmented, as grown
 
 
 def segment(case: Case, model: SegmentationModel, center_lps=None, options: SegmentationOptions = SegmentationOptions(),
@@ -64,11 +65,11 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     for output, ours in to_kits_values(model.output_values).items():
         lookup[output] = ours
     values = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=np.uint8)
-    growths = 0
+    growths, boxes = 0, []
     for number, region in enumerate(regions, start=1):
         name = f"region {number} of {len(regions)}"
         region, labels, grew = _segment_region(case, model, predictor, region, lookup, grows, name, report)
-        growths += grew
+        growths, boxes = growths + grew, boxes + [region]
         _paste(values, labels, region)
     image = sitk.GetImageFromArray(values)
     image.CopyInformation(reference)
@@ -76,7 +77,7 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     volumes = {name: round(float((values == value).sum()) * voxel_ml, 3) for name, value in KITS_LABELS.items()}
     report("segmented", 1, 1, "segmentation finished")
     return SegmentationResult(LabelMap(image), volumes, len(regions), predictor.evaluations,
-                              time.perf_counter() - start, growths)
+                              time.perf_counter() - start, growths, tuple(boxes))
 
 
 def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions,
