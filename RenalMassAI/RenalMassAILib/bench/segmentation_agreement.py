@@ -20,7 +20,8 @@ _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak
 def agreement_phantom_spec(seed: int) -> PhantomSpec:
     """Masses of 30, 45 and 60 mm, both sides, all poles; 160 x 160 x 48 voxels of 2 x 2 x 3 mm."""
     number = seed - SEEDS[0]
-    return PhantomSpec(seed=seed, subtype=_SUBTYPES[number % len(_SUBTYPES)], diameter_mm=(45.0, 30.0, 60.0)[number % 3],
+    return PhantomSpec(seed=seed, subtype=_SUBTYPES[number % len(_SUBTYPES)],
+                       diameter_mm=(45.0, 30.0, 60.0)[number % 3],
                        side=("left", "right")[number % 2], pole=("mid", "upper", "lower")[number % 3], extra_cysts=1,
                        size=(160, 160, 48), spacing=(2.0, 2.0, 3.0))
 

@@ -54,8 +54,8 @@ def open_segmentation_model(folder, case_phases: tuple[Phase, ...] | None = None
     if case_phases is not None:
         _check_channels(channels, case_phases, where)
     configuration = folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
-    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where), configuration,
-                             _patch_mm(plans, configuration, where))
+    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where),
+                             configuration, _patch_mm(plans, configuration, where))
 
 
 def _json(path: Path, where: str) -> dict:

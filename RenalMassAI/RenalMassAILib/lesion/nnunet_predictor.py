@@ -1,7 +1,9 @@
 """nnU-Net v2's own predictor, with step progress, bfloat16 autocast on the CPU and test-time mirroring
 within a budget of network evaluations."""
 
+import contextlib
 import os
+import sys
 from typing import Callable
 
 import torch
@@ -50,9 +52,11 @@ def nnunet_predictor(model: SegmentationModel, mirroring: bool | None, tile_step
             report("predict", self.region_steps, self.steps_total, "sliding window")
             return prediction.float()
 
-    predictor = ReportingPredictor(tile_step_size=tile_step_size, use_gaussian=True, use_mirroring=mirroring is not False,
-                                   perform_everything_on_device=device.type == "cuda", device=device, verbose=False,
-                                   verbose_preprocessing=False, allow_tqdm=False)
+    with contextlib.redirect_stdout(sys.stderr):  # nnU-Net prints a notice on every CPU predictor; stdout is for data
+        predictor = ReportingPredictor(tile_step_size=tile_step_size, use_gaussian=True,
+                                       use_mirroring=mirroring is not False,
+                                       perform_everything_on_device=device.type == "cuda", device=device, verbose=False,
+                                       verbose_preprocessing=False, allow_tqdm=False)
     os.environ.setdefault("nnUNet_def_n_proc", "1")
     report("load", 0, 1, f"loading {model.folder.name}")
     predictor.initialize_from_trained_model_folder(str(model.folder), model.folds, model.checkpoint)
