@@ -33,6 +33,7 @@ def test_a_box_near_the_edge_is_shifted_inside_not_shrunk():
     region = region_around(image, corner, (50, 40, 20))
     assert region.size == (50, 40, 20)
     assert region.low == (0, 110, 40) and region.high == (50, 150, 60)
+    assert region.array_slices() == (slice(40, 60), slice(110, 150), slice(0, 50))
     centre = image.TransformIndexToPhysicalPoint((100, 75, 30))
     assert region_around(image, centre, (50, 40, 20)).low == (75, 55, 20)
     assert region_around(image, centre, (500, 40, 20)).size == (200, 40, 20)  # larger than the image: clipped

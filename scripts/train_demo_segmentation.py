@@ -3,8 +3,9 @@
     .venv/bin/python scripts/train_demo_segmentation.py [--cases 40] [--trainer nnUNetTrainer_10epochs] [--work DIR]
         [--pretrained CHECKPOINT] [--results DIR]
 
-The bundled model: a first run (10 epochs), then a second run of 10 epochs starting from the first
-run's weights (`--pretrained <work>/results/.../fold_0/checkpoint_final.pth --results <other folder>`).
+The bundled model: a first run (10 epochs), a second run of 10 epochs starting from the first run's
+weights (`--pretrained <work>/results/.../fold_0/checkpoint_final.pth --results <other folder>`), and a
+third of 20 epochs from the second's (`--trainer nnUNetTrainer_20epochs --pretrained ... --results ...`).
 
 1. writes a phantom dataset in nnU-Net's raw format (venous phase; kidney 1, tumor 2, cyst 3);
 2. nnU-Net's fingerprint and planning, then edits the plans (CT normalisation; a network that trains

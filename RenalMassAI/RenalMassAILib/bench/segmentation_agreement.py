@@ -60,8 +60,7 @@ def measure_agreement(model_folder, variants=FAST_PATH, seeds=SEEDS, log=None) -
 def _inside(boxes, shape) -> np.ndarray:
     mask = np.zeros(shape, dtype=bool)
     for box in boxes:
-        (i0, j0, k0), (i1, j1, k1) = box.low, box.high
-        mask[k0:k1, j0:j1, i0:i1] = True
+        mask[box.array_slices()] = True
     return mask
 
 

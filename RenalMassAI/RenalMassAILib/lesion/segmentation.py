@@ -136,5 +136,4 @@ def _on_grid(image: sitk.Image, grid: sitk.Image) -> np.ndarray:
 
 def _paste(values: np.ndarray, labels: np.ndarray, region: Region) -> None:
     """Writes a region's labels into the whole label array (other regions' labels stay where it has none)."""
-    (i0, j0, k0), (i1, j1, k1) = region.low, region.high
-    np.copyto(values[k0:k1, j0:j1, i0:i1], labels, where=labels > 0)
+    np.copyto(values[region.array_slices()], labels, where=labels > 0)

@@ -1,7 +1,7 @@
 """Where the fast path segments: boxes of voxels on the reference grid, never smaller than one network
-patch, grown while the segmentation reaches their border.
+patch, grown once when the segmentation reaches their border.
 
-One patch centred on the mass costs one forward pass and puts the mass in the middle of the patch, away
+One patch centred on the mass costs one sliding-window step and puts the mass in the middle of the patch, away
 from tile seams and from padding (both made the fast path disagree with nnU-Net's whole-volume path).
 When the kidney or mass reaches a face of the box, the box grows by half a patch on that side and is
 segmented again, so a large mass is not cut off: once, to no more than two patches along an axis (KiTS
@@ -30,6 +30,10 @@ class Region:
 
     def crop(self, image: sitk.Image) -> sitk.Image:
         return sitk.RegionOfInterest(image, list(self.size), list(self.low))
+
+    def array_slices(self) -> tuple[slice, slice, slice]:
+        """The region in an array of the image (k, j, i order, as SimpleITK gives it)."""
+        return tuple(slice(lo, h) for lo, h in zip(self.low[::-1], self.high[::-1]))
 
 
 def patch_voxels(reference: sitk.Image, patch_mm) -> np.ndarray:
