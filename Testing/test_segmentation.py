@@ -92,6 +92,21 @@ def test_fast_path_agrees_with_the_default_path(case, fast_result):
     assert _dice(fast == 2, whole == 2) > 0.9
 
 
+def test_segment_command_records_what_it_did(tmp_path, case):
+    files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
+    out = tmp_path / "out"
+    centre = [str(v) for v in case.lesion_center_lps]
+    assert main(["segment", "-V", files["venous"], "--seg-model", str(demo_segmentation_model()), "--center-lps",
+                 *centre, "--mirroring", "off", "--out", str(out)]) == 0
+    record = json.loads((out / "segmentation.json").read_text())
+    assert record["options"]["mirroring"] is False and record["options"]["fast"] is True
+    assert len(record["boxes"]) == 1 and record["growths"] in (0, 1)
+    centre_index = sitk.ReadImage(files["venous"]).TransformPhysicalPointToIndex(case.lesion_center_lps)
+    box = record["boxes"][0]
+    assert all(lo <= c < hi for lo, c, hi in zip(box["low_ijk"], centre_index, box["high_ijk"]))
+    assert record["volumes_ml"]["tumor"] > 0
+
+
 def test_coarse_localisation_finds_both_kidneys(case):
     boxes = locate_kidneys(case.images[Phase.ARTERIAL])
     assert len(boxes) == 2

@@ -284,7 +284,7 @@ def _segment(case, args, explicit_paths: dict):
             job.cancel()
             raise
         label_map = to_label_map(sitk.ReadImage(str(output)), case.reference, what="nnU-Net segmentation")
-    return label_map, job.result
+    return label_map, job.result | {"options": options}
 
 
 def _run_segment(args) -> int:
@@ -300,8 +300,9 @@ def _run_segment(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
-    summary = {key: result[key] for key in ("volumes_ml", "forward_passes", "seconds")}
-    (out / "segmentation.json").write_text(json.dumps({"model": str(args.seg_model), **summary}, indent=2))
+    summary = {key: result[key] for key in ("volumes_ml", "forward_passes", "seconds", "growths", "boxes")}
+    (out / "segmentation.json").write_text(json.dumps({"model": str(args.seg_model), "options": result["options"],
+                                                       **summary}, indent=2))
     print(f"volumes (mL): {summary['volumes_ml']}; {summary['forward_passes']} forward passes in {summary['seconds']} s")
     print(f"wrote {out / 'segmentation.nii.gz'}")
     return 0

@@ -32,7 +32,8 @@ def run(request_path: str) -> int:
         import SimpleITK as sitk
         sitk.WriteImage(result.label_map.image, request["output"], useCompression=True)
         emit("done", 1, 1, "written", output=request["output"], volumes_ml=result.volumes_ml,
-             forward_passes=result.forward_passes, seconds=round(result.seconds, 2))
+             forward_passes=result.forward_passes, seconds=round(result.seconds, 2), growths=result.growths,
+             boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes])
         return 0
     except InputError as error:
         emit("error", 0, 0, str(error))
