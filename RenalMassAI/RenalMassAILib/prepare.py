@@ -12,7 +12,7 @@ from RenalMassAILib.case.alignment import PhaseAlignment, align_phases
 from RenalMassAILib.case.case import Case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.phase_detection import PhaseAssignment, detect_phases
-from RenalMassAILib.case.reading import list_sources, read_image, read_source
+from RenalMassAILib.case.reading import find_sources, read_volume, single_source
 from RenalMassAILib.case.validation import check_ct_image, check_overlap, check_point_inside
 from RenalMassAILib.classify.model_input import ModelInput, make_model_input
 from RenalMassAILib.classify.preprocessing import Preprocessing
@@ -37,26 +37,29 @@ class PreparedCase:
 
 def load_case(paths: dict[Phase, str], case_id: str = "case") -> Case:
     """Reads and validates the given phases; every phase must overlap the reference phase."""
-    images, sources = {}, {}
+    images, sources, notes = {}, {}, {}
     for phase, path in paths.items():
         what = f"{phase.long_name} image {str(path)!r}"
-        images[phase], _ = read_image(path, what)
-        check_ct_image(images[phase], what)
-        sources[phase] = str(path)
-    return _checked_case(Case(images, sources, case_id))
+        found = single_source(path, what)
+        read = read_volume(found.sources[0], what)
+        check_ct_image(read.image, what)
+        images[phase], sources[phase], notes[phase] = read.image, str(path), found.skipped + read.notes
+    return _checked_case(Case(images, sources, case_id, notes))
 
 
 def load_case_auto(paths: list[str], case_id: str = "case") -> tuple[Case, PhaseAssignment]:
     """Phases detected from file / series names and DICOM tags (files or folders of series)."""
-    sources = [source for path in paths for source in list_sources(path, "image")]
-    assignment = detect_phases(sources)
-    images, names = {}, {}
+    found = [find_sources(path, "image") for path in paths]
+    assignment = detect_phases([source for f in found for source in f.sources])
+    images, names, notes = {}, {}, {}
     for phase, source in assignment.sources.items():
         what = f"{phase.long_name} image {source.label()}"
-        images[phase] = read_source(source, what)
-        check_ct_image(images[phase], what)
+        read = read_volume(source, what)
+        check_ct_image(read.image, what)
+        images[phase], notes[phase] = read.image, read.notes
         names[phase] = source.path if not source.series_uid else f"{source.path}#{source.description}"
-    return _checked_case(Case(images, names, case_id)), assignment
+    skipped = tuple(note for f in found for note in f.skipped)
+    return _checked_case(Case(images, names, case_id, notes, skipped)), assignment
 
 
 def _checked_case(case: Case) -> Case:
@@ -119,6 +122,8 @@ def prepare_summary(prepared: PreparedCase, inputs: dict, seconds: float | None 
         "phases_present": [p.value for p in case.phases],
         "reference_phase": case.reference_phase.value,
         "sources": {p.value: case.sources.get(p) for p in case.phases},
+        "input_notes": {p.value: list(case.notes.get(p, ())) for p in case.phases},
+        "skipped_series": list(case.skipped_series),
         "alignment": {p.value: a.quality for p, a in prepared.alignments.items()},
         "lesion": {
             "center_lps": [round(c, 3) for c in prepared.center_lps],

@@ -13,6 +13,10 @@ class Case:
     images: Mapping[Phase, sitk.Image]
     sources: Mapping[Phase, str] = dataclasses.field(default_factory=dict)
     case_id: str = "case"
+    # What reading corrected per phase (regridded slices, de-duplicated files, lossy pixels, series
+    # skipped in the phase's folder), and series of --auto folders that were not CT volumes.
+    notes: Mapping[Phase, tuple[str, ...]] = dataclasses.field(default_factory=dict)
+    skipped_series: tuple[str, ...] = ()
 
     def __post_init__(self):
         if not self.images:
