@@ -85,6 +85,9 @@ def why_not_a_ct_volume(headers: tuple[DicomHeader, ...]) -> str | None:
         return f"localizer (ImageType '{image_type}'{_described(first)}), not a CT volume"
     if first.modality and first.modality != "CT":
         return f"modality {first.modality}, not CT"
+    if first.image_type and first.image_type[0] == "DERIVED" and first.lossy_compression:
+        return (f"lossy-compressed copy (ImageType '{image_type}', Lossy Image Compression 01, transfer syntax "
+                f"{first.transfer_syntax}): HU altered; export the original series")
     if first.image_type and first.image_type[0] == "DERIVED":
         return f"DERIVED image (ImageType '{image_type}'{_described(first)}): a map or reformat computed from the scan, not original CT"
     if first.sop_class_uid in ENHANCED_CT_STORAGE or first.number_of_frames > 1:
