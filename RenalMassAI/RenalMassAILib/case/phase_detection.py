@@ -30,7 +30,7 @@ _NO_AGENT = {"", "none", "no", "n/a", "na", "nil"}
 # Rewrites applied (lower case, in this order) before the text is split into words: abbreviations
 # whose letters would otherwise read as phase words ('A/P' is abdomen/pelvis, not arterial).
 _REWRITES = (
-    (r"\bw\s*(?:/|\+|&|and)\s*w/?o\b|\bwith\s+and\s+without\b", " withandwithout "),  # both: says nothing
+    (r"\bw/?\s*(?:/|\+|&|and)\s*w/?o\b|\bwith\s+and\s+without\b", " withandwithout "),  # both: says nothing
     (r"\bc\s*/\s*a\s*/\s*p\b", " cap "),  # chest/abdomen/pelvis
     (r"\b(?:a|abd|abdo|abdomen)\s*[/&+]\s*(?:p|pel|pelv|pelvis)\b", " abdpelvis "),
     (r"\bnon[\s-]+contrast\b", " noncontrast "),
