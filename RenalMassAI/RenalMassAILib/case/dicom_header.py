@@ -47,9 +47,8 @@ class DicomHeader:
 
 def read_header(path: str) -> DicomHeader | None:
     """The header of a DICOM file; None when the file is not DICOM (any other file on a CD)."""
-    try:
-        ds = pydicom.dcmread(path, stop_before_pixels=True)
-    except (InvalidDicomError, OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
+    ds = _dataset(path)
+    if ds is None:
         return None
     meta = getattr(ds, "file_meta", None)
     sop_class = str(ds.get("SOPClassUID") or (meta.get("MediaStorageSOPClassUID") if meta else "") or "")
@@ -76,6 +75,22 @@ def read_header(path: str) -> DicomHeader | None:
         acquisition_time=_first_text(ds, "AcquisitionTime", "SeriesTime"),
         acquisition_datetime=_first_text(ds, "AcquisitionDateTime"),
     )
+
+
+def _dataset(path: str):
+    """pydicom's header; files without the DICOM preamble (older exports) are accepted when they
+    name a SOP Class, which random files do not."""
+    try:
+        return pydicom.dcmread(path, stop_before_pixels=True)
+    except InvalidDicomError:
+        pass
+    except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    try:
+        ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
+        return ds if ds.get("SOPClassUID") else None
+    except Exception:  # noqa: BLE001 - whatever a non-DICOM file makes the forced parser do
+        return None
 
 
 def slice_normal(orientation) -> np.ndarray:
