@@ -19,7 +19,7 @@ import pytest
 import SimpleITK as sitk
 
 from RenalMassAILib.case.phase import Phase
-from RenalMassAILib.case.reading import find_sources
+from RenalMassAILib.case.reading import find_sources, read_volume
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
@@ -118,3 +118,17 @@ def test_surview_localizer_refused_by_name_on_the_command_line(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
     assert result.stderr.startswith("renalmassai: error: venous image")
     assert "localizer" in result.stderr and "'Surview'" in result.stderr and "GH342.dcm" in result.stderr
+
+
+def test_files_without_preamble_are_read_and_other_files_passed_over(tmp_path):
+    """Older exports lack the 128-byte preamble and 'DICM'; a folder may also hold notes and thumbnails."""
+    field = np.add.outer(np.arange(20.0), np.arange(24.0)) - 500
+    for k in range(3):
+        path = write_ct_slice(tmp_path / "old" / f"IM{k}", field + 10 * k, (0, 0, 2.5 * k), instance=k + 1)
+        path.write_bytes(path.read_bytes()[132:])
+    (tmp_path / "old" / "README.TXT").write_text("burned by PACS")
+    (tmp_path / "old" / "thumb.bin").write_bytes(bytes(range(256)) * 20)
+    found = find_sources(tmp_path / "old", "venous image")
+    assert len(found.sources) == 1 and len(found.sources[0].dicom_files) == 3 and found.skipped == ()
+    voxels = sitk.GetArrayFromImage(read_volume(found.sources[0], "venous image").image)
+    assert np.array_equal(voxels, np.stack([field + 10 * k for k in range(3)]))

@@ -8,7 +8,9 @@ corrected on the way is returned as notes for prepare.json.
 import dataclasses
 
 import numpy as np
+import pydicom
 import SimpleITK as sitk
+from pydicom.pixels import apply_rescale
 
 from RenalMassAILib.case.dicom_header import DicomHeader
 from RenalMassAILib.case.itk_errors import first_line
@@ -35,18 +37,30 @@ def read_dicom_volume(headers: tuple[DicomHeader, ...], what: str) -> DicomVolum
 
 
 def decode_slice(header: DicomHeader, what: str) -> np.ndarray:
-    """The slice's pixels in HU as a (rows, columns) array."""
+    """The slice's pixels in HU as a (rows, columns) array: GDCM, else pydicom (files GDCM does not
+    recognise, e.g. without the DICOM preamble)."""
     try:
-        image = sitk.ReadImage(header.path)
+        pixels = sitk.GetArrayFromImage(sitk.ReadImage(header.path))
     except RuntimeError as error:
-        raise InputError(f"{what}: file {header.path!r} cannot be decoded: {first_line(error)}") from None
-    pixels = sitk.GetArrayFromImage(image)
+        pixels = _decode_with_pydicom(header.path)
+        if pixels is None:
+            raise InputError(f"{what}: file {header.path!r} cannot be decoded: {first_line(error)}") from None
     if pixels.ndim == 3 and pixels.shape[0] == 1:
         pixels = pixels[0]
     if pixels.shape != (header.rows, header.columns):
         raise InputError(f"{what}: file {header.path!r} decodes to {pixels.shape} pixels, its header says "
                          f"{header.rows} x {header.columns}")
     return pixels
+
+
+def _decode_with_pydicom(path: str) -> np.ndarray | None:
+    try:
+        ds = pydicom.dcmread(path, force=True)
+        hu = apply_rescale(ds.pixel_array, ds)
+    except Exception:  # noqa: BLE001 - any decoder failure: the caller reports GDCM's reason
+        return None
+    integral = np.array_equal(hu, np.round(hu)) and np.abs(hu).max(initial=0) < 32768
+    return hu.astype(np.int16 if integral else np.float32)
 
 
 def _check_repeats(stack: SliceStack, what: str) -> tuple[str, ...]:
