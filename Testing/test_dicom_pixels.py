@@ -84,11 +84,13 @@ def test_single_real_slice_is_not_a_3d_volume(capsys, tmp_path):
            "arterial image", "CTImage.dcm", "is not a 3D volume")
 
 
-def test_nan_in_nifti_is_found_in_the_raw_data(capsys, tmp_path):
+@pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
+def test_nan_in_nifti_is_found_in_the_raw_data(capsys, tmp_path, suffix):
     voxels = np.full((20, 20, 10), -1000.0, np.float32)
     voxels[5:15, 5:15, 2:8] = 40.0
     voxels[7, 7, 4] = np.nan
-    path = tmp_path / "venous.nii.gz"
+    voxels[0, 0, 0], voxels[-1, -1, -1] = np.nan, np.inf  # the first and last stored voxels
+    path = tmp_path / f"venous{suffix}"
     nib.save(nib.Nifti1Image(voxels, np.diag([2.0, 2.0, 3.0, 1.0])), path)
     _fails(capsys, ["prepare", "-V", str(path), "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")],
-           "venous image", "1 voxel(s) are NaN or infinite in the file's raw data")
+           "venous image", "3 voxel(s) are NaN or infinite in the file's raw data")
