@@ -157,3 +157,17 @@ def test_real_totalsegmentator_series_geometry_matches_pydicom():
     voxels = sitk.GetArrayViewFromImage(image)
     for k, ds in enumerate(datasets):  # pydicom decodes independently of GDCM (JPEG 2000 lossless)
         assert np.array_equal(voxels[k], apply_rescale(ds.pixel_array, ds))
+
+
+def test_tilt_already_in_the_geometry_is_read_as_is_and_noted(tmp_path):
+    """Some scanners write tilted planes with positions along their normal: nothing to correct."""
+    tilt = math.radians(15.0)
+    orientation = (1, 0, 0, 0, math.cos(tilt), -math.sin(tilt))
+    normal = np.cross(orientation[:3], orientation[3:])
+    positions = [tuple(np.array([-20.0, -15.0, 0.0]) + 2.5 * k * normal) for k in range(6)]
+    write_series(tmp_path / "along", linear_field, positions, orientation, GantryDetectorTilt="15")
+    read = _read(tmp_path / "along")
+    assert read.notes == ("Gantry/Detector Tilt 15 degrees, but the slice positions lie along the slice normal: "
+                          "read as is (the scanner wrote the tilt into the geometry)",)
+    assert read.image.GetSize() == (48, 40, 6) and read.image.GetSpacing()[2] == pytest.approx(2.5, abs=1e-4)
+    assert np.abs(sitk.GetArrayFromImage(read.image) - linear_field(voxel_points(read.image))).max() <= 0.5

@@ -57,10 +57,13 @@ class SliceStack:
             gaps = ", ".join(f"{g:.2f}" for g in sorted(set(np.round(self.gaps, 2))))
             notes.append(f"uneven slice gaps ({gaps} mm; missing slices?): resampled onto a regular "
                          f"{self.slice_spacing:.3f} mm grid along the slice normal (linear)")
+        header_tilt = self.headers[0].gantry_tilt
         if self.tilted:
-            header_tilt = self.headers[0].gantry_tilt
             notes.append(f"gantry tilt {self.tilt_degrees:.1f} degrees (Gantry/Detector Tilt {header_tilt:g}): "
                          "slices shifted in their plane onto a grid orthogonal to them (linear), as dcm2niix does")
+        elif abs(header_tilt) > 0:
+            notes.append(f"Gantry/Detector Tilt {header_tilt:g} degrees, but the slice positions lie along the "
+                         "slice normal: read as is (the scanner wrote the tilt into the geometry)")
         return tuple(notes)
 
 
