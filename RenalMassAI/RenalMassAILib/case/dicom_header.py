@@ -79,18 +79,26 @@ def read_header(path: str) -> DicomHeader | None:
 
 def _dataset(path: str):
     """pydicom's header; files without the DICOM preamble (older exports) are accepted when they
-    name a SOP Class, which random files do not."""
+    start with a group 0002 or 0008 element and name a SOP Class, which other files do not."""
     try:
         return pydicom.dcmread(path, stop_before_pixels=True)
     except InvalidDicomError:
         pass
     except (OSError, EOFError, ValueError, TypeError, KeyError, AttributeError):
         return None
+    if not _starts_like_dicom_without_preamble(path):
+        return None  # NIfTI, NRRD, pictures, notes: not parsed as DICOM by force
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         return ds if ds.get("SOPClassUID") else None
     except Exception:  # noqa: BLE001 - whatever a non-DICOM file makes the forced parser do
         return None
+
+
+def _starts_like_dicom_without_preamble(path: str) -> bool:
+    with open(path, "rb") as stream:
+        start = stream.read(2)
+    return len(start) == 2 and int.from_bytes(start, "little") in (0x0002, 0x0008)
 
 
 def slice_normal(orientation) -> np.ndarray:
