@@ -3,6 +3,7 @@ slice geometry and phase detection need."""
 
 import dataclasses
 import os
+import warnings
 
 import numpy as np
 import pydicom
@@ -78,6 +79,12 @@ def read_header(path: str) -> DicomHeader | None:
 
 
 def _dataset(path: str):
+    with warnings.catch_warnings():  # pydicom warns on odd values; what matters is checked below
+        warnings.simplefilter("ignore")
+        return _parsed(path)
+
+
+def _parsed(path: str):
     """pydicom's header; files without the DICOM preamble (older exports) are accepted when they
     start with a group 0002 or 0008 element and name a SOP Class, which other files do not."""
     try:

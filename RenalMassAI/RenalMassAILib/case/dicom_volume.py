@@ -6,6 +6,7 @@ corrected on the way is returned as notes for prepare.json.
 """
 
 import dataclasses
+import warnings
 
 import numpy as np
 import pydicom
@@ -55,8 +56,10 @@ def decode_slice(header: DicomHeader, what: str) -> np.ndarray:
 
 def _decode_with_pydicom(path: str) -> np.ndarray | None:
     try:
-        ds = pydicom.dcmread(path, force=True)
-        hu = apply_rescale(ds.pixel_array, ds)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ds = pydicom.dcmread(path, force=True)
+            hu = apply_rescale(ds.pixel_array, ds)
     except Exception:  # noqa: BLE001 - any decoder failure: the caller reports GDCM's reason
         return None
     integral = np.array_equal(hu, np.round(hu)) and np.abs(hu).max(initial=0) < 32768
