@@ -46,15 +46,13 @@ class SliceStack:
     def tilted(self) -> bool:
         return bool(np.abs(np.asarray(self.in_plane)).max() > TILT_OFFSET_MM)
 
-    @property
-    def needs_regrid(self) -> bool:
-        return self.uneven or self.tilted
-
     def notes(self) -> tuple[str, ...]:
         """What reading will correct, in words for prepare.json."""
         notes = []
         if self.uneven:
-            gaps = ", ".join(f"{g:.2f}" for g in sorted(set(np.round(self.gaps, 2))))
+            distinct = sorted(set(np.round(self.gaps, 2)))
+            shown = distinct if len(distinct) <= 6 else [*distinct[:3], "...", *distinct[-2:]]
+            gaps = ", ".join(g if isinstance(g, str) else f"{g:.2f}" for g in shown)
             notes.append(f"uneven slice gaps ({gaps} mm; missing slices?): resampled onto a regular "
                          f"{self.slice_spacing:.3f} mm grid along the slice normal (linear)")
         header_tilt = self.headers[0].gantry_tilt
