@@ -71,6 +71,7 @@ def analyze_slices(headers: list[DicomHeader], what: str) -> SliceStack:
     _check_consistent(headers, what)
     first = headers[0]
     row, column = np.array(first.orientation[:3]), np.array(first.orientation[3:])
+    row, column = row / np.linalg.norm(row), column / np.linalg.norm(column)  # written with few decimals
     normal = slice_normal(first.orientation)
     ordered = sorted(headers, key=lambda h: (float(np.dot(h.position, normal)), h.instance_number or 0, h.path))
     kept, repeats = _merge_repeated_positions(ordered, normal)
