@@ -193,3 +193,27 @@ def test_real_tilt_correction_agrees_with_dcm2niix():
     assert ours.size > 700_000
     assert ours.mean() < 1.0 and np.median(ours) < 0.5
     assert sheared.mean() > 10 * ours.mean()
+
+
+def test_slices_that_cannot_form_one_grid_are_refused(tmp_path):
+    flat = np.full((40, 48), -500.0)
+    write_series(tmp_path / "turned", linear_field, [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    write_ct_slice(tmp_path / "turned" / "IM_sagittal", flat, (0, 0, 6.0), (0, 1, 0, 0, 0, -1), instance=4)
+    with pytest.raises(InputError, match="slices with different orientations"):
+        _read(tmp_path / "turned")
+
+    write_series(tmp_path / "sizes", linear_field, [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    write_ct_slice(tmp_path / "sizes" / "IM_fine", flat, (0, 0, 6.0), pixel_mm=(0.5, 0.5), instance=4)
+    with pytest.raises(InputError, match="slices of different sizes or pixel spacings"):
+        _read(tmp_path / "sizes")
+
+    files = write_series(tmp_path / "unplaced", linear_field, [(0.0, 0.0, 2.0 * k) for k in range(3)])
+    ds = pydicom.dcmread(files[1])
+    del ds.ImagePositionPatient
+    ds.save_as(files[1])
+    with pytest.raises(InputError, match=r"IM0001' has no usable Image Position \(Patient\)"):
+        _read(tmp_path / "unplaced")
+
+    write_series(tmp_path / "shifted", linear_field, [(0.0, 0.0, 0.0), (0.0, 0.0, 2.0), (30.0, 0.0, 2.0)])
+    with pytest.raises(InputError, match="two slices at the same depth 2.00 mm along the normal"):
+        _read(tmp_path / "shifted")
