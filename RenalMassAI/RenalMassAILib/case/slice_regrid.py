@@ -39,7 +39,7 @@ def _shift_in_plane(slices: np.ndarray, stack: SliceStack, origin: np.ndarray):
     extra = np.ceil((offsets.max(axis=0) - low) / pixel - 1e-6).astype(int)  # (columns, rows) to add
     rows, columns = slices.shape[1:]
     canvas = np.full((len(slices), rows + extra[1], columns + extra[0]), OUTSIDE_HU, np.float32)
-    for k, (offset, image) in enumerate(zip(offsets, slices)):
+    for k, (offset, image) in enumerate(zip(offsets, slices, strict=True)):
         placed = np.full(canvas.shape[1:], OUTSIDE_HU, np.float32)
         placed[:rows, :columns] = image
         shift_columns, shift_rows = (offset - low) / pixel
