@@ -14,6 +14,7 @@ import highdicom as hd
 import pydicom
 import SimpleITK as sitk
 
+from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.present.dicom_capture import build_capture, capture_order
 from RenalMassAILib.present.dicom_identity import Identity, deidentified_copies, identity_of
@@ -21,6 +22,7 @@ from RenalMassAILib.present.dicom_pdf import build_encapsulated_pdf
 from RenalMassAILib.present.dicom_seg import build_segmentation, present_segments
 from RenalMassAILib.present.dicom_source import SourceSeries, read_source_series, reference_source
 from RenalMassAILib.present.dicom_sr import build_structured_report
+from RenalMassAILib.present.dicom_store import DEFAULT_CALLING_AET, Peer, store_files
 from RenalMassAILib.present.pdf_summary import write_pdf_summary
 
 MANIFEST = "dicom_results.json"
@@ -58,6 +60,18 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
                          "frame_of_reference_uid": str(source.first.get("FrameOfReferenceUID", "")),
                          "folder": folder},
         "pdf": pdf.name, "objects": objects, "deidentified": identity.deidentified, "notes": notes})
+
+
+def store_results(out_dir, peer: Peer, calling_aet: str = DEFAULT_CALLING_AET) -> list[dict]:
+    """Sends every object dicom_results.json lists to the peer and records the outcome there."""
+    out = Path(out_dir)
+    manifest = json.loads((out / MANIFEST).read_text())
+    if not manifest["objects"]:
+        raise InputError(f"--store {peer.label()}: no DICOM objects to send (the case has no source DICOM study; "
+                         "only the PDF was written)")
+    records = store_files([out / entry["file"] for entry in manifest["objects"]], peer, calling_aet)
+    _write_manifest(out, manifest | {"stored": {"peer": peer.label(), "calling_aet": calling_aet, "files": records}})
+    return records
 
 
 def _write_objects(report: dict, source: SourceSeries, identity: Identity, label_map: LabelMap | None,
