@@ -17,9 +17,11 @@ REMOVED_KEYWORDS = ("OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientN
                     "PatientAddress", "PatientTelephoneNumbers", "PatientBirthName", "PatientMotherBirthName",
                     "InstitutionName", "InstitutionAddress", "PerformingPhysicianName", "OperatorsName",
                     "NameOfPhysiciansReadingStudy", "RequestingPhysician", "IssuerOfPatientID")
-DEIDENTIFICATION_METHOD = ("RenalMassAI --deidentify: patient name and ID replaced by a pseudonym; birth date, "
-                           "accession number, referring physician and study ID emptied; other names, IDs, age and "
-                           "institution removed; UIDs and dates retained")
+# (0012,0063) is LO (64 characters): the short form goes into the objects, the long one into dicom_results.json.
+DEIDENTIFICATION_METHOD = "RenalMassAI --deidentify: pseudonym; UIDs and dates retained"
+DEIDENTIFICATION_DETAILS = ("patient name and ID replaced by the pseudonym; birth date, accession number, referring "
+                            "physician and study ID emptied; other patient names and IDs, age, address, institution "
+                            "and staff names removed; UIDs and dates retained (the objects stay in the source study)")
 
 
 @dataclasses.dataclass(frozen=True)

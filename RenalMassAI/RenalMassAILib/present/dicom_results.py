@@ -17,7 +17,8 @@ import SimpleITK as sitk
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.present.dicom_capture import build_capture, capture_order
-from RenalMassAILib.present.dicom_identity import Identity, deidentified_copies, identity_of
+from RenalMassAILib.present.dicom_identity import (DEIDENTIFICATION_DETAILS, Identity, deidentified_copies,
+                                                   identity_of)
 from RenalMassAILib.present.dicom_pdf import build_encapsulated_pdf
 from RenalMassAILib.present.dicom_seg import build_segmentation, present_segments
 from RenalMassAILib.present.dicom_source import SourceSeries, read_source_series, reference_source
@@ -59,7 +60,8 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
         "source_study": {"study_instance_uid": source.study_uid, "reference_series_uid": source.series_uid,
                          "frame_of_reference_uid": str(source.first.get("FrameOfReferenceUID", "")),
                          "folder": folder},
-        "pdf": pdf.name, "objects": objects, "deidentified": identity.deidentified, "notes": notes})
+        "pdf": pdf.name, "objects": objects, "deidentified": identity.deidentified,
+        **({"deidentification": DEIDENTIFICATION_DETAILS} if identity.deidentified else {}), "notes": notes})
 
 
 def store_results(out_dir, peer: Peer, calling_aet: str = DEFAULT_CALLING_AET) -> list[dict]:
