@@ -88,7 +88,7 @@ def test_every_object_is_valid_for_dciodvfy(run):
     assert names == sorted(["segmentation.dcm", "report_sr.dcm", "summary_pdf.dcm"]
                            + [f"screenshot_{v}.dcm" for v in run["report"]["screenshots"]])
     for name in names:
-        result = subprocess.run(["dciodvfy", str(run["root"] / "dicom" / name)], capture_output=True, text=True)
+        result = subprocess.run(["dciodvfy", str(run["root"] / "dicom" / name)], capture_output=True, text=True, check=False)
         errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
         assert not errors, f"{name}: {errors}"
 
@@ -281,3 +281,20 @@ def test_a_series_off_the_label_maps_grid_is_refused(run, tmp_path):
     with pytest.raises(InputError, match="no DICOM series in .* lies on the label map's grid, so DICOM SEG cannot "
                                          "reference its slices .*not on one of the grid's slice positions"):
         read_source_series(str(folder), None, p.images[Phase.ARTERIAL])
+
+
+def test_without_a_label_map_there_is_no_seg_and_the_sr_references_the_images(run, tmp_path):
+    root = run["root"]
+    reference, _ = read_image(root / "art")
+    report = dict(run["report"], screenshots={})
+    report.pop("nephrometry")
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    manifest = write_dicom_results(tmp_path / "report.json", reference, None, tmp_path / "dicom")
+    assert [entry["modality"] for entry in manifest["objects"]] == ["SR", "DOC"]
+    assert any("no SEG written" in note for note in manifest["notes"])
+    sr = pydicom.dcmread(tmp_path / "dicom" / "report_sr.dcm")
+    result = subprocess.run(["dciodvfy", str(tmp_path / "dicom" / "report_sr.dcm")], capture_output=True, text=True, check=False)
+    assert not [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+    referenced = {i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in content_items(sr.ContentSequence)
+                  if i.ValueType == "IMAGE"}
+    assert referenced == set(source_headers(root))

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pydicom
 from pydicom.dataset import FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian
 
 from RenalMassAILib import __version__
 from RenalMassAILib.present.dicom_identity import Identity

@@ -46,9 +46,9 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
     found = reference_source(report)
     if found is None:
         pdf = write_pdf_summary(report, out / "summary.pdf", None, screenshots.get("axial"))
+        note = "the reference phase was not read from a DICOM series: no source study to reference, so only the PDF"
         return _write_manifest(out, {"source_study": None, "pdf": pdf.name, "objects": [], "deidentified": False,
-                                     "notes": ["the reference phase was not read from a DICOM series: no source "
-                                               "study to reference, so only the PDF was written"]})
+                                     "notes": [note + " was written"]})
     folder, description = found
     source = read_source_series(folder, description, reference)
     identity = identity_of(source.first, pseudonym)

@@ -120,7 +120,7 @@ def _slices_on_grid(headers: list[pydicom.Dataset], grid: sitk.Image) -> tuple[p
             return f"pixel spacing {list(header.PixelSpacing)} differs from the grid's {spacing[1]:g} x {spacing[0]:g}"
         position = np.asarray(header.ImagePositionPatient, dtype=float)
         index = grid.TransformPhysicalPointToContinuousIndex(position.tolist())
-        k = int(round(index[2]))
+        k = round(index[2])
         expected = np.asarray(grid.TransformIndexToPhysicalPoint((0, 0, k)))
         if not 0 <= k < depth or np.abs(position - expected).max() > POSITION_TOLERANCE_MM or k in by_slice:
             return f"image at {[round(p, 3) for p in position]} mm is not on one of the grid's slice positions"

@@ -40,17 +40,16 @@ def build_structured_report(source: SourceSeries, report: dict, segmentation: hd
                             tumor_segment: int | None, tracking_uid: str, series_uid: str, sop_uid: str,
                             series_number: int) -> hd.sr.Comprehensive3DSR:
     tracking = hd.sr.TrackingIdentifier(uid=tracking_uid, identifier="Renal tumor")
-    content = dict(tracking_identifier=tracking, finding_type=codes.SCT.Neoplasm,
-                   finding_sites=[hd.sr.FindingSite(codes.SCT.Kidney)],
-                   measurements=_lesion_measurements(report) + _renal_measurements(report) + _model_measurements(report),
-                   qualitative_evaluations=_qualitative_evaluations(report))
+    content = {"tracking_identifier": tracking, "finding_type": codes.SCT.Neoplasm,
+               "finding_sites": [hd.sr.FindingSite(codes.SCT.Kidney)],
+               "measurements": _lesion_measurements(report) + _renal_measurements(report) + _model_measurements(report),
+               "qualitative_evaluations": _qualitative_evaluations(report)}
     if segmentation is not None:
         group = hd.sr.VolumetricROIMeasurementsAndQualitativeEvaluations(
             referenced_segment=hd.sr.ReferencedSegment.from_segmentation(segmentation, tumor_segment), **content)
     else:
-        content.pop("finding_sites")
         group = hd.sr.MeasurementsAndQualitativeEvaluations(
-            referenced_images=[hd.sr.SourceImageForMeasurementGroup.from_source_image(s) for s in source.slices],
+            source_images=[hd.sr.SourceImageForMeasurementGroup.from_source_image(s) for s in source.slices],
             **content)
     observer = hd.sr.ObserverContext(
         observer_type=codes.DCM.Device,

@@ -62,8 +62,8 @@ def _patient_lines(identity: Identity | None) -> list[str]:
     if identity is None:
         return ["no DICOM source study (images read from NIfTI/NRRD): no patient data"]
     text = identity.text
-    lines = [f"name {text('PatientName') or '-'}   ID {text('PatientID') or '-'}   "
-             f"birth date {text('PatientBirthDate') or '-'}   sex {text('PatientSex') or '-'}",
+    lines = [(f"name {text('PatientName') or '-'}   ID {text('PatientID') or '-'}   "
+              f"birth date {text('PatientBirthDate') or '-'}   sex {text('PatientSex') or '-'}"),
              f"study date {text('StudyDate') or '-'}   accession {text('AccessionNumber') or '-'}",
              f"study UID {text('StudyInstanceUID')}"]
     if identity.deidentified:
@@ -98,6 +98,6 @@ def _renal_lines(report: dict) -> list[str]:
         return ["not scored (no segmentation)"]
     if "error" in renal:
         return [f"not scored: {renal['error']}"[:110]]
-    return [f"R {renal.get('R_points')}  E {renal.get('E_points')}  N {renal.get('N_points')}  "
-            f"A {renal.get('A')}  L {renal.get('L_points')}   total {renal.get('total')} ({renal.get('score')}, "
-            f"{renal.get('complexity')} complexity)"]
+    return [(f"R {renal.get('R_points')}  E {renal.get('E_points')}  N {renal.get('N_points')}  "
+             f"A {renal.get('A')}  L {renal.get('L_points')}   total {renal.get('total')} ({renal.get('score')}, "
+             f"{renal.get('complexity')} complexity)")]
