@@ -17,10 +17,10 @@ from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import read_image
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
-from RenalMassAILib.lesion.label_map import KITS_LABELS, to_label_map
+from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap, to_label_map
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
-from RenalMassAILib.present.dicom_results import write_dicom_results
-from RenalMassAILib.present.dicom_seg import segment_terminology
+from RenalMassAILib.present.dicom_results import store_results, write_dicom_results
+from RenalMassAILib.present.dicom_seg import present_segments, segment_terminology, unnamed_label_values
 from RenalMassAILib.present.dicom_source import read_source_series
 from RenalMassAILib.present.dicom_store import parse_peer, store_files
 from conftest import phantom
@@ -83,14 +83,17 @@ def source_headers(root) -> dict[str, pydicom.Dataset]:
     return {str(d.SOPInstanceUID): d for d in (pydicom.dcmread(f) for f in sorted((root / "art").iterdir()))}
 
 
+def dciodvfy_errors(path) -> list[str]:
+    result = subprocess.run(["dciodvfy", str(path)], capture_output=True, text=True, check=False)
+    return [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+
+
 def test_every_object_is_valid_for_dciodvfy(run):
     names = sorted(run["objects"])
     assert names == sorted(["segmentation.dcm", "report_sr.dcm", "summary_pdf.dcm"]
                            + [f"screenshot_{v}.dcm" for v in run["report"]["screenshots"]])
     for name in names:
-        result = subprocess.run(["dciodvfy", str(run["root"] / "dicom" / name)], capture_output=True, text=True, check=False)
-        errors = [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
-        assert not errors, f"{name}: {errors}"
+        assert not dciodvfy_errors(run["root"] / "dicom" / name), name
 
 
 def test_seg_segments_map_back_onto_the_label_map_voxel_for_voxel(run):
@@ -232,6 +235,8 @@ def test_a_refusing_peer_is_one_clear_line_naming_it(run):
             store_files(paths, parse_peer(f"127.0.0.1:{port}:WRONG-AET"))
     finally:
         server.shutdown()
+    with pytest.raises(InputError, match=rf"{SCP_AET}@127.0.0.1:{port}: no association \(peer unreachable"):
+        store_files(paths, parse_peer(f"127.0.0.1:{port}:{SCP_AET}"))  # nobody listens there any more
     with pytest.raises(InputError, match="expected HOST:PORT"):
         parse_peer("pacs.example.org")
 
@@ -254,6 +259,7 @@ def test_deidentified_outputs_carry_the_pseudonym_only(run, tmp_path):
         assert dataset.PatientIdentityRemoved == "YES" and "pseudonym" in dataset.DeidentificationMethod
         assert dataset.StudyInstanceUID == STUDY_UID  # still in the source study
         assert "Doe" not in str(dataset) and "MRN-0042" not in str(dataset)
+        assert not dciodvfy_errors(tmp_path / entry["file"]), entry["file"]
     text = pdf_text(tmp_path / "summary.pdf")
     assert "STUDY-7" in text and "de-identified" in text
     assert "Doe" not in text and "MRN-0042" not in text and "19610203" not in text
@@ -267,6 +273,8 @@ def test_a_nifti_case_has_no_source_study_and_gets_the_pdf_only(run, tmp_path):
     manifest = write_dicom_results(tmp_path / "report.json", reference, None, tmp_path / "dicom")
     assert manifest["objects"] == [] and manifest["source_study"] is None and "no source" in manifest["notes"][0]
     assert sorted(p.name for p in (tmp_path / "dicom").iterdir()) == ["dicom_results.json", "summary.pdf"]
+    with pytest.raises(InputError, match="no DICOM objects to send .*no source DICOM study"):
+        store_results(tmp_path / "dicom", parse_peer("127.0.0.1:104"))
     assert "no DICOM source study" in pdf_text(tmp_path / "dicom" / "summary.pdf")
 
 
@@ -293,8 +301,15 @@ def test_without_a_label_map_there_is_no_seg_and_the_sr_references_the_images(ru
     assert [entry["modality"] for entry in manifest["objects"]] == ["SR", "DOC"]
     assert any("no SEG written" in note for note in manifest["notes"])
     sr = pydicom.dcmread(tmp_path / "dicom" / "report_sr.dcm")
-    result = subprocess.run(["dciodvfy", str(tmp_path / "dicom" / "report_sr.dcm")], capture_output=True, text=True, check=False)
-    assert not [line for line in (result.stdout + result.stderr).splitlines() if line.startswith("Error")]
+    assert not dciodvfy_errors(tmp_path / "dicom" / "report_sr.dcm")
     referenced = {i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in content_items(sr.ContentSequence)
                   if i.ValueType == "IMAGE"}
     assert referenced == set(source_headers(root))
+
+
+def test_label_values_without_a_meaning_are_left_out_of_the_seg_by_name():
+    image = sitk.Image(4, 4, 2, sitk.sitkUInt8)
+    image[1, 1, 0] = KITS_LABELS["tumor"]
+    image[2, 2, 1] = 7
+    assert present_segments(LabelMap(image)) == ["tumor"]
+    assert unnamed_label_values(LabelMap(image)) == [7]

@@ -20,7 +20,7 @@ from RenalMassAILib.present.dicom_capture import build_capture, capture_order
 from RenalMassAILib.present.dicom_identity import (DEIDENTIFICATION_DETAILS, Identity, deidentified_copies,
                                                    identity_of)
 from RenalMassAILib.present.dicom_pdf import build_encapsulated_pdf
-from RenalMassAILib.present.dicom_seg import build_segmentation, present_segments
+from RenalMassAILib.present.dicom_seg import build_segmentation, present_segments, unnamed_label_values
 from RenalMassAILib.present.dicom_source import SourceSeries, read_source_series, reference_source
 from RenalMassAILib.present.dicom_sr import build_structured_report
 from RenalMassAILib.present.dicom_store import DEFAULT_CALLING_AET, Peer, store_files
@@ -46,9 +46,12 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
     found = reference_source(report)
     if found is None:
         pdf = write_pdf_summary(report, out / "summary.pdf", None, screenshots.get("axial"))
-        note = "the reference phase was not read from a DICOM series: no source study to reference, so only the PDF"
+        notes = ["the reference phase was not read from a DICOM series: no source study to reference, so only "
+                 "the PDF was written"]
+        if pseudonym is not None:
+            notes.append("--deidentify: the images carry no patient data, the PDF shows none")
         return _write_manifest(out, {"source_study": None, "pdf": pdf.name, "objects": [], "deidentified": False,
-                                     "notes": [note + " was written"]})
+                                     "notes": notes})
     folder, description = found
     source = read_source_series(folder, description, reference)
     identity = identity_of(source.first, pseudonym)
@@ -82,6 +85,8 @@ def _write_objects(report: dict, source: SourceSeries, identity: Identity, label
     tracking_uids = {name: hd.UID() for name in ("kidney", "tumor", "cyst")}
     segmentation, tumor_segment = None, None
     names = present_segments(label_map) if label_map is not None else []
+    if label_map is not None and (unknown := unnamed_label_values(label_map)):
+        notes.append(f"label values {unknown} have no kidney / tumor / cyst meaning: not in the SEG")
     if "tumor" in names:
         segmentation = build_segmentation(source, label_map, report, hd.UID(), hd.UID(), SERIES_NUMBERS["SEG"],
                                           tracking_uids)

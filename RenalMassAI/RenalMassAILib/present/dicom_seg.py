@@ -29,6 +29,13 @@ def present_segments(label_map: LabelMap) -> list[str]:
     return [name for name in SEGMENT_ORDER if name in label_map.labels and (values == label_map.value(name)).any()]
 
 
+def unnamed_label_values(label_map: LabelMap) -> list[int]:
+    """Non-zero values in the label map that none of the SEG's segments stands for."""
+    named = {label_map.value(name) for name in SEGMENT_ORDER if name in label_map.labels}
+    values = np.unique(sitk.GetArrayViewFromImage(label_map.image))
+    return [int(v) for v in values if v != 0 and int(v) not in named]
+
+
 def segmentation_algorithm(report: dict) -> hd.AlgorithmIdentificationSequence | None:
     """The segmentation model report.json names, or None when the label map was given as a file
     (its origin is then unknown and the segments are recorded as MANUAL)."""
