@@ -6,6 +6,7 @@ Source images: a phantom case written by the test as CT DICOM series (phantom/di
 
 import json
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pydicom
@@ -19,9 +20,10 @@ from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap, to_label_map
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
+from RenalMassAILib.prepare import load_case
 from RenalMassAILib.present.dicom_results import store_results, write_dicom_results
 from RenalMassAILib.present.dicom_seg import present_segments, segment_terminology, unnamed_label_values
-from RenalMassAILib.present.dicom_source import read_source_series
+from RenalMassAILib.present.dicom_source import read_source_series, reference_source
 from RenalMassAILib.present.dicom_store import parse_peer, store_files
 from conftest import phantom
 
@@ -313,3 +315,28 @@ def test_label_values_without_a_meaning_are_left_out_of_the_seg_by_name():
     image[2, 2, 1] = 7
     assert present_segments(LabelMap(image)) == ["tumor"]
     assert unnamed_label_values(LabelMap(image)) == [7]
+
+
+def test_the_real_tilted_philips_series_cannot_be_referenced_slice_by_slice():
+    """Real scanner data (neurolabusc/dcm_qa_ct, BSD-2; three slices of series S2010, gantry tilt
+    -18.5 degrees, copied to Testing/data/philips-tilted-series with its LICENSE): the slice positions
+    do not lie on any regular grid, so SEG refuses to reference the volume read from them."""
+    folder = Path(__file__).parent / "data" / "philips-tilted-series" / "S21610" / "S2010"
+    reference = load_case({Phase.ARTERIAL: str(folder)}).reference
+    with pytest.raises(InputError, match="DICOM SEG cannot reference its slices"):
+        read_source_series(str(folder), None, reference)
+
+
+def test_a_series_picked_out_of_a_shared_folder_is_found_by_its_description(tmp_path):
+    p = phantom(**SPEC)
+    folder = tmp_path / "mixed"
+    write_dicom_series(p.images[Phase.ARTERIAL], folder, "Arterial 5mm", "Iohexol", "100035", 2)
+    write_dicom_series(p.images[Phase.VENOUS], folder, "Venous 5mm", "Iohexol", "100130", 3)
+    report = {"reference_phase": "A", "sources": {"A": f"{folder}#Arterial 5mm"}}  # as --auto records it
+    found = reference_source(report)
+    assert found == (str(folder), "Arterial 5mm")
+    series = read_source_series(*found, p.images[Phase.ARTERIAL])
+    assert series.series_uid == "1.2.826.0.1.3680043.10.1462.1.2" and len(series.slices) == SPEC["size"][2]
+    with pytest.raises(InputError, match="2 DICOM series in .* lie on the label map's grid"):
+        read_source_series(str(folder), None, p.images[Phase.ARTERIAL])
+    assert reference_source({"reference_phase": "A", "sources": {"A": str(p.write(tmp_path / "nii")["arterial"])}}) is None

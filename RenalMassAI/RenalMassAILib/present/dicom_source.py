@@ -18,6 +18,7 @@ from RenalMassAILib.errors import InputError
 
 POSITION_TOLERANCE_MM = 0.01
 DIRECTION_TOLERANCE = 1e-4
+MEDIA_STORAGE_DIRECTORY = "1.2.840.10008.1.3.10"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,6 +59,8 @@ def reference_source(report: dict) -> tuple[str, str | None] | None:
     if path.is_dir():
         return str(path), description
     if path.is_file() and pydicom.misc.is_dicom(str(path)):
+        if str(pydicom.dcmread(path, stop_before_pixels=True).get("SOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
+            return str(path.parent), description  # a DICOMDIR stands for its study folder
         raise InputError(f"--dicom-out: the reference image {source!r} is a single DICOM file; the DICOM results "
                          "need the folder of its series (one file per slice)")
     return None
@@ -122,7 +125,10 @@ def _slices_on_grid(headers: list[pydicom.Dataset], grid: sitk.Image) -> tuple[p
         index = grid.TransformPhysicalPointToContinuousIndex(position.tolist())
         k = round(index[2])
         expected = np.asarray(grid.TransformIndexToPhysicalPoint((0, 0, k)))
-        if not 0 <= k < depth or np.abs(position - expected).max() > POSITION_TOLERANCE_MM or k in by_slice:
-            return f"image at {[round(p, 3) for p in position]} mm is not on one of the grid's slice positions"
+        where = f"image at {[round(float(p), 3) for p in position]} mm"
+        if not 0 <= k < depth or np.abs(position - expected).max() > POSITION_TOLERANCE_MM:
+            return f"{where} is not on one of the grid's slice positions"
+        if k in by_slice:
+            return f"{where}: two images at this slice position"
         by_slice[k] = header
     return tuple(by_slice[k] for k in range(depth))
