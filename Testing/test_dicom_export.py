@@ -340,3 +340,25 @@ def test_a_series_picked_out_of_a_shared_folder_is_found_by_its_description(tmp_
     with pytest.raises(InputError, match="2 DICOM series in .* lie on the label map's grid"):
         read_source_series(str(folder), None, p.images[Phase.ARTERIAL])
     assert reference_source({"reference_phase": "A", "sources": {"A": str(p.write(tmp_path / "nii")["arterial"])}}) is None
+
+
+def test_a_non_ascii_patient_name_comes_out_exactly_as_it_came_in(run, tmp_path):
+    root = run["root"]
+    folder = tmp_path / "latin1"
+    folder.mkdir()
+    for path in sorted((root / "art").iterdir()):
+        dataset = pydicom.dcmread(path)
+        dataset.SpecificCharacterSet = "ISO_IR 100"
+        dataset.PatientName = "Müller^Jürgen"
+        dataset.save_as(folder / path.name)
+    report = dict(run["report"], sources={"A": str(folder)})
+    (tmp_path / "report.json").write_text(json.dumps(report))
+    with pytest.raises(InputError, match="screenshot 'axial' listed in .* is missing"):  # not beside this copy
+        write_dicom_results(tmp_path / "report.json", read_image(folder)[0], None, tmp_path / "dicom")
+    (tmp_path / "report.json").write_text(json.dumps(dict(report, screenshots={})))
+    reference, _ = read_image(folder)
+    manifest = write_dicom_results(tmp_path / "report.json", reference, None, tmp_path / "dicom")
+    for entry in manifest["objects"]:
+        dataset = pydicom.dcmread(tmp_path / "dicom" / entry["file"])
+        assert str(dataset.PatientName) == "Müller^Jürgen" and dataset.SpecificCharacterSet == "ISO_IR 100"
+    assert "name Müller^Jürgen" in pdf_text(tmp_path / "dicom" / "summary.pdf")

@@ -43,6 +43,10 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     screenshots = {name: report_path.parent / file for name, file in (report.get("screenshots") or {}).items()}
+    for name, path in screenshots.items():
+        if not path.is_file():
+            raise InputError(f"--dicom-out: screenshot {name!r} listed in {str(report_path)!r} is missing ({path}); "
+                             "run analyze again into a fresh --out folder")
     found = reference_source(report)
     if found is None:
         pdf = write_pdf_summary(report, out / "summary.pdf", None, screenshots.get("axial"))
