@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     analyze.add_argument("--no-screenshots", action="store_true",
                          help="skip the scene, screenshots/*.png and summary.html (no slicer-core needed)")
     analyze.add_argument("--out", required=True, help="output folder: report.json, explanations/, inputs/")
+    _add_dicom_out_arguments(analyze)
     analyze.set_defaults(run=_run_analyze)
 
     models = commands.add_parser("models", help="installed model packages")
@@ -201,6 +202,18 @@ def _add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool 
     group.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
 
 
+def _add_dicom_out_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("results as DICOM (see README, 'DICOM results')")
+    group.add_argument("--dicom-out", metavar="DIR", help="write SEG, SR, screenshots as secondary captures and the "
+                                                          "PDF summary (also as Encapsulated PDF) into the source study; "
+                                                          "for NIfTI / NRRD input the PDF only")
+    group.add_argument("--deidentify", nargs="?", const="ANONYMOUS", metavar="PSEUDONYM",
+                       help="replace patient name and ID (by PSEUDONYM, default ANONYMOUS), empty birth date, "
+                            "accession, referring physician in the DICOM results and the PDF")
+    group.add_argument("--store", metavar="HOST:PORT[:AET]", help="send every DICOM object written to this peer (C-STORE)")
+    group.add_argument("--store-aet", default="RENALMASSAI", metavar="AET", help="calling AE title for --store")
+
+
 def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> None:
     images = parser.add_argument_group("images (NIfTI / NRRD file or DICOM series folder)")
     images.add_argument("--arterial", "-A", metavar="PATH")
@@ -334,6 +347,7 @@ def _run_analyze(args) -> int:
     from RenalMassAILib.pipeline import Analyzer
     from RenalMassAILib.present.report import write_report
 
+    peer = _checked_dicom_out_arguments(args)
     start = time.perf_counter()
     _progress("reading and preparing the case")
     prepared, label_map = _prepare_from_args(args)
@@ -354,7 +368,34 @@ def _run_analyze(args) -> int:
               f"model {prediction['model']['id']} {prediction['model']['version']})")
     shots = report.get("screenshots", {})
     print(f"wrote {path}" + (f", {len(shots)} screenshots and summary.html" if shots else ""))
+    if getattr(args, "dicom_out", None):
+        _write_dicom_out(args, path, prepared, label_map, peer)
     return 0
+
+
+def _checked_dicom_out_arguments(args):
+    """The --store peer (or None); refuses DICOM options without --dicom-out before any work is done."""
+    if getattr(args, "dicom_out", None) is None:
+        for option, value in (("--deidentify", getattr(args, "deidentify", None)), ("--store", getattr(args, "store", None))):
+            if value is not None:
+                raise InputError(f"{option} applies to the DICOM results: add --dicom-out DIR")
+        return None
+    from RenalMassAILib.present.dicom_store import parse_peer
+    return parse_peer(args.store) if args.store else None
+
+
+def _write_dicom_out(args, report_path: Path, prepared, label_map, peer) -> None:
+    from RenalMassAILib.present.dicom_results import store_results, write_dicom_results
+
+    _progress("writing the DICOM results")
+    manifest = write_dicom_results(report_path, prepared.case.reference, label_map, args.dicom_out, args.deidentify)
+    for note in manifest["notes"]:
+        print(f"dicom-out: {note}")
+    print(f"wrote {len(manifest['objects'])} DICOM objects and {manifest['pdf']} to {args.dicom_out}")
+    if peer is not None:
+        _progress(f"sending to {peer.label()}")
+        stored = store_results(args.dicom_out, peer, args.store_aet)
+        print(f"stored {len(stored)} objects on {peer.label()}")
 
 
 def _progress(stage: str) -> None:
