@@ -72,6 +72,7 @@ SLOTS = {  # the slots the .ui's <connections> may name
     "qMRMLTableView": {"setMRMLScene(vtkMRMLScene*)"},
     "qSlicerWidget": {"setMRMLScene(vtkMRMLScene*)"},
     "qMRMLWidget": {"setMRMLScene(vtkMRMLScene*)"},
+    "qSlicerSimpleMarkupsWidget": {"setCurrentNode(vtkMRMLNode*)"},
 }
 
 # --- Slicer's GUI connectors: widget class -> the parameter kinds it can represent -------------
