@@ -78,8 +78,7 @@ def registerSampleData():
         uris=[entry.path().as_uri() for entry in sample_data.DEMO_FILES],
         fileNames=[entry.file_name for entry in sample_data.DEMO_FILES],
         nodeNames=[entry.node_name for entry in sample_data.DEMO_FILES],
-        checksums=[entry.checksum() for entry in sample_data.DEMO_FILES],
-        loadFileType=[entry.load_file_type for entry in sample_data.DEMO_FILES])
+        checksums=[entry.checksum() for entry in sample_data.DEMO_FILES])  # volumes: SampleData's default reader
 
 
 @parameterNodeWrapper

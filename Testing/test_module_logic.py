@@ -23,7 +23,7 @@ import slicer
 
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.errors import InputError
-from RenalMassAILib.scene import markers, parameters
+from RenalMassAILib.scene import markers
 from RenalMassAILib.scene.layout_views import LayoutApp, SliceViewParts, ThreeDViewParts
 from RenalMassAILib.scene.module_logic import LABELS_FOLDER_PREFIX, SegmentationRun
 from RenalMassAILib.scene.results_table import table_rows
@@ -113,12 +113,16 @@ def _ras(case) -> np.ndarray:
     return np.array(case.lesion_center_lps) * [-1, -1, 1]
 
 
-def _poll_until_done(task, seconds=300.0):
+def _poll_until_done(task, seconds=900.0):
+    """The task's messages until it ends; cancels it (no worker left running) if it takes too long."""
     import time
     deadline, messages = time.time() + seconds, []
-    while task.running and time.time() < deadline:
-        messages += task.poll()
-        time.sleep(0.05)
+    try:
+        while task.running and time.time() < deadline:
+            messages += task.poll()
+            time.sleep(0.05)
+    finally:
+        task.cancel()  # nothing to do when it has ended
     return messages
 
 

@@ -194,7 +194,7 @@ def _parameter_kind(annotation) -> str:
             return f"{kind}+range"
         return kind
     text = ast.unparse(annotation)
-    if text.startswith("slicer.vtkMRML") or text.startswith("vtkMRML"):
+    if text.startswith(("slicer.vtkMRML", "vtkMRML")):
         return "node"
     if text in ("str", "int", "float", "bool"):
         return text
@@ -290,8 +290,8 @@ def test_the_checks_catch_a_markups_widget_bound_to_a_node(source):
     tumorCenter, which no connector represents (connectGui raised "Unable to create GUI connector")."""
     widgets = {**ui_widgets(), "centerMarkupsWidget": "qSlicerSimpleMarkupsWidget"}
     problems = binding_problems(widgets, {"centerMarkupsWidget": "tumorCenter"}, parameter_fields(source))
-    assert problems == ["centerMarkupsWidget: no Slicer GUI connector binds a qSlicerSimpleMarkupsWidget to "
-                        "tumorCenter (node)"]
+    assert problems == [("centerMarkupsWidget: no Slicer GUI connector binds a qSlicerSimpleMarkupsWidget to "
+                         "tumorCenter (node)")]
     # A combo box without Choice, a slider without a range, a misspelt signal, a missing widget:
     assert binding_problems({"box": "QComboBox"}, {"box": "text"}, {"text": "str"})
     assert binding_problems({"slider": "ctkSliderWidget"}, {"slider": "x"}, {"x": "float"})

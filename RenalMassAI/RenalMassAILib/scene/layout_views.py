@@ -40,10 +40,12 @@ def capture_window(window) -> np.ndarray:
 
 
 def _top_renderer(window):
-    """The renderer of the highest layer: text put there is drawn over the image and the markups."""
+    """The whole-window renderer of the highest layer: text put there is drawn over the image and the
+    markups (small-viewport renderers, such as an orientation marker's, are left out)."""
     renderers = window.GetRenderers()
-    return max((renderers.GetItemAsObject(i) for i in range(renderers.GetNumberOfItems())),
-               key=lambda renderer: renderer.GetLayer())
+    candidates = [renderers.GetItemAsObject(i) for i in range(renderers.GetNumberOfItems())]
+    whole = [r for r in candidates if tuple(round(v, 6) for v in r.GetViewport()) == (0.0, 0.0, 1.0, 1.0)]
+    return max(whole or candidates, key=lambda renderer: renderer.GetLayer())
 
 
 class _BorrowedView:

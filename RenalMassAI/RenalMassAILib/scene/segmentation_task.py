@@ -5,6 +5,8 @@ Every way a run ends (done, the worker's error, a failing load, Cancel, the scen
 `running` alone.
 """
 
+import weakref
+
 import slicer
 
 
@@ -15,7 +17,10 @@ class SegmentationTask:
         self.run = None
         self._params = None
         self._scene = scene
-        self._observer = scene.AddObserver(slicer.vtkMRMLScene.StartCloseEvent, self._on_scene_closing)
+        # Through a weak reference: the scene must not keep the task alive, nor call a dead one.
+        task = weakref.ref(self)
+        self._observer = scene.AddObserver(slicer.vtkMRMLScene.StartCloseEvent,
+                                           lambda caller, event: task() is not None and task()._on_scene_closing())
 
     @property
     def running(self) -> bool:
@@ -69,5 +74,5 @@ class SegmentationTask:
         self.run, self._params = None, None
         return taken
 
-    def _on_scene_closing(self, caller, event) -> None:
+    def _on_scene_closing(self) -> None:
         self.cancel()  # its nodes and parameters are about to go: nothing left to load into
