@@ -7,7 +7,8 @@ test checks it statically from tables written after Slicer's and Qt's own source
 - every `self.ui.<name>` the module uses is a widget of the .ui, and every member it touches
   (property, method, signal) exists on that widget's class;
 - every signal connected (`.connect("signal(args)", ...)` or `.signal.connect(...)`) exists on the
-  class with that signature, and every `<connection>` of the .ui names a real signal and slot;
+  class with that signature, every `<connection>` of the .ui names a real signal and slot, and every
+  standard property the .ui sets exists on the widget's class;
 - every `SlicerParameterName` is a field of the module's parameter node whose type has a GUI
   connector for that exact widget class. The connector table encodes
   Slicer/Slicer Base/Python/slicer/parameterNodeWrapper/guiConnectors.py (commit 113c6bd0fb9f),
@@ -35,7 +36,7 @@ WIDGETS = {
                                                                       "connect", "disconnect", "parent"}),
     "QWidget": ("QObject", {"customContextMenuRequested(QPoint)"},
                 {"enabled", "visible", "toolTip", "show", "hide", "setVisible", "setEnabled", "setToolTip",
-                 "styleSheet", "update"}),
+                 "styleSheet", "update", "geometry"}),
     "QLabel": ("QWidget", {"linkActivated(QString)", "linkHovered(QString)"},
                {"text", "setText", "wordWrap", "alignment"}),
     "QAbstractButton": ("QWidget", {"clicked()", "clicked(bool)", "pressed()", "released()", "toggled(bool)"},
@@ -62,10 +63,13 @@ WIDGETS = {
                            "noneEnabled", "addEnabled", "removeEnabled", "setMRMLScene", "mrmlScene"}),
     "qMRMLTableView": ("QTableView", {"selectionChanged()"},
                        {"setMRMLTableNode", "mrmlTableNode", "setMRMLScene", "mrmlScene"}),
-    "qSlicerSimpleMarkupsWidget": ("qSlicerWidget", {"markupsNodeChanged()", "markupsPlaceModeChanged()",
+    # Modules/Loadable/Markups/Widgets/qSlicerSimpleMarkupsWidget.h (Slicer/Slicer main)
+    "qSlicerSimpleMarkupsWidget": ("qSlicerWidget", {"markupsNodeChanged()", "activeMarkupsPlaceModeChanged(bool)",
+                                                     "currentMarkupsControlPointSelectionChanged(int)",
                                                      "updateFinished()"},
                                    {"currentNode", "setCurrentNode", "setNodeBaseName", "nodeSelectorVisible",
-                                    "enterPlaceModeOnNodeChange", "jumpToSliceEnabled"}),
+                                    "optionsVisible", "enterPlaceModeOnNodeChange", "jumpToSliceEnabled",
+                                    "tableWidget", "placeActive"}),
 }
 SLOTS = {  # the slots the .ui's <connections> may name
     "qMRMLNodeComboBox": {"setMRMLScene(vtkMRMLScene*)"},
@@ -142,6 +146,13 @@ def ui_bindings(ui_file: Path = UI_FILE) -> dict[str, str]:
             if prop.get("name") == "SlicerParameterName":
                 bound[widget.get("name")] = prop.find("string").text
     return bound
+
+
+def ui_properties(ui_file: Path = UI_FILE) -> list[tuple[str, str]]:
+    """(objectName, property) for every standard property the .ui sets (dynamic ones are left out)."""
+    tree = ElementTree.parse(ui_file)
+    return [(widget.get("name"), prop.get("name")) for widget in tree.iter("widget")
+            for prop in widget.findall("property") if prop.get("stdset") != "0"]
 
 
 def ui_connections(ui_file: Path = UI_FILE) -> list[tuple[str, str, str, str]]:
@@ -279,6 +290,11 @@ def test_every_widget_member_and_signal_the_module_uses_exists(source):
     members, connections = module_ui_uses(source)
     assert members, "the module should use its widgets through self.ui"
     assert usage_problems(ui_widgets(), members, connections) == []
+
+
+def test_every_property_the_ui_sets_exists_on_its_widget_class():
+    widgets = ui_widgets()
+    assert [(name, prop) for name, prop in ui_properties() if prop not in class_members(widgets[name])] == []
 
 
 def test_every_ui_connection_names_a_real_signal_and_slot():
