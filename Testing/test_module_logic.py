@@ -225,7 +225,7 @@ def test_the_workers_error_ends_the_run_and_removes_every_file(module, tmp_path)
     task.close()
 
 
-def test_closing_the_scene_cancels_a_running_segmentation(module):
+def test_cancel_and_closing_the_scene_end_a_running_segmentation(module):
     renal, app = module
     _add_phases(app)
     logic = renal.createLogic()
@@ -233,6 +233,13 @@ def test_closing_the_scene_cancels_a_running_segmentation(module):
     logic.assignPhases(params)
     folders_before = _labels_folders()
     task = SegmentationTask(logic, app.scene)
+    task.start(params)
+    job = task.run.job
+    assert _labels_folders() - folders_before  # the run's label folder exists while it runs
+    task.cancel()  # the Cancel button
+    assert not task.running and job.process.poll() is not None
+    assert not job.temporary.exists() and _labels_folders() == folders_before
+
     task.start(params)
     job = task.run.job
     assert job.process.poll() is None  # still running
