@@ -269,8 +269,11 @@ def test_place_or_reset_after_an_analysis_places_a_new_point(module):
         interaction = app.app_logic.GetInteractionNode()
         assert interaction.GetCurrentInteractionMode() == interaction.Place
         assert app.app_logic.GetSelectionNode().GetActivePlaceNodeID() == fiducial.GetID()
-        fiducial.AddControlPoint(*(_ras(case) + (3.0, 0.0, 0.0)), markers.CENTER_NAME)  # the user's click
+        clicked = _ras(case) + (3.0, 0.0, 0.0)
+        fiducial.AddControlPoint(*clicked, markers.CENTER_NAME)  # the user's click
         assert fiducial.GetNumberOfControlPoints() == 1
+        analyzed.scene.refresher.wait()  # the live analysis follows the new point
+        assert np.allclose(analyzed.analysis.center_lps, clicked * [-1, -1, 1], atol=1e-3)
         fiducial.AddControlPoint(*_ras(case), "second")
         assert fiducial.GetNumberOfControlPoints() == 1  # still one point at most
     finally:
