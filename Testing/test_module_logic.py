@@ -96,11 +96,6 @@ def module(monkeypatch, tmp_path):
     yield loaded, app
 
 
-def _labels_folders() -> set[Path]:
-    import tempfile
-    return set(Path(tempfile.gettempdir()).glob(f"{LABELS_FOLDER_PREFIX}*"))
-
-
 def _add_phases(app, seed=7901, **changes):
     case = phantom(seed=seed, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid",
                    size=(112, 112, 36), spacing=(2.5, 2.5, 4.0), **changes)
@@ -134,10 +129,11 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
     assert set(logic.assignPhases(params)) == {"A", "V"}
     assert params.arterialVolume.GetName() == "CT ARTERIAL 2.5mm"
 
-    folders_before = _labels_folders()
     task = SegmentationTask(logic, app.scene)  # the real worker process with the bundled demo model
     task.start(params)
     assert task.running
+    labels = task.run.labels_folder
+    assert labels.is_dir() and labels.name.startswith(LABELS_FOLDER_PREFIX)
     messages = _poll_until_done(task)
     assert not task.running and messages[-1]["stage"] == "done"
     segmentation = messages[-1]["segmentation"]
@@ -145,7 +141,7 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
     names = [segmentation.GetSegmentation().GetNthSegment(i).GetName()
              for i in range(segmentation.GetSegmentation().GetNumberOfSegments())]
     assert "Kidney" in names and "Renal tumor" in names
-    assert _labels_folders() == folders_before  # the label map (patient data) is removed
+    assert not labels.exists()  # the label map (patient data) is removed
     task.close()
 
     assert "center of the segmented tumor" in logic.placeOrResetCenter(params)
@@ -214,14 +210,13 @@ def test_the_workers_error_ends_the_run_and_removes_every_file(module, tmp_path)
     params = logic.getParameterNode()
     logic.assignPhases(params)
     params.segmentationModel = str(tmp_path / "no-such-model")
-    folders_before = _labels_folders()
     task = SegmentationTask(logic, app.scene)
     task.start(params)
-    job = task.run.job
+    job, labels = task.run.job, task.run.labels_folder
     with pytest.raises(RuntimeError, match="segmentation failed"):
         _poll_until_done(task, 120.0)
     assert not task.running
-    assert _labels_folders() == folders_before and not job.temporary.exists()
+    assert not labels.exists() and not job.temporary.exists()
     task.close()
 
 
@@ -231,22 +226,21 @@ def test_cancel_and_closing_the_scene_end_a_running_segmentation(module):
     logic = renal.createLogic()
     params = logic.getParameterNode()
     logic.assignPhases(params)
-    folders_before = _labels_folders()
     task = SegmentationTask(logic, app.scene)
     task.start(params)
-    job = task.run.job
-    assert _labels_folders() - folders_before  # the run's label folder exists while it runs
+    job, labels = task.run.job, task.run.labels_folder
+    assert labels.is_dir()  # the run's label folder exists while it runs
     task.cancel()  # the Cancel button
     assert not task.running and job.process.poll() is not None
-    assert not job.temporary.exists() and _labels_folders() == folders_before
+    assert not job.temporary.exists() and not labels.exists()
 
     task.start(params)
-    job = task.run.job
+    job, labels = task.run.job, task.run.labels_folder
     assert job.process.poll() is None  # still running
     app.scene.Clear(False)  # what File > Close Scene does
     assert not task.running
     assert job.process.poll() is not None  # the worker has ended
-    assert not job.temporary.exists() and _labels_folders() == folders_before
+    assert not job.temporary.exists() and not labels.exists()
     task.close()
 
 
