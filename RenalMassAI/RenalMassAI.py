@@ -288,17 +288,19 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         return labels.get(field, "")
 
     @contextlib.contextmanager
-    def _reportingErrors(self, what: str):
+    def _reportingErrors(self, what: str, waitCursor: bool = True):
         """Shows an error in a dialog (InputError: one line naming the widget; else with the traceback)
         and does not re-raise, so the controls are always updated afterwards."""
         from RenalMassAILib.errors import InputError
-        slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
-        cursor = True
+        cursor = waitCursor
+        if cursor:
+            slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
         try:
             yield
         except Exception as error:
-            slicer.app.restoreOverrideCursor()
-            cursor = False
+            if cursor:
+                slicer.app.restoreOverrideCursor()
+                cursor = False
             self.ui.statusLabel.text = what
             if isinstance(error, InputError):
                 label = self._fieldLabel(error.field)
@@ -377,11 +379,11 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onPoll(self):
         """Segmentation progress and results of center moves, without blocking."""
         if self._segmentation.running:
-            with self._reportingErrors(_("Segmentation failed.")):
+            with self._reportingErrors(_("Segmentation failed."), waitCursor=False):  # polled: no cursor flicker
                 for message in self._segmentation.poll():
                     self._showSegmentationProgress(message)
         if self._analyzed is not None:
-            with self._reportingErrors(_("Updating the results failed.")):
+            with self._reportingErrors(_("Updating the results failed."), waitCursor=False):
                 refresher = self._analyzed.scene.refresher
                 if refresher.apply_finished() is not None:
                     self._showResults()
