@@ -1,40 +1,84 @@
-"""RenalMassAI: 3D Slicer module (thin: Qt widget + glue calls; all logic is in RenalMassAILib)."""
+"""RenalMassAI: the 3D Slicer module. Thin: the Qt widget and Slicer's application services (dialogs,
+pip, the layout's views); what the controls do is RenalMassAILib.scene.module_logic.
 
+This file must load on any Slicer so that an unsupported one gets a clear message: it uses no syntax
+newer than Python 3.9 (Slicer 5.8) and imports RenalMassAILib (Python >= 3.10) only after the
+version check.
+"""
+
+import contextlib
 import importlib.util
 import logging
 import tempfile
+import traceback
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Optional
 
 import qt
 import slicer
 import vtk
+from slicer.i18n import tr as _
+from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoadableModuleLogic,
-                                           ScriptedLoadableModuleTest, ScriptedLoadableModuleWidget)
+from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoadableModuleTest,
+                                           ScriptedLoadableModuleWidget)
 from slicer.util import VTKObservationMixin
 
-from RenalMassAILib.resources import resources_dir
-
-# Imported by the library lazily; installed on first use (torch through the PyTorch extension).
-REQUIRED_MODULES = ("torch", "nnunetv2", "pytorch_grad_cam", "safetensors", "sklearn", "skimage", "matplotlib")
+MINIMUM_SLICER_VERSION = (5, 10)  # Python 3.12, the terminology API the segments use
 REFRESH_POLL_MS = 100
+TORCH_REQUIREMENT = ">=2.3"
+NNUNET_REQUIREMENT = "nnunetv2>=2.5,<3"
+
+
+def unsupportedSlicerMessage(major: int, minor: int) -> Optional[str]:
+    """The message for a Slicer older than MINIMUM_SLICER_VERSION, else None."""
+    if (major, minor) >= MINIMUM_SLICER_VERSION:
+        return None
+    return _("RenalMassAI needs 3D Slicer {minimum} or later (this is {version}). Install a current Slicer "
+             "from download.slicer.org.").format(minimum="{}.{}".format(*MINIMUM_SLICER_VERSION),
+                                                  version=f"{major}.{minor}")
+
+
+def _slicerProblem() -> Optional[str]:
+    return unsupportedSlicerMessage(slicer.app.majorVersion, slicer.app.minorVersion)
 
 
 class RenalMassAI(ScriptedLoadableModule):
     def __init__(self, parent):
         ScriptedLoadableModule.__init__(self, parent)
-        self.parent.title = "RenalMassAI"
-        self.parent.categories = ["Segmentation"]
+        self.parent.title = _("RenalMassAI")
+        self.parent.categories = [translate("qSlicerAbstractCoreModule", "Segmentation")]
         self.parent.dependencies = []
         self.parent.contributors = ["RenalMassAI developers"]
-        self.parent.helpText = (
+        self.parent.helpText = _(
             "Multi-phase CT renal mass analysis (Xiong et al., Nat Commun 2025): segment kidney, tumor and cyst "
-            "with nnU-Net, drag the tumor centre, and get the probabilities that the mass is malignant and "
+            "with nnU-Net, drag the tumor center, and get the probabilities that the mass is malignant and "
             "aggressive with Grad-CAM heat maps, annotated screenshots and a report. "
             "Research use only, not for clinical decisions.")
-        self.parent.acknowledgementText = "Method: Xiong, Yao, Lin et al., Nature Communications 16, 1425 (2025)."
+        self.parent.acknowledgementText = _("Method: Xiong, Yao, Lin et al., Nature Communications 16, 1425 (2025).")
+        problem = _slicerProblem()
+        if problem:
+            self.parent.helpText = problem
+            logging.error(problem)
+            return
+        from RenalMassAILib.resources import resources_dir
         self.parent.icon = qt.QIcon(str(resources_dir() / "Icons" / "RenalMassAI.png"))
+        slicer.app.connect("startupCompleted()", registerSampleData)
+
+
+def registerSampleData():
+    """The bundled demo phantom in the SampleData module (checked against its SHA-256 digests)."""
+    import SampleData
+
+    from RenalMassAILib.resources import resources_dir
+    from RenalMassAILib.scene import sample_data
+    SampleData.SampleDataLogic.registerCustomSampleDataSource(
+        category=sample_data.CATEGORY, sampleName=sample_data.SAMPLE_NAME,
+        thumbnailFileName=str(resources_dir() / "Icons" / "RenalMassAI.png"),
+        uris=[entry.path().as_uri() for entry in sample_data.DEMO_FILES],
+        fileNames=[entry.file_name for entry in sample_data.DEMO_FILES],
+        nodeNames=[entry.node_name for entry in sample_data.DEMO_FILES],
+        checksums=[entry.checksum() for entry in sample_data.DEMO_FILES])  # volumes: SampleData's default reader
 
 
 @parameterNodeWrapper
@@ -60,26 +104,93 @@ class RenalMassAIParameterNode:
     outputFolder: str = ""
 
 
+def createLogic():
+    """The module's Logic on Slicer's scene (the segmentation worker runs in PythonSlicer)."""
+    import shutil
+
+    from RenalMassAILib.scene.module_logic import RenalMassAILogic
+    python = shutil.which("PythonSlicer", path=str(Path(slicer.app.slicerHome) / "bin")) or shutil.which("PythonSlicer")
+    return RenalMassAILogic(slicer.mrmlScene, slicer.app.applicationLogic(), RenalMassAIParameterNode, python)
+
+
+def installDependencies():
+    """torch through the PyTorch extension, nnunetv2 through SlicerNNUnet's installer when that
+    extension is there, the rest from requirements-slicer.txt; Slicer's numpy / SimpleITK / VTK and
+    the installed torch are held by a constraints file."""
+    from RenalMassAILib.scene import dependencies
+    if importlib.util.find_spec("torch") is None:
+        import PyTorchUtils  # the PyTorch extension (EXTENSION_DEPENDS)
+        if PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=False,
+                                                          torchVersionRequirement=TORCH_REQUIREMENT) is None:
+            raise RuntimeError(_("PyTorch could not be installed; install it with the PyTorch module and restart."))
+    if importlib.util.find_spec("nnunetv2") is None and importlib.util.find_spec("SlicerNNUNetLib") is not None:
+        from SlicerNNUNetLib import InstallLogic  # the NNUNet extension (EXTENSION_DEPENDS)
+        InstallLogic(doAskConfirmation=False).setupPythonRequirements(NNUNET_REQUIREMENT)
+    with tempfile.TemporaryDirectory() as folder:
+        constraints = Path(folder) / "constraints.txt"
+        constraints.write_text(dependencies.constraints_text())
+        requirements = dependencies.requirements_file()
+        try:
+            import slicer.packaging as packaging  # Slicer >= 5.12
+        except ImportError:
+            packaging = None
+        if packaging is not None and hasattr(packaging, "pip_ensure"):
+            packaging.pip_ensure(packaging.load_requirements(requirements), constraints=str(constraints),
+                                 prompt_install=False, requester="RenalMassAI", skip_in_testing=False)
+        else:  # Slicer 5.10
+            slicer.util.pip_install(["-r", str(requirements), "-c", str(constraints)])
+
+
+def layoutApp():
+    """Slicer's scene and layout views for the screenshots (see RenalMassAILib.scene.layout_views)."""
+    from RenalMassAILib.scene.layout_views import LayoutApp, SliceViewParts, ThreeDViewParts
+    layoutManager = slicer.app.layoutManager()
+    sliceViews = {}
+    for name in ("Red", "Yellow", "Green"):
+        widget = layoutManager.sliceWidget(name)
+        view = widget.sliceView()
+        sliceViews[name] = SliceViewParts(widget.mrmlSliceNode(), widget.sliceLogic(), view.renderWindow(), view.forceRender)
+    threeD = layoutManager.threeDWidget(0).threeDView()
+    window = threeD.renderWindow()
+    threeDParts = ThreeDViewParts(threeD.mrmlViewNode(), window.GetRenderers().GetFirstRenderer(), window,
+                                  threeD.forceRender)
+    return LayoutApp(slicer.mrmlScene, slicer.app.applicationLogic(), sliceViews, threeDParts,
+                     layoutManager.layoutLogic().GetLayoutNode(), slicer.app.processEvents)
+
+
 class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def __init__(self, parent=None):
         ScriptedLoadableModuleWidget.__init__(self, parent)
         VTKObservationMixin.__init__(self)
         self.logic = None
+        self.ui = None
         self._parameterNode = None
         self._parameterNodeGuiTag = None
-        self._job = None
-        self._caseScene = None
-        self._timer = qt.QTimer()
-        self._timer.setInterval(REFRESH_POLL_MS)
-        self._timer.connect("timeout()", self.onPoll)
+        self._segmentation = None  # SegmentationTask: the running segmentation, if any
+        self._analyzed = None  # AnalyzedCase: the case scene that follows the center
+        self._observedCenter = None
+        self._timer = None
 
     def setup(self):
         ScriptedLoadableModuleWidget.setup(self)
+        problem = _slicerProblem()
+        if problem:
+            label = qt.QLabel(problem)
+            label.wordWrap = True
+            self.layout.addWidget(label)
+            self.layout.addStretch(1)
+            return
+        from RenalMassAILib.resources import resources_dir
+        from RenalMassAILib.scene.segmentation_task import SegmentationTask
         uiWidget = slicer.util.loadUI(str(resources_dir() / "UI" / "RenalMassAI.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
         uiWidget.setMRMLScene(slicer.mrmlScene)
-        self.logic = RenalMassAILogic()
+        self.logic = createLogic()
+        self._segmentation = SegmentationTask(self.logic, slicer.mrmlScene)  # cancels itself when the scene closes
+        self._timer = qt.QTimer()
+        self._timer.setInterval(REFRESH_POLL_MS)
+        self._timer.connect("timeout()", self.onPoll)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.StartCloseEvent, self.onSceneStartClose)
         self.addObserver(slicer.mrmlScene, slicer.mrmlScene.EndCloseEvent, self.onSceneEndClose)
         self.ui.autoAssignButton.connect("clicked(bool)", self.onAutoAssign)
@@ -90,30 +201,29 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.exportButton.connect("clicked(bool)", self.onExport)
         self.ui.opacitySlider.connect("valueChanged(double)", self.onOverlayChanged)
         self.ui.overlayTaskComboBox.connect("currentIndexChanged(int)", self.onOverlayChanged)
-        self.ui.cancelButton.enabled = False
         self.initializeParameterNode()
 
     def cleanup(self):
-        self._timer.stop()
-        if self._job is not None:
-            self._job.cancel()
-        if self._caseScene is not None:
-            self._caseScene.close()
+        if self._timer is not None:
+            self._timer.stop()
+        if self._segmentation is not None:
+            self._segmentation.close()
+        self._closeAnalysis()
         self.removeObservers()
 
     def enter(self):
-        self.initializeParameterNode()
+        if self.logic is not None:
+            self.initializeParameterNode()
 
     def exit(self):
-        if self._parameterNode:
-            self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
-            self._parameterNodeGuiTag = None
+        self.setParameterNode(None)
 
     def onSceneStartClose(self, caller, event):
         self.setParameterNode(None)
-        if self._caseScene is not None:
-            self._caseScene.close()
-            self._caseScene = None
+        if self._segmentation is not None:
+            self._segmentation.cancel()  # SegmentationTask does so too; whichever observer runs first
+        self._closeAnalysis()
+        self._checkCanApply()
 
     def onSceneEndClose(self, caller, event):
         if self.parent.isEntered:
@@ -125,122 +235,182 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def setParameterNode(self, inputParameterNode):
         if self._parameterNode:
             self._parameterNode.disconnectGui(self._parameterNodeGuiTag)
+            self._parameterNodeGuiTag = None
+            self.removeObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
         self._parameterNode = inputParameterNode
         if self._parameterNode:
             self._parameterNodeGuiTag = self._parameterNode.connectGui(self.ui)
+            self.addObserver(self._parameterNode, vtk.vtkCommand.ModifiedEvent, self._checkCanApply)
+        self._checkCanApply()
+
+    # --- controls -------------------------------------------------------------------------------
+
+    def _checkCanApply(self, caller=None, event=None):
+        """Each button is enabled only when it can work now; the tooltips say what is missing."""
+        if self.ui is None:
+            return
+        parameters = self._parameterNode
+        running = self._segmentation is not None and self._segmentation.running
+        hasPhase = parameters is not None and any(
+            node is not None for node in (parameters.nonContrastVolume, parameters.arterialVolume, parameters.venousVolume))
+        self._observeCenter(parameters.tumorCenter if parameters is not None else None)
+        hasCenter = self._observedCenter is not None and self._observedCenter.GetNumberOfControlPoints() > 0
+        hasLesion = parameters is not None and (parameters.segmentation is not None or hasCenter)
+        self.ui.segmentButton.enabled = hasPhase and not running
+        self.ui.cancelButton.enabled = running
+        self.ui.segmentationProgressBar.visible = running
+        self.ui.placeCenterButton.enabled = hasPhase and not running
+        self.ui.analyzeButton.enabled = hasPhase and hasLesion and not running
+        self.ui.exportButton.enabled = self._analyzed is not None and parameters is not None and bool(parameters.outputFolder)
+        self.ui.analyzeButton.toolTip = (
+            _("Malignancy and aggressiveness probabilities with Grad-CAM at the tumor center") if self.ui.analyzeButton.enabled
+            else _("Select a phase volume, and a segmentation or a placed tumor center"))
+        self.ui.exportButton.toolTip = (
+            _("Annotated screenshots, Grad-CAM panels, report.json and summary.html") if self.ui.exportButton.enabled
+            else _("Analyze first, and choose an output folder"))
+
+    def _observeCenter(self, fiducial):
+        """Placing or removing the point changes what Analyze can do: follow the current fiducial."""
+        if fiducial is self._observedCenter:
+            return
+        if self._observedCenter is not None:
+            for event in (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointRemovedEvent):
+                self.removeObserver(self._observedCenter, event, self._checkCanApply)
+        self._observedCenter = fiducial
+        if fiducial is not None:
+            for event in (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointRemovedEvent):
+                self.addObserver(fiducial, event, self._checkCanApply)
+
+    def _fieldLabel(self, field) -> str:
+        """The widget that an InputError's field stands for, in this module's words."""
+        labels = {"phases": _("Inputs"), "center": _("Tumor center"), "segmentation": _("Segmentation"),
+                  "outputFolder": _("Output folder")}
+        return labels.get(field, "")
+
+    @contextlib.contextmanager
+    def _reportingErrors(self, what: str, waitCursor: bool = True):
+        """Shows an error in a dialog (InputError: one line naming the widget; else with the traceback)
+        and does not re-raise, so the controls are always updated afterwards."""
+        from RenalMassAILib.errors import InputError
+        cursor = waitCursor
+        if cursor:
+            slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
+        try:
+            yield
+        except Exception as error:
+            if cursor:
+                slicer.app.restoreOverrideCursor()
+                cursor = False
+            self.ui.statusLabel.text = what
+            if isinstance(error, InputError):
+                label = self._fieldLabel(error.field)
+                slicer.util.errorDisplay(f"{what}\n\n{label + ': ' if label else ''}{error}")
+            else:
+                logging.exception(what)
+                slicer.util.errorDisplay(f"{what}\n\n{error}", detailedText=traceback.format_exc())
+        finally:
+            if cursor:
+                slicer.app.restoreOverrideCursor()
+            self._checkCanApply()
 
     # --- dependencies ---------------------------------------------------------------------------
 
     def ensureDependencies(self) -> bool:
-        missing = self.logic.missingDependencies()
+        from RenalMassAILib.scene import dependencies
+        missing = dependencies.missing_modules()
         if not missing:
             return True
         if not slicer.util.confirmOkCancelDisplay(
-                "RenalMassAI needs these Python packages: " + ", ".join(missing) + ".\n"
-                "PyTorch comes from the PyTorch extension; the others are installed with pip without replacing "
-                "Slicer's own numpy, SimpleITK or VTK. This may take several minutes. Install now?"):
+                _("RenalMassAI needs these Python packages: {names}.\nPyTorch comes from the PyTorch extension; "
+                  "the others are installed with pip without replacing Slicer's own numpy, SimpleITK or VTK. "
+                  "This may take several minutes. Install now?").format(names=", ".join(missing))):
             return False
-        with slicer.util.tryWithErrorDisplay("Installing the dependencies failed.", waitCursor=True):
-            self.logic.installDependencies()
-            return True
-        return False
+        with self._reportingErrors(_("Installing the dependencies failed.")):
+            installDependencies()
+        return not dependencies.missing_modules()
 
     # --- actions --------------------------------------------------------------------------------
 
     def onAutoAssign(self):
-        with slicer.util.tryWithErrorDisplay("Assigning the phases failed.", waitCursor=True):
+        with self._reportingErrors(_("Assigning the phases failed.")):
             assigned = self.logic.assignPhases(self._parameterNode)
-            self.ui.statusLabel.text = ("Assigned: " + ", ".join(f"{phase} = {node.GetName()}" for phase, node in assigned.items())
-                                        if assigned else "No volume name names a phase; choose the phases by hand.")
+            self.ui.statusLabel.text = (
+                _("Assigned: ") + ", ".join(f"{phase} = {node.GetName()}" for phase, node in assigned.items())
+                if assigned else _("No volume name names a phase; choose the phases by hand."))
 
     def onSegment(self):
         if not self.ensureDependencies():
             return
-        with slicer.util.tryWithErrorDisplay("Starting the segmentation failed.", waitCursor=True):
-            self._job = self.logic.startSegmentation(self._parameterNode)
-            self._job.watch()
-            self.ui.segmentationProgressBar.visible = True
+        with self._reportingErrors(_("Starting the segmentation failed.")):
+            self._segmentation.start(self._parameterNode)
             self.ui.segmentationProgressBar.value = 0
-            self.ui.segmentButton.enabled = False
-            self.ui.cancelButton.enabled = True
-            self.ui.statusLabel.text = "Segmenting..."
+            self.ui.statusLabel.text = _("Segmenting...")
             self._timer.start()
 
     def onCancel(self):
-        if self._job is not None:
-            self._job.cancel()
-            self._job = None
-        self._segmentationEnded("Segmentation cancelled.")
-
-    def _segmentationEnded(self, text: str):
-        self.ui.segmentButton.enabled = True
-        self.ui.cancelButton.enabled = False
-        self.ui.segmentationProgressBar.visible = False
-        self.ui.statusLabel.text = text
+        self._segmentation.cancel()
+        self.ui.statusLabel.text = _("Segmentation cancelled.")
+        self._checkCanApply()
 
     def onPlaceCenter(self):
-        with slicer.util.tryWithErrorDisplay("Placing the tumor centre failed.", waitCursor=True):
+        with self._reportingErrors(_("Placing the tumor center failed.")):
             self.ui.statusLabel.text = self.logic.placeOrResetCenter(self._parameterNode)
 
     def onAnalyze(self):
         if not self.ensureDependencies():
             return
-        with slicer.util.tryWithErrorDisplay("Analysis failed.", waitCursor=True):
-            if self._caseScene is not None:
-                self._caseScene.close()
-            self._caseScene = None
-            self._caseScene = self.logic.analyze(self._parameterNode, onError=self._onRefreshError)
+        with self._reportingErrors(_("Analysis failed.")):
+            self._closeAnalysis()
+            self._analyzed = self.logic.analyze(self._parameterNode, onError=self._onRefreshError)
             self.ui.resultsTableView.setMRMLTableNode(self._parameterNode.resultsTable)
             self._showResults()
             self._timer.start()
 
-    def onOverlayChanged(self, *_):
+    def onOverlayChanged(self, *args):
         # Read the widgets: this slot may run before the parameter node has taken the new value.
-        if self._caseScene is not None and self.ui.overlayTaskComboBox.currentText:
-            self.logic.showOverlay(self._caseScene, self.ui.overlayTaskComboBox.currentText, self.ui.opacitySlider.value)
+        if self._analyzed is not None and self.ui.overlayTaskComboBox.currentText:
+            self.logic.showOverlay(self._analyzed, self.ui.overlayTaskComboBox.currentText, self.ui.opacitySlider.value)
 
     def onExport(self):
-        with slicer.util.tryWithErrorDisplay("Export failed.", waitCursor=True):
-            if self._caseScene is None:
-                raise ValueError("Analyze the case first.")
-            report = self.logic.export(self._caseScene, self._parameterNode)
-            self.ui.statusLabel.text = f"Wrote {report} with screenshots and summary.html"
+        with self._reportingErrors(_("Export failed.")):
+            report = self.logic.export(layoutApp(), self._analyzed, self._parameterNode)
+            self.ui.statusLabel.text = _("Wrote {report} with screenshots and summary.html").format(report=report)
 
     def onPoll(self):
-        """Progress of the segmentation worker and results of centre moves, without blocking."""
-        if self._job is not None:
-            for message in self._job.messages():
-                self._onSegmentationMessage(message)
-        if self._caseScene is not None:
-            if self._caseScene.refresher.apply_finished() is not None:
-                self._showResults()
-            elif self._caseScene.refresher.busy:
-                self.ui.statusLabel.text = "Updating for the new tumor centre..."
-        if self._job is None and self._caseScene is None:
+        """Segmentation progress and results of center moves, without blocking."""
+        if self._segmentation.running:
+            with self._reportingErrors(_("Segmentation failed."), waitCursor=False):  # polled: no cursor flicker
+                for message in self._segmentation.poll():
+                    self._showSegmentationProgress(message)
+        if self._analyzed is not None:
+            with self._reportingErrors(_("Updating the results failed."), waitCursor=False):
+                refresher = self._analyzed.scene.refresher
+                if refresher.apply_finished() is not None:
+                    self._showResults()
+                elif refresher.busy:
+                    self.ui.statusLabel.text = _("Updating for the new tumor center...")
+        if not self._segmentation.running and self._analyzed is None:
             self._timer.stop()
 
-    def _onSegmentationMessage(self, message):
-        stage = message.get("stage")
+    def _showSegmentationProgress(self, message):
         if message.get("steps"):
             self.ui.segmentationProgressBar.maximum = message["steps"]
             self.ui.segmentationProgressBar.value = message.get("step", 0)
-        if stage == "error":
-            self._job = None
-            self._segmentationEnded("Segmentation failed.")
-            slicer.util.errorDisplay(f"Segmentation failed: {message.get('message')}")
-        elif stage == "done":
-            job, self._job = self._job, None
-            with slicer.util.tryWithErrorDisplay("Loading the segmentation failed.", waitCursor=True):
-                self.logic.loadSegmentation(self._parameterNode, job)
-            self._segmentationEnded("Segmentation finished.")
+        if message.get("stage") == "done":
+            self.ui.statusLabel.text = _("Segmentation finished.")
         else:
-            self.ui.statusLabel.text = f"Segmenting: {message.get('message', stage)}"
+            self.ui.statusLabel.text = _("Segmenting: {what}").format(what=message.get("message", message.get("stage")))
 
     def _onRefreshError(self, error):
-        self.ui.statusLabel.text = f"Update failed: {error}"
+        self.ui.statusLabel.text = _("Update failed: {error}").format(error=error)
+
+    def _closeAnalysis(self):
+        if self._analyzed is not None:
+            self._analyzed.close()
+            self._analyzed = None
 
     def _showResults(self):
-        analysis = self._caseScene.analysis
+        analysis = self._analyzed.analysis if self._analyzed is not None else None
         if analysis is None:
             return
         self.ui.demoLabel.visible = analysis.demo
@@ -249,218 +419,10 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.onOverlayChanged()
 
 
-class RenalMassAILogic(ScriptedLoadableModuleLogic):
-    """Raises on bad input, never opens dialogs: usable from scripts and tests. Everything it does
-    with the scene goes through RenalMassAILib.scene (tested on slicer-core outside Slicer)."""
-
-    def getParameterNode(self):
-        return RenalMassAIParameterNode(super().getParameterNode())
-
-    # --- dependencies ---------------------------------------------------------------------------
-
-    @staticmethod
-    def missingDependencies() -> list[str]:
-        return [name for name in REQUIRED_MODULES if importlib.util.find_spec(name) is None]
-
-    def installDependencies(self):
-        if importlib.util.find_spec("torch") is None:
-            import PyTorchUtils  # from the PyTorch extension (EXTENSION_DEPENDS)
-            if PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=False, torchVersionRequirement=">=2.3") is None:
-                raise RuntimeError("PyTorch could not be installed; install it with the PyTorch extension's module")
-        with tempfile.TemporaryDirectory() as folder:
-            constraints = Path(folder) / "constraints.txt"
-            constraints.write_text(self._slicerPackagePins())
-            requirements = resources_dir() / "requirements-slicer.txt"
-            slicer.util.pip_install(["-r", str(requirements), "-c", str(constraints)])
-
-    @staticmethod
-    def _slicerPackagePins() -> str:
-        """Pins Slicer's own numpy / SimpleITK / VTK, so no requirement can replace them."""
-        from importlib.metadata import PackageNotFoundError, version
-        pins = []
-        for name in ("numpy", "SimpleITK", "vtk"):
-            try:
-                pins.append(f"{name}=={version(name)}")
-            except PackageNotFoundError:
-                continue
-        return "\n".join(pins) + "\n"
-
-    # --- inputs ---------------------------------------------------------------------------------
-
-    def assignPhases(self, parameters) -> dict:
-        """Fills empty phase selectors from the names of the scene's scalar volumes."""
-        from RenalMassAILib.case.phase_detection import phase_from_name
-        from RenalMassAILib.scene.parameters import PHASE_REFERENCE
-        assigned = {}
-        for node in slicer.util.getNodesByClass("vtkMRMLScalarVolumeNode"):
-            if node.IsA("vtkMRMLLabelMapVolumeNode") or node.GetAttribute("RenalMassAI.role"):
-                continue
-            phase = phase_from_name(node.GetName())
-            if phase is None or phase.value in assigned:
-                continue
-            attribute = PHASE_REFERENCE[phase.value]
-            if getattr(parameters, attribute) is None:
-                setattr(parameters, attribute, node)
-                assigned[phase.value] = node
-        return assigned
-
-    def _volumes(self, parameters) -> dict:
-        from RenalMassAILib.errors import InputError
-        volumes = {"N": parameters.nonContrastVolume, "A": parameters.arterialVolume, "V": parameters.venousVolume}
-        volumes = {phase: node for phase, node in volumes.items() if node is not None}
-        if not volumes:
-            raise InputError("select at least one phase volume (non-contrast, arterial or venous)")
-        return volumes
-
-    def _case(self, parameters):
-        from RenalMassAILib.case.case import Case
-        from RenalMassAILib.case.phase import Phase
-        from RenalMassAILib.case.validation import check_ct_image
-        from RenalMassAILib.scene.volumes import volume_to_image
-        images, sources = {}, {}
-        for letter, node in self._volumes(parameters).items():
-            phase = Phase(letter)
-            images[phase] = volume_to_image(node)
-            check_ct_image(images[phase], f"{phase.long_name} volume {node.GetName()!r}")
-            sources[phase] = node.GetName()
-        case = Case(images, sources)
-        return Case(images, sources, sources[case.reference_phase])
-
-    # --- segmentation ---------------------------------------------------------------------------
-
-    def startSegmentation(self, parameters):
-        from RenalMassAILib.lesion.segmentation_job import SegmentationJob
-        from RenalMassAILib.present.coordinates import ras_to_lps
-        from RenalMassAILib.resources import demo_segmentation_model
-        from RenalMassAILib.scene.markers import center_of
-        case = self._case(parameters)
-        model = parameters.segmentationModel or str(demo_segmentation_model())
-        center = None
-        if parameters.tumorCenter is not None and parameters.tumorCenter.GetNumberOfControlPoints() > 0:
-            center = ras_to_lps(center_of(parameters.tumorCenter))
-        self._segmentationCase = case
-        output = Path(tempfile.mkdtemp(prefix="renalmassai-labels-")) / "labels.nii.gz"
-        return SegmentationJob({p.value: image for p, image in case.images.items()}, model, output, center,
-                               python=self._pythonExecutable())
-
-    @staticmethod
-    def _pythonExecutable() -> str:
-        import shutil
-        found = shutil.which("PythonSlicer", path=str(Path(slicer.app.slicerHome) / "bin"))
-        return found or shutil.which("PythonSlicer")
-
-    def loadSegmentation(self, parameters, job):
-        """The worker's label map into a segmentation node (the selected one, else a new one)."""
-        import shutil
-
-        from RenalMassAILib.lesion.label_map import read_label_map
-        from RenalMassAILib.scene.segmentation import add_segmentation, fill_segmentation
-        output = Path(job.result["output"]) if job.result and job.result.get("output") else None
-        if output is None or not output.exists():
-            raise RuntimeError("the segmentation worker wrote no label map")
-        try:
-            case = self._segmentationCase
-            labelMap = read_label_map(output, case.reference)
-        finally:  # the label map is patient data too
-            shutil.rmtree(output.parent, ignore_errors=True)
-        reference = self._volumes(parameters)[case.reference_phase.value]
-        if parameters.segmentation is None:
-            parameters.segmentation = add_segmentation(slicer.mrmlScene, labelMap, reference,
-                                                       f"{reference.GetName()} segmentation")
-        else:
-            parameters.segmentation.SetReferenceImageGeometryParameterFromVolumeNode(reference)
-            fill_segmentation(parameters.segmentation, labelMap)
-        return parameters.segmentation
-
-    # --- tumour centre --------------------------------------------------------------------------
-
-    def placeOrResetCenter(self, parameters) -> str:
-        from RenalMassAILib.present.coordinates import lps_to_ras
-        from RenalMassAILib.scene import markers
-        if parameters.tumorCenter is None:
-            parameters.tumorCenter = slicer.mrmlScene.AddNewNodeByClass("vtkMRMLMarkupsFiducialNode", markers.CENTER_NAME)
-            parameters.tumorCenter.CreateDefaultDisplayNodes()
-        center = parameters.tumorCenter
-        if parameters.segmentation is not None:
-            prepared = self._prepare(parameters, useCenter=False)
-            ras = lps_to_ras(prepared.center_lps)
-            if center.GetNumberOfControlPoints() == 0:
-                center.AddControlPoint(vtk.vtkVector3d(*ras), markers.CENTER_NAME)
-            else:
-                markers.move_center(center, ras)
-            center.SetMaximumNumberOfControlPoints(1)
-            return "Tumor centre set to the centre of the segmented tumor."
-        center.RemoveAllControlPoints()
-        center.SetMaximumNumberOfControlPoints(1)
-        slicer.modules.markups.logic().SetActiveList(center)
-        slicer.modules.markups.logic().StartPlaceMode(False)
-        return "Click on the tumor in a slice view to place its centre."
-
-    # --- analysis -------------------------------------------------------------------------------
-
-    def _prepare(self, parameters, useCenter: bool = True):
-        from RenalMassAILib.classify.preprocessing import preset
-        from RenalMassAILib.prepare import prepare_case
-        from RenalMassAILib.present.coordinates import ras_to_lps
-        from RenalMassAILib.scene.markers import center_of
-        from RenalMassAILib.scene.segmentation import label_map_from_segmentation
-        case = self._case(parameters)
-        labelMap = None
-        if parameters.segmentation is not None:
-            reference = self._volumes(parameters)[case.reference_phase.value]
-            labelMap = label_map_from_segmentation(parameters.segmentation, reference, case.reference)
-        center = None
-        fiducial = parameters.tumorCenter
-        if useCenter and fiducial is not None and fiducial.GetNumberOfControlPoints() > 0:
-            center = ras_to_lps(center_of(fiducial))
-        self._labelMap = labelMap
-        return prepare_case(case, preset(parameters.preprocessing), labelMap, center,
-                            "rigid" if parameters.register else "world")
-
-    def analyze(self, parameters, onError=None):
-        """Builds the case scene on the user's nodes and analyses at the tumor centre; the returned
-        CaseScene refreshes by itself when the centre moves (poll `refresher.apply_finished()`)."""
-        from RenalMassAILib.pipeline import Analyzer
-        from RenalMassAILib.scene.case_scene import CaseNodes, CaseScene
-        prepared = self._prepare(parameters)
-        analyzer = Analyzer(prepared, {"malignancy": parameters.malignancyModel or None,
-                                       "aggressiveness": parameters.aggressivenessModel or None})
-        existing = CaseNodes(self._volumes(parameters), parameters.segmentation, parameters.tumorCenter, None)
-        if parameters.voi is not None:
-            slicer.mrmlScene.RemoveNode(parameters.voi)
-        caseScene = CaseScene(slicer.mrmlScene, prepared, analyzer, self._labelMap, onError, existing)
-        caseScene.analyze()  # the glue fills the same parameter node (VOI, results table)
-        parameters.tumorCenter = caseScene.nodes.center
-        return caseScene
-
-    def showOverlay(self, caseScene, task: str, opacity: float):
-        from RenalMassAILib.scene import heatmaps
-        heat = caseScene.heatmap(task)
-        if heat is None:
-            return
-        phase = next(p for (t, p), node in caseScene.nodes.heatmaps.items() if node is heat)
-        composites = [slicer.app.layoutManager().sliceWidget(name).mrmlSliceCompositeNode()
-                      for name in slicer.app.layoutManager().sliceViewNames()]
-        heatmaps.show_overlay(composites, caseScene.nodes.volumes[phase], heat, opacity)
-
-    def export(self, caseScene, parameters) -> Path:
-        from RenalMassAILib.scene.export import export_case
-        from RenalMassAILib.scene.scene_app import SceneApp
-        if not parameters.outputFolder:
-            raise ValueError("choose an output folder for the screenshots and the report")
-        return export_case(SceneApp.from_slicer(), caseScene, Path(parameters.outputFolder), self._labelMap)
-
-    @staticmethod
-    def describe(analysis) -> str:
-        from RenalMassAILib.scene.screenshots import findings_lines, model_line
-        centre = ", ".join(f"{c:.1f}" for c in analysis.center_lps)
-        return "\n".join([*findings_lines(analysis), model_line(analysis),
-                          f"Tumor centre (LPS mm): {centre} ({analysis.center_source})"])
-
-
 class RenalMassAITest(ScriptedLoadableModuleTest):
-    """The whole workflow on a phantom inside Slicer: assign phases, segment (demo nnU-Net, worker
-    process), analyse, move the centre (results refresh), export screenshots and the report."""
+    """The whole workflow on a phantom inside Slicer: install what is missing, assign phases, segment
+    (demo nnU-Net, worker process), analyze, move the center (results refresh), export screenshots
+    of the layout's views and the report."""
 
     def setUp(self):
         slicer.mrmlScene.Clear()
@@ -476,52 +438,66 @@ class RenalMassAITest(ScriptedLoadableModuleTest):
 
         from RenalMassAILib.case.phase import Phase
         from RenalMassAILib.phantom import PhantomSpec, make_phantom
-        from RenalMassAILib.scene import markers
+        from RenalMassAILib.scene import dependencies, markers
         from RenalMassAILib.scene.results_table import table_rows
+        from RenalMassAILib.scene.segmentation_task import SegmentationTask
+
+        self.assertIsNone(_slicerProblem())
+        if dependencies.missing_modules():
+            self.delayDisplay("Installing the dependencies")
+            installDependencies()
+        self.assertEqual(dependencies.missing_modules(), [])
 
         self.delayDisplay("Making a phantom case")
         phantom = make_phantom(PhantomSpec(seed=3, size=(128, 128, 48), spacing=(2.0, 2.0, 3.0)))
         for phase in (Phase.ARTERIAL, Phase.VENOUS):
             sitkUtils.PushVolumeToSlicer(phantom.images[phase], name=f"phantom {phase.long_name}")
-        logic = RenalMassAILogic()
-        self.assertFalse(logic.missingDependencies())
+        logic = createLogic()
         parameters = logic.getParameterNode()
         self.assertEqual(set(logic.assignPhases(parameters)), {"A", "V"})
 
         self.delayDisplay("Segmenting with the demo nnU-Net model")
-        job = logic.startSegmentation(parameters)
-        for _ in job.progress():
-            pass
-        segmentation = logic.loadSegmentation(parameters, job)
+        task = SegmentationTask(logic, slicer.mrmlScene)
+        task.start(parameters)
+        segmentation, deadline = None, time.time() + 600
+        while task.running and time.time() < deadline:
+            for message in task.poll():
+                segmentation = message.get("segmentation", segmentation)
+            slicer.app.processEvents()
+            time.sleep(0.1)
+        task.close()
+        self.assertIsNotNone(segmentation)
         names = {segmentation.GetSegmentation().GetNthSegment(i).GetName()
                  for i in range(segmentation.GetSegmentation().GetNumberOfSegments())}
         self.assertIn("Renal tumor", names)
 
-        self.delayDisplay("Analysing")
+        self.delayDisplay("Analyzing")
         logic.placeOrResetCenter(parameters)
-        caseScene = logic.analyze(parameters)
+        analyzed = logic.analyze(parameters)
         first = table_rows(parameters.resultsTable)
         self.assertEqual({row["task"] for row in first}, {"malignancy", "aggressiveness"})
 
-        self.delayDisplay("Moving the tumor centre")
+        self.delayDisplay("Moving the tumor center")
         start = markers.center_of(parameters.tumorCenter)
         markers.move_center(parameters.tumorCenter, (start[0] + 6.0, start[1], start[2]))
         deadline = time.time() + 60
-        while caseScene.refresher.busy and time.time() < deadline:
+        while analyzed.scene.refresher.busy and time.time() < deadline:
             slicer.app.processEvents()
             time.sleep(0.05)
-        caseScene.refresher.apply_finished()
+        analyzed.scene.refresher.apply_finished()
         moved = table_rows(parameters.resultsTable)
         self.assertEqual(moved[0]["center_source"], "user")
         self.assertNotEqual(moved[0]["probability"], first[0]["probability"])
 
-        self.delayDisplay("Exporting")
+        self.delayDisplay("Exporting from the layout's views")
+        viewNodes = slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLAbstractViewNode")
         with tempfile.TemporaryDirectory() as folder:
             parameters.outputFolder = folder
-            report = logic.export(caseScene, parameters)
+            report = logic.export(layoutApp(), analyzed, parameters)
             self.assertTrue(report.exists())
             for name in ("axial", "coronal", "sagittal", "3d"):
                 self.assertTrue((Path(folder) / "screenshots" / f"{name}.png").exists())
-        caseScene.close()
-        logging.info(logic.describe(caseScene.analysis))
+        self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLAbstractViewNode"), viewNodes)
+        analyzed.close()
+        logging.info(logic.describe(analyzed.analysis))
         self.delayDisplay("Test passed")

@@ -1,6 +1,7 @@
 """The extension's layout: CMake lists match the files, the engine stays free of Slicer's Qt side."""
 
 import ast
+import json
 import re
 import subprocess
 import sys
@@ -32,13 +33,27 @@ def test_module_cmake_lists_every_resource():
 
 def test_extension_metadata():
     top = (ROOT / "CMakeLists.txt").read_text()
-    assert 'set(EXTENSION_DEPENDS "PyTorch")' in top
+    assert re.search(r'set\(EXTENSION_DEPENDS "PyTorch NNUNet"\)', top)
     assert "add_subdirectory(RenalMassAI)" in top
+    assert 'set(RenalMassAI_MINIMUM_SLICER_VERSION "5.10")' in top and "FATAL_ERROR" in top
     assert "slicerMacroBuildScriptedModule" in (MODULE / "CMakeLists.txt").read_text()
     keys = {line.split()[0] for line in (ROOT / "RenalMassAI.s4ext").read_text().splitlines()
             if line.strip() and not line.startswith("#")}
     assert {"scm", "scmurl", "scmrevision", "depends", "build_subdirectory", "homepage", "contributors", "category",
             "iconurl", "status", "description", "screenshoturls", "enabled"} <= keys
+
+
+def test_extension_catalog_entry_is_the_json_the_index_takes():
+    """Slicer/ExtensionsIndex entries (e.g. NNUNet.json) follow slicer-extension-catalog-entry-schema-v1.0.1."""
+    entry = json.loads((ROOT / "RenalMassAI.json").read_text())
+    assert entry["$schema"].endswith("slicer-extension-catalog-entry-schema-v1.0.1.json#")
+    assert set(entry) == {"$schema", "build_dependencies", "build_subdirectory", "category", "scm_revision",
+                          "scm_url", "tier"}
+    assert entry["build_dependencies"] == ["PyTorch", "NNUNet"]  # the same as EXTENSION_DEPENDS
+    s4ext = dict(line.split(None, 1) for line in (ROOT / "RenalMassAI.s4ext").read_text().splitlines()
+                 if line.strip() and not line.startswith("#"))
+    assert entry["scm_url"] == s4ext["scmurl"] and entry["category"] == s4ext["category"]
+    assert s4ext["depends"].split() == entry["build_dependencies"]
 
 
 def _imports(path: Path) -> set[str]:
@@ -71,8 +86,7 @@ def test_module_file_is_thin_and_its_ui_binds_the_parameter_node():
     source = (MODULE / "RenalMassAI.py").read_text()
     tree = ast.parse(source)
     classes = {node.name: node for node in tree.body if isinstance(node, ast.ClassDef)}
-    assert {"RenalMassAI", "RenalMassAIWidget", "RenalMassAILogic", "RenalMassAITest",
-            "RenalMassAIParameterNode"} <= set(classes)
+    assert set(classes) == {"RenalMassAI", "RenalMassAIWidget", "RenalMassAITest", "RenalMassAIParameterNode"}
     fields = {node.target.id for node in classes["RenalMassAIParameterNode"].body if isinstance(node, ast.AnnAssign)}
     ui = ElementTree.parse(ROOT / "Resources" / "UI" / "RenalMassAI.ui")
     bound = {prop.find("string").text for prop in ui.iter("property") if prop.get("name") == "SlicerParameterName"}
@@ -81,16 +95,30 @@ def test_module_file_is_thin_and_its_ui_binds_the_parameter_node():
     from RenalMassAILib.scene.parameters import NODE_REFERENCES
     assert set(NODE_REFERENCES) <= fields  # the glue and the GUI use the same parameter names
     engine = {name for name in _imports(MODULE / "RenalMassAI.py") if name.startswith("RenalMassAILib")}
-    assert engine, "the module file should call the engine, not re-implement it"
-    assert "messageBox" not in ast.get_source_segment(source, classes["RenalMassAILogic"])
+    assert "RenalMassAILib.scene.module_logic" in engine, "the Logic lives in the library"
+    assert "messageBox" not in (LIB / "scene" / "module_logic.py").read_text()
 
 
-def test_slicer_requirements_match_the_tested_pins_and_leave_slicers_packages_alone():
+def test_module_file_loads_on_old_pythons_to_refuse_old_slicers():
+    """Slicer 5.8 has Python 3.9: the module file must import there to show its version message, so it
+    evaluates no `X | Y` annotation and imports RenalMassAILib (Python >= 3.10) only inside functions."""
+    tree = ast.parse((MODULE / "RenalMassAI.py").read_text(), feature_version=(3, 9))
+    annotations = [node.annotation for node in ast.walk(tree) if isinstance(node, (ast.arg, ast.AnnAssign))
+                   and node.annotation is not None]
+    annotations += [node.returns for node in ast.walk(tree) if isinstance(node, ast.FunctionDef) and node.returns]
+    assert not [ast.unparse(a) for a in annotations if any(isinstance(n, ast.BitOr) for n in ast.walk(a))]
+    top_level = [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
+    assert not [ast.unparse(n) for n in top_level if "RenalMassAILib" in ast.unparse(n)]
+
+
+def test_slicer_requirements_are_ranges_holding_the_tested_pins_and_leave_slicers_packages_alone():
+    from packaging.requirements import Requirement
     pinned = dict(re.findall(r'"([A-Za-z0-9_.-]+)==([^"]+)"', (ROOT / "pyproject.toml").read_text()))
-    lines = [line.strip() for line in (ROOT / "Resources" / "requirements-slicer.txt").read_text().splitlines()
-             if line.strip() and not line.startswith("#")]
+    from RenalMassAILib.scene.dependencies import KEPT_DISTRIBUTIONS, requirement_lines
+    lines = requirement_lines(ROOT / "Resources" / "requirements-slicer.txt")
     assert lines
     for line in lines:
-        name, version = line.split("==")
-        assert pinned.get(name) == version, f"{line} differs from pyproject.toml"
-        assert name.lower() not in {"numpy", "simpleitk", "vtk", "torch"}
+        requirement = Requirement(line)
+        assert "==" not in line, f"{line}: a range, so that other extensions can share Slicer's Python"
+        assert requirement.specifier.contains(pinned[requirement.name]), f"{line} excludes the tested {pinned[requirement.name]}"
+        assert requirement.name.lower() not in {name.lower() for name in KEPT_DISTRIBUTIONS}

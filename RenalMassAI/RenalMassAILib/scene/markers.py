@@ -1,9 +1,9 @@
-"""The tumour centre (a one-point fiducial the radiologist drags) and the VOI box around it."""
+"""The tumor center (a one-point fiducial the radiologist drags) and the VOI box around it."""
 
 
 from RenalMassAILib.case.alignment import VOI_MM
 
-CENTER_NAME = "Tumor centre"
+CENTER_NAME = "Tumor center"
 VOI_NAME = "Tumor VOI"
 
 
@@ -18,6 +18,23 @@ def add_center_fiducial(scene, center_ras, name: str = CENTER_NAME):
     display.SetGlyphScale(3.0)
     display.SetTextScale(3.5)
     return node
+
+
+def clear_center(node) -> None:
+    """Removes the center point so that a new one can be placed; still at most one point.
+
+    A fiducial made by `add_center_fiducial` has a fixed number of points, and Markups refuses to
+    remove points from such a list (RemoveAllControlPoints does nothing), so that lock goes first.
+    """
+    node.SetFixedNumberOfControlPoints(False)
+    node.RemoveAllControlPoints()
+    node.SetMaximumNumberOfControlPoints(1)
+
+
+def start_placing(markups_logic, node) -> None:
+    """One click in a view places the point of `node` (Markups' own place mode, not persistent)."""
+    markups_logic.SetActiveList(node)
+    markups_logic.StartPlaceMode(False)
 
 
 def center_of(node) -> tuple[float, float, float]:

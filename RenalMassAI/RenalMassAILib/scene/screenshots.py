@@ -1,6 +1,13 @@
-"""Annotated screenshots of a case scene: axial, coronal and sagittal slices through the tumour
-centre, a 3D view of the segmentation, and one panel per task of the model inputs with Grad-CAM."""
+"""Annotated screenshots of a case scene: axial, coronal and sagittal slices through the tumor
+center, a 3D view of the segmentation, and one panel per task of the model inputs with Grad-CAM.
 
+Headless (a SceneApp) the views are offscreen views of their own (views.py). Inside Slicer (a
+LayoutApp) they are the application's own layout views, borrowed and restored (layout_views.py),
+so no view node is added to the user's scene. Either way the user's segmentation display and its
+representations are as they were afterwards.
+"""
+
+import contextlib
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +19,7 @@ from RenalMassAILib.present.task_panel import write_task_panel
 from RenalMassAILib.scene import heatmaps, markers
 from RenalMassAILib.scene.annotations import ViewAnnotations, orientation_letters
 from RenalMassAILib.scene.case_scene import CaseScene
+from RenalMassAILib.scene.layout_views import LayoutApp
 from RenalMassAILib.scene.views import SLICE_VIEWS, SliceView, ThreeDView
 
 VIEW_SIZE = (640, 640)
@@ -37,7 +45,7 @@ def model_line(analysis: Analysis) -> str:
 
 def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "malignancy",
                       opacity: float = heatmaps.DEFAULT_OPACITY) -> dict[str, str]:
-    """Renders the views offscreen and writes PNGs; returns {view name: file name}."""
+    """Renders the views and writes PNGs; returns {view name: file name}."""
     analysis = case_scene.analysis
     if analysis is None:
         raise RuntimeError("the case has not been analysed yet: nothing to annotate")
@@ -49,17 +57,23 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
     segmentation = case_scene.nodes.segmentation
     display = segmentation.GetDisplayNode() if segmentation is not None else None
     saved = (display.GetOpacity2DFill(), display.GetVisibility3D()) if display is not None else None
+    had_surface = segmentation is not None and segmentation.GetSegmentation().ContainsRepresentation(
+        slicer.vtkSegmentationConverter.GetSegmentationClosedSurfaceRepresentationName())
     scene = app.scene
     before = {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
+    showing = app.showing_all_views() if isinstance(app, LayoutApp) else contextlib.nullcontext()
     try:
         if display is not None:
             display.SetOpacity2DFill(SEGMENT_FILL_OPACITY)
             display.SetVisibility3D(True)
-        written = _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out)
+        with showing:
+            written = _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out)
     finally:  # the user's display settings come back; the offscreen views' nodes leave with them
         if display is not None:
             display.SetOpacity2DFill(saved[0])
             display.SetVisibility3D(saved[1])
+        if segmentation is not None and not had_surface:
+            segmentation.RemoveClosedSurfaceRepresentation()  # made only for the 3D screenshot
         created = [scene.GetNthNode(i) for i in range(scene.GetNumberOfNodes())]
         for node in created:
             if node.GetID() not in before and node.GetScene() is not None:
@@ -72,7 +86,7 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
 def _write_views(app, case_scene, analysis, center, reference, heat, heat_task, opacity, out: Path) -> dict:
     written = {}
     for orientation in SLICE_VIEWS.values():
-        view = SliceView(app, f"RenalMassAI{orientation}", VIEW_SIZE, orientation)
+        view = _slice_view(app, orientation)
         try:
             heatmaps.show_overlay([view.composite], reference, heat, opacity)
             view.node.SetRulerType(slicer.vtkMRMLAbstractViewNode.RulerTypeThin)
@@ -87,13 +101,20 @@ def _write_views(app, case_scene, analysis, center, reference, heat, heat_task, 
     return written
 
 
+def _slice_view(app, orientation: str):
+    """The layout's view of that orientation (Slicer), else a separate offscreen one."""
+    if isinstance(app, LayoutApp):
+        return app.borrow_slice_view(orientation)
+    return SliceView(app, f"RenalMassAI{orientation}", VIEW_SIZE, orientation)
+
+
 def annotate_view(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None) -> ViewAnnotations:
-    """Findings, model, phases, centre source, orientation letters (slice views) and the demo banner."""
+    """Findings, model, phases, center source, orientation letters (slice views) and the demo banner."""
     notes = ViewAnnotations(view)
     overlay = f"\nGrad-CAM: {heat_task}" if heat_task else ""
     notes.corners(top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
                   top_right="\n".join(findings_lines(analysis)) + "\n" + model_line(analysis))
-    if isinstance(view, SliceView):
+    if hasattr(view, "composite"):  # a slice view (offscreen or borrowed)
         xy_to_ras = view.node.GetXYToRAS()
         notes.orientation(orientation_letters(np.array([[xy_to_ras.GetElement(r, c) for c in range(4)]
                                                         for r in range(4)])))
@@ -104,7 +125,7 @@ def annotate_view(view, analysis: Analysis, case_scene: CaseScene, title: str, h
 
 def _write_3d(app, case_scene: CaseScene, analysis: Analysis, center, out: Path) -> str:
     segmentation = case_scene.nodes.segmentation
-    view = ThreeDView(app, VIEW_SIZE)
+    view = app.borrow_threed_view() if isinstance(app, LayoutApp) else ThreeDView(app, VIEW_SIZE)
     try:
         if segmentation is not None:
             segmentation.CreateClosedSurfaceRepresentation()
