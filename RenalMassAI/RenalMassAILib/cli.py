@@ -6,6 +6,8 @@ Errors in user input end with status 2 and one line on stderr naming the input a
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,8 +36,36 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse reads a value such as `-1.2e-05` as an option, because its test for negative
+    numbers (a private pattern, `-3` and `-.5` only) knows no exponent. This parser's pattern takes
+    every float notation; the command line has no option that looks like a number, so nothing is lost.
+    Subcommand parsers are made of the same class (argparse uses type(parent))."""
+
+    _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self._NEGATIVE_NUMBER
+
+
+def _finite_float(text: str) -> float:
+    """A coordinate in any float notation ('-1.2e-05', '-3', '.5'); NaN and infinity are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _add_center_argument(parser, help_text: str) -> None:
+    parser.add_argument("--center-lps", type=_finite_float, nargs=3, metavar=("X", "Y", "Z"), help=help_text)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="renalmassai", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="renalmassai", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"renalmassai {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(metavar="COMMAND")
@@ -47,8 +77,7 @@ def _parser() -> argparse.ArgumentParser:
 
     segment = commands.add_parser("segment", help="kidney / tumour / cyst segmentation with an nnU-Net v2 model")
     _add_image_arguments(segment, auto=False)
-    segment.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
-                         help="segment a region around this point (mm, LPS); default: around the kidneys found")
+    _add_center_argument(segment, "segment a region around this point (mm, LPS); default: around the kidneys found")
     _add_segmentation_arguments(segment)
     segment.add_argument("--out", required=True, help="output folder: segmentation.nii.gz, segmentation.json")
     segment.set_defaults(run=_run_segment)
@@ -215,8 +244,7 @@ def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> 
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     _add_image_arguments(parser)
     parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3")
-    parser.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
-                        help="tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
+    _add_center_argument(parser, "tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     parser.add_argument("--register", action="store_true",
                         help="rigidly register N and V onto A (default: the same world point, as the authors' code)")
@@ -471,9 +499,24 @@ def _run_labels(args) -> int:
     from RenalMassAILib.cohort.pathology_sources import records_from_csv, records_from_kits_json, write_labels
 
     records = records_from_kits_json(args.kits_json) if args.kits_json else records_from_csv(args.pathology_csv)
-    counts = write_labels(records, args.out)
+    rows = write_labels(records, args.out)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.pathology_class] = counts.get(row.pathology_class, 0) + 1
+    with_problems = [row for row in rows if row.problems]
+    if with_problems:
+        print(f"renalmassai labels: {len(with_problems)} of {len(rows)} records had fields that could not be used "
+              "(each is named in the reason column):", file=sys.stderr)
+        for row in with_problems[:_PROBLEMS_SHOWN]:
+            print(f"  {row.case_id or '(no case_id)'}: {'; '.join(row.problems)} -> {row.pathology_class}",
+                  file=sys.stderr)
+        if len(with_problems) > _PROBLEMS_SHOWN:
+            print(f"  ... and {len(with_problems) - _PROBLEMS_SHOWN} more", file=sys.stderr)
     print(", ".join(f"{name} {count}" for name, count in sorted(counts.items())) + f"; wrote {args.out}")
     return 0
+
+
+_PROBLEMS_SHOWN = 20
 
 
 def _run_demo(args) -> int:
