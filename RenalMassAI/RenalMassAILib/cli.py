@@ -64,6 +64,20 @@ def _add_center_argument(parser, help_text: str) -> None:
     parser.add_argument("--center-lps", type=_finite_float, nargs=3, metavar=("X", "Y", "Z"), help=help_text)
 
 
+def _add_labels_argument(parser) -> None:
+    parser.add_argument("--labels", metavar="MEANINGS", default=None,
+                        help="what the segmentation's values mean when they are not kidney 1 / tumor 2 / cyst 3: "
+                             "name=value items, several values joined with + (kidney=2+3,tumor=4), or an nnU-Net "
+                             "dataset.json; values not named become background")
+
+
+def _label_meanings(args):
+    from RenalMassAILib.lesion.label_meanings import parse_label_meanings
+
+    text = getattr(args, "labels", None)
+    return parse_label_meanings(text) if text else None
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="renalmassai", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"renalmassai {__version__}")
@@ -243,7 +257,8 @@ def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> 
 
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     _add_image_arguments(parser)
-    parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3")
+    parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3 (else --labels)")
+    _add_labels_argument(parser)
     _add_center_argument(parser, "tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     parser.add_argument("--register", action="store_true",
@@ -262,6 +277,9 @@ def _prepare_from_args(args):
     from RenalMassAILib.lesion.label_map import read_label_map
     from RenalMassAILib.prepare import load_case, load_case_auto, prepare_case
 
+    meanings = _label_meanings(args)  # before the images are read: a typo fails fast
+    if meanings is not None and not args.segmentation:
+        raise InputError("--labels names the values of a --segmentation label map; give one with --segmentation")
     explicit = _explicit_phases(args)
     if explicit and args.auto:
         raise InputError("give the phases either explicitly (--arterial/--venous/--non-contrast) or with --auto, not both")
@@ -274,7 +292,8 @@ def _prepare_from_args(args):
     else:
         case, assignment = load_case_auto(args.auto, case_id)
     if args.segmentation:
-        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase))
+        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase),
+                                   meanings=meanings)
     elif getattr(args, "seg_model", None):
         label_map = _segment(case, args, explicit)[0]
     else:
