@@ -165,7 +165,11 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--aggressiveness-model", metavar="PKG")
     batch.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     batch.add_argument("--register", action="store_true")
-    batch.add_argument("--workers", type=int, default=1, help="worker processes of the local Dask cluster")
+    batch.add_argument("--labels", metavar="MEANINGS", default=None,
+                       help="what the manifest segmentations' values mean, as for prepare (kidney=2+3,tumor=4 or a "
+                            "dataset.json)")
+    batch.add_argument("--workers", type=int, default=1,
+                       help="worker processes of the local Dask cluster (0: run the cases in this process)")
     batch.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:port)")
     batch.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     batch.set_defaults(run=_run_batch)
@@ -474,12 +478,18 @@ def _run_train(args) -> int:
 def _run_batch(args) -> int:
     import csv
 
-    from RenalMassAILib.cohort.batch import BatchSettings, run_batch
+    from RenalMassAILib.cohort.batch import PLAN, BatchSettings, run_batch
 
+    if args.labels:
+        _label_meanings(args)  # a typo is refused before any case runs
     settings = BatchSettings(args.seg_model, args.malignancy_model, args.aggressiveness_model, args.preprocessing,
-                             args.register, args.threads)
+                             args.register, args.threads, args.labels)
     path = run_batch(args.manifest, args.out, settings, args.workers, args.scheduler)
-    rows = list(csv.DictReader(open(path)))
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    plan = json.loads((Path(args.out) / PLAN).read_text())
+    print("this run: " + ", ".join(f"{kind} {count}" for kind, count in sorted(plan["counts"].items()))
+          + f" (reasons per case in {Path(args.out) / PLAN})", file=sys.stderr)
     failed = [r["case_id"] for r in rows if r["status"] != "ok"]
     print(f"{len(rows) - len(failed)} of {len(rows)} cases analysed" + (f"; failed: {', '.join(failed)}" if failed else "")
           + f"; wrote {path}")
