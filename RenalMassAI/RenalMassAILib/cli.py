@@ -123,6 +123,9 @@ def _parser() -> argparse.ArgumentParser:
     authors.add_argument("--phases", nargs="+", required=True, metavar="PHASE", help="the branches' phases, in order")
     authors.add_argument("--id", default=None)
     authors.add_argument("--version", default="1.0")
+    authors.add_argument("--sum-input-channels", action="store_true",
+                         help="a conv1 with several input channels (the authors' Res18 default: 16) saw the same slice "
+                              "in every channel: sum its filters into one channel (exact for such input)")
     authors.add_argument("--out", required=True)
     authors.set_defaults(run=_run_models_import_authors)
 
@@ -445,7 +448,8 @@ def _run_models_import(args) -> int:
 def _run_models_import_authors(args) -> int:
     from RenalMassAILib.classify.authors_import import import_authors_checkpoint
 
-    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version)
+    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version,
+                                     args.sum_input_channels)
     print(f"wrote model package {path}")
     return 0
 
