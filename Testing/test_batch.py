@@ -103,3 +103,15 @@ def test_resume_retries_failures_and_redoes_cases_whose_settings_changed(tmp_pat
                                for c in ("c0", "late")}
     assert fourth["c0"]["case_settings"]["malignancy_model"] != third["c0"]["case_settings"]["malignancy_model"]
     assert fourth["c0"]["probability_malignancy"] != third["c0"]["probability_malignancy"]
+
+
+def test_a_result_without_recorded_settings_is_redone_and_a_broken_one_rerun(tmp_path):
+    from RenalMassAILib.cohort.batch import _decision
+
+    result = tmp_path / "result.json"
+    result.write_text(json.dumps({"case_id": "c0", "status": "ok"}))  # written before settings were recorded
+    assert _decision(result, {"preprocessing": "paper"}) == "redo: its settings were not recorded (an earlier " \
+                                                            "version's result)"
+    result.write_text("{")
+    assert _decision(result, {}) == "rerun: its result.json was unreadable"
+    assert _decision(tmp_path / "absent.json", {}) == "new"

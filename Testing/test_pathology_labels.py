@@ -177,3 +177,23 @@ def test_excluded_counts_for_no_task():
     from RenalMassAILib.cohort.task_labels import task_label
     with pytest.raises(ValueError, match="counts for no task"):
         task_label("excluded", "malignancy")
+
+
+@pytest.mark.parametrize("value, grade, problem", [
+    (3, 3, False), (2.0, 2, False), ("4", 4, False), ("G2", 2, False), ("ISUP grade 3", 3, False), ("na", None, False),
+    (None, None, False), ("", None, False), (float("nan"), None, False), ("high", None, True), (5, None, True),
+    (True, None, True), (2.5, None, True),
+])
+def test_grades_are_read_from_their_usual_spellings(value, grade, problem):
+    from RenalMassAILib.cohort.pathology_values import read_grade
+
+    read, note = read_grade(value, "tumor_isup_grade")
+    assert read == grade and (note is not None) == problem
+
+
+@pytest.mark.parametrize("value, stage", [("1a", "1a"), ("pT3a", "3a"), ("T3b", "3b"), (3, "3"), ("ypT2", "2"),
+                                          ("x", None), ("na", None)])
+def test_t_stages_are_normalised(value, stage):
+    from RenalMassAILib.cohort.pathology_values import read_t_stage
+
+    assert read_t_stage(value, "pathology_t_stage") == (stage, None)

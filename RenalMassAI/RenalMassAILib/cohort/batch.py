@@ -130,9 +130,10 @@ def _decision(result_path: Path, settings: dict) -> str:
         return "rerun: its result.json was unreadable"
     if previous.get("status") != "ok":
         return "retry: it failed before"
+    if "case_settings" not in previous:
+        return "redo: its settings were not recorded (an earlier version's result)"
     if previous.get("settings_fingerprint") != fingerprint(settings):
-        changed = _changed_keys(previous.get("case_settings") or {}, settings)
-        return "redo: settings changed (" + (", ".join(changed) or "not recorded before") + ")"
+        return "redo: settings changed (" + ", ".join(_changed_keys(previous["case_settings"], settings)) + ")"
     return "skipped: done with the same settings"
 
 

@@ -11,7 +11,7 @@ NOT_GIVEN = {"", "na", "n/a", "nan", "none", "null", "unknown", "not_applicable"
              "not reported", "not_reported", "missing", "-"}
 _TRUE = {"1", "true", "yes", "y", "present", "t", "positive"}
 _FALSE = {"0", "false", "no", "n", "absent", "f", "negative"}
-_GRADE = re.compile(r"^(?:isup|who|fuhrman|grade|g)?\s*(?:grade)?\s*([1-4])(?:\.0+)?$")
+_GRADE = re.compile(r"^(?:isup|who|grade|g)?\s*(?:grade)?\s*([1-4])(?:\.0+)?$")
 _T_STAGE = re.compile(r"^(?:y?p)?t?([0-4])([abc]?)$")
 
 
