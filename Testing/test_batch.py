@@ -115,3 +115,23 @@ def test_a_result_without_recorded_settings_is_redone_and_a_broken_one_rerun(tmp
     result.write_text("{")
     assert _decision(result, {}) == "rerun: its result.json was unreadable"
     assert _decision(tmp_path / "absent.json", {}) == "new"
+
+
+def test_batch_labels_option_reads_a_totalsegmentator_map(tmp_path):
+    """Real CT with TotalSegmentator's 117-label map (Testing/data/totalsegmentator, Apache-2.0)."""
+    from pathlib import Path
+
+    data = Path(__file__).parent / "data" / "totalsegmentator"
+    manifest = write_manifest(tmp_path / "manifest.csv", [
+        {"case_id": "ts", "arterial": str(data / "example_ct_sm.nii.gz"), "segmentation": str(data / "example_seg.nii.gz"),
+         "center_lps": "-64.4 -125.3 118.2"}])
+    out = tmp_path / "out"
+    assert main(["batch", str(manifest), "--out", str(out), "--workers", "0"]) == 0
+    refused = json.loads((out / "cases" / "ts" / "result.json").read_text())
+    assert refused["status"] == "error" and "--labels" in refused["error"] and "example_seg.nii.gz" in refused["error"]
+    assert main(["batch", str(manifest), "--out", str(out), "--workers", "0", "--labels", "kidney=2+3"]) == 0
+    result = json.loads((out / "cases" / "ts" / "result.json").read_text())
+    assert result["status"] == "ok" and result["case_settings"]["labels"] == "kidney=2+3"
+    report = json.loads((out / "cases" / "ts" / "report.json").read_text())
+    assert report["lesion"]["tumor_components"] == 0 and report["lesion"]["volume_ml"] is None
+    assert report["segmentation_labels"]["meanings"] == {"kidney": [2, 3]}
