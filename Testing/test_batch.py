@@ -87,9 +87,11 @@ def test_resume_retries_failures_and_redoes_cases_whose_settings_changed(tmp_pat
     assert _decisions(out) == {"c0": "skipped: done with the same settings", "late": "retry: it failed before"}
     assert second["late"]["status"] == "ok" and second["c0"] == first["c0"]  # c0 untouched
 
+    (out / "cases" / "late" / "stale.txt").write_text("from an earlier run")
     third = run("--preprocessing", "paper")  # an option changed: every finished case is redone
     assert _decisions(out) == {c: "redo: settings changed (preprocessing)" for c in ("c0", "late")}
     assert third["c0"]["case_settings"]["preprocessing"] == "paper"
+    assert not (out / "cases" / "late" / "stale.txt").exists()  # a redone case starts from an empty folder
     assert run("--preprocessing", "paper") == third  # and then skipped
     assert set(_decisions(out).values()) == {"skipped: done with the same settings"}
 

@@ -14,6 +14,7 @@ import csv
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
@@ -56,6 +57,8 @@ def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, record
 
     torch.set_num_threads(settings.threads)
     folder = Path(out_dir) / "cases" / row.case_id
+    if folder.is_dir():  # a retried or redone case: no file of the earlier run may outlive it
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = {"case_id": row.case_id, "class": row.pathology_class or ""}
