@@ -42,6 +42,10 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
     assert summary["geometry"]["row_direction_lps"] == [0.0, 1.0, 0.0]
     assert summary["preprocessing"]["name"] == "authors-code"
     assert (out / "inputs.png").stat().st_size > 1000
+    import SimpleITK as sitk
+    labels = summary["segmentation_labels"]
+    assert labels["values_found"] == np.unique(sitk.GetArrayViewFromImage(p.labels)).tolist()
+    assert labels["given_as"].startswith("default") and labels["meanings"]["tumor"] == [2]
 
 
 def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
