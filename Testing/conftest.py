@@ -1,12 +1,24 @@
-"""Shared fixtures: phantoms are made in the tests themselves (deterministic seeds)."""
+"""Shared fixtures: phantoms are made in the tests themselves (deterministic seeds).
 
+The tests never see the user's model registry or caches: RENALMASSAI_MODELS and RENALMASSAI_CACHE
+point at fresh temporary folders for the whole session (set before any RenalMassAILib import), so an
+installed package cannot change a test's result and no test writes under ~/.cache.
+"""
+
+import atexit
 import functools
 import os
+import shutil
+import tempfile
 
 import numpy as np
 import pytest
 
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
+_SESSION_FOLDER = tempfile.mkdtemp(prefix="renalmassai-tests-")
+atexit.register(shutil.rmtree, _SESSION_FOLDER, ignore_errors=True)
+os.environ["RENALMASSAI_MODELS"] = os.path.join(_SESSION_FOLDER, "models")
+os.environ["RENALMASSAI_CACHE"] = os.path.join(_SESSION_FOLDER, "cache")
 
 from RenalMassAILib.phantom import PhantomSpec, make_phantom  # noqa: E402
 

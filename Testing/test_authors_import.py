@@ -49,19 +49,21 @@ class AuthorsTwoPhase(nn.Module):
 
 
 class AuthorsOnePhase(nn.Module):
-    def __init__(self):
+    """The released Res18: `in_channel` input channels (their default is 16)."""
+
+    def __init__(self, in_channel=1):
         super().__init__()
         self.Res2D = torchvision.models.resnet18()
-        self.Res2D.conv1 = nn.Conv2d(1, 64, 7, 2, 3, bias=False)
+        self.Res2D.conv1 = nn.Conv2d(in_channel, 64, 7, 2, 3, bias=False)
         self.Res2D.fc = nn.Linear(512, 2)
 
     def forward(self, x):
         return torch.softmax(self.Res2D(x), 1)
 
 
-def _random_network(cls, seed):
+def _random_network(cls, seed, **arguments):
     torch.manual_seed(seed)
-    network = cls().eval()
+    network = cls(**arguments).eval()
     with torch.no_grad():  # non-trivial batch-norm statistics, as a trained network has
         for module in network.modules():
             if isinstance(module, nn.BatchNorm2d):
@@ -115,3 +117,26 @@ def test_wrong_checkpoints_are_refused_clearly(tmp_path, capsys):
     assert main(["models", "import-authors", str(tmp_path / "pickled_module.pth"), "--task", "malignancy",
                  "--phases", "N", "--out", str(tmp_path / "p")]) == 2
     assert "cannot be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("channels", [1, 16])
+def test_res18_input_channels_are_read_from_the_checkpoint(tmp_path, capsys, channels):
+    network = _random_network(AuthorsOnePhase, seed=5, in_channel=channels)
+    torch.save(network.state_dict(), tmp_path / "res18.pth")
+    command = ["models", "import-authors", str(tmp_path / "res18.pth"), "--task", "aggressiveness", "--phases", "A"]
+    if channels == 16:  # the authors' default: refused, since what the 16 channels held is unknown
+        assert main([*command, "--out", str(tmp_path / "refused")]) == 2
+        err = capsys.readouterr().err
+        assert "Res2D.conv1 takes 16 input channels" in err and "--sum-input-channels" in err
+        assert len(err.strip().splitlines()) == 1 and not (tmp_path / "refused").exists()
+        command.append("--sum-input-channels")  # the user knows the slice filled every channel
+    assert main([*command, "--out", str(tmp_path / "package")]) == 0, capsys.readouterr().err
+    package = load_package(tmp_path / "package")
+    assert package.card.fields["input_channels"]["checkpoint"] == channels
+    assert package.card.fields["input_channels"]["used"] == 1
+    model_input = _inputs(seed=2)
+    ours = predict(package, model_input, ("A",))["aggressiveness"].probability
+    slice_a = torch.from_numpy(model_input.patches[Phase.ARTERIAL])[None, None]
+    with torch.inference_mode():
+        theirs = float(network(slice_a.repeat(1, channels, 1, 1))[0, 1])  # the slice in every channel
+    assert ours == pytest.approx(theirs, abs=1e-5)

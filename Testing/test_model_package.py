@@ -1,7 +1,9 @@
 """Model packages: verified before use, refused with clear messages, installed offline."""
 
 import json
+import stat
 import zipfile
+from pathlib import Path
 
 import pytest
 import torch
@@ -98,9 +100,68 @@ def test_registry_installs_a_zip_offline_and_chooses_by_phases(tmp_path, registr
     assert len(used) == 1 or package.card.accepts_phase_subsets
 
 
-def test_zip_with_paths_outside_is_refused(tmp_path, registry):
-    archive = tmp_path / "evil.zip"
-    with zipfile.ZipFile(archive, "w") as zipped:
-        zipped.writestr("../../escape.txt", "x")
-    with pytest.raises(InputError, match="outside the archive"):
-        install(archive)
+def _archive_with(tmp_path, extra: zipfile.ZipInfo | str, data=b"x") -> Path:
+    """A package archive's card plus one hostile member (the refusal comes before the weights matter)."""
+    archive = tmp_path / "hostile.zip"
+    card = {"format": "renalmassai.model/1", "id": "hostile", "version": "1.0"}
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zipped:
+        zipped.writestr("pkg/model.json", json.dumps(card))
+        zipped.writestr(extra, data)
+    return archive
+
+
+def _symlink(name: str, target: str) -> zipfile.ZipInfo:
+    info = zipfile.ZipInfo(name)
+    info.external_attr = (stat.S_IFLNK | 0o777) << 16  # how zip tools store a symbolic link
+    return info
+
+
+@pytest.mark.parametrize("member, message", [
+    ("../evil", "member '../evil' points outside the archive's folder"),
+    ("pkg/../../evil.txt", "member 'pkg/../../evil.txt' points outside the archive's folder"),
+    ("/tmp/evil.txt", "member '/tmp/evil.txt' is an absolute path"),
+    ("C:/evil.txt", "member 'C:/evil.txt' is an absolute path"),
+    (_symlink("pkg/weights-link", "/etc/passwd"), "member 'pkg/weights-link' is a symbolic link"),
+])
+def test_hostile_zip_members_are_refused_in_one_line(tmp_path, registry, capsys, member, message):
+    archive = _archive_with(tmp_path, member)
+    assert main(["models", "import", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "hostile.zip" in err and len(err.strip().splitlines()) == 1
+    assert not registry.exists() or not any(registry.iterdir())
+    assert not (tmp_path / "evil").exists() and not (tmp_path / "evil.txt").exists()
+    with pytest.raises(InputError, match=message.split("'")[0]):
+        load_package(archive)
+
+
+def _declare_size(archive, member: str, size: int) -> None:
+    """Rewrites the central-directory entry of `member` to declare `size` uncompressed bytes."""
+    data = bytearray(archive.read_bytes())
+    start = 0
+    while (start := data.find(b"PK\x01\x02", start)) != -1:
+        name_length = int.from_bytes(data[start + 28:start + 30], "little")
+        if data[start + 46:start + 46 + name_length].decode() == member:
+            data[start + 24:start + 28] = size.to_bytes(4, "little")
+        start += 4
+    archive.write_bytes(bytes(data))
+
+
+def test_zip_bombs_are_refused(tmp_path, registry, capsys):
+    archive = _archive_with(tmp_path, "pkg/notes.txt", b"0" * 10_000)
+    _declare_size(archive, "pkg/notes.txt", 4_000_000_000)  # declares 4 GB: refused before anything is written
+    assert main(["models", "import", str(archive)]) == 2
+    err = capsys.readouterr().err
+    assert "unpacks to 4.0 GB (declared sizes), over the 2.1 GB limit" in err and len(err.strip().splitlines()) == 1
+    _declare_size(archive, "pkg/notes.txt", 100)  # declares less than it holds: stopped at 100 bytes, bad CRC
+    assert main(["models", "import", str(archive)]) == 2
+    assert "is not a valid .zip file (Bad CRC-32" in capsys.readouterr().err
+    assert not registry.exists() or not any(registry.iterdir())
+
+
+def test_tests_never_see_the_users_registry():
+    """conftest points RENALMASSAI_MODELS at a fresh folder: only the bundled demo model is installed."""
+    from RenalMassAILib.classify.model_registry import builtin_dir, registry_dir
+
+    assert not registry_dir().is_relative_to(Path.home() / ".cache")
+    assert all(i.path.parent in (registry_dir(), builtin_dir()) for i in list_installed())
+    assert {i.card.id for i in list_installed() if i.path.parent == builtin_dir()} == {"demo-shared-resnet18"}

@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -41,6 +42,10 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
     assert summary["geometry"]["row_direction_lps"] == [0.0, 1.0, 0.0]
     assert summary["preprocessing"]["name"] == "authors-code"
     assert (out / "inputs.png").stat().st_size > 1000
+    import SimpleITK as sitk
+    labels = summary["segmentation_labels"]
+    assert labels["values_found"] == np.unique(sitk.GetArrayViewFromImage(p.labels)).tolist()
+    assert labels["given_as"].startswith("default") and labels["meanings"]["tumor"] == [2]
 
 
 def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
@@ -90,3 +95,103 @@ def test_auto_phases_from_dicom_folders(tmp_path, case_files):
                           str(tmp_path / "dicom" / "series3"), "--segmentation", files["segmentation"])
     assert summary["phases_present"] == ["N", "A", "V"]
     assert summary["phase_detection"]["A"] == "name 'Arterial 3mm'"
+
+
+# Real CT and TotalSegmentator's 117-label map of it (Testing/data/totalsegmentator: TotalSegmentator's
+# tests/reference_files, Apache-2.0): 2 = right kidney, 3 = left kidney, no tumour.
+TOTALSEGMENTATOR = Path(__file__).parent / "data" / "totalsegmentator"
+RIGHT_KIDNEY_LPS = ("-6.4445e1", "-125.3", "118.2")  # inside label 2, written in exponent notation
+
+
+def test_a_totalsegmentator_map_is_refused_without_label_meanings(tmp_path, capsys):
+    code = main(["prepare", "-A", str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"), "--segmentation",
+                 str(TOTALSEGMENTATOR / "example_seg.nii.gz"), "--center-lps", *RIGHT_KIDNEY_LPS,
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1
+    assert "example_seg.nii.gz" in err and "holds labels 1, 2, 3" in err and "117 (41 labels besides 0)" in err
+    assert "--labels" in err
+    assert not (tmp_path / "out" / "prepare.json").exists()
+
+
+@pytest.mark.parametrize("meanings", ["kidney=2+3", "dataset.json"])
+def test_a_totalsegmentator_map_with_named_labels_reports_no_tumor(tmp_path, meanings):
+    if meanings == "dataset.json":  # TotalSegmentator's own label names, as its nnU-Net dataset.json gives them
+        names = {"background": 0, "spleen": 1, "kidney_right": 2, "kidney_left": 3, "gallbladder": 4, "liver": 5,
+                 "kidney_cyst_left": 116, "kidney_cyst_right": 117}
+        meanings = str(tmp_path / "dataset.json")
+        Path(meanings).write_text(json.dumps({"labels": names, "channel_names": {"0": "CT"}}))
+    summary, _ = _prepare(tmp_path, "-A", str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"), "--segmentation",
+                          str(TOTALSEGMENTATOR / "example_seg.nii.gz"), "--labels", meanings,
+                          "--center-lps", *RIGHT_KIDNEY_LPS)
+    lesion = summary["lesion"]
+    assert lesion["tumor_components"] == 0 and lesion["volume_ml"] is None  # label 2 is a kidney, not a tumour
+    assert lesion["center_source"] == "user"
+    assert lesion["center_lps"] == pytest.approx([-64.445, -125.3, 118.2], abs=1e-3)
+    record = summary["segmentation_labels"]
+    assert record["meanings"]["kidney"] == [2, 3] and "tumor" not in record["meanings"]
+    assert 1 in record["set_to_background"] and 5 in record["set_to_background"] and 2 not in record["set_to_background"]
+
+
+def test_a_totalsegmentator_map_read_with_its_kidney_values():
+    import SimpleITK as sitk
+
+    from RenalMassAILib.lesion.label_map import read_label_map
+    from RenalMassAILib.lesion.label_meanings import parse_label_meanings
+
+    ct = sitk.ReadImage(str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"))
+    label_map = read_label_map(TOTALSEGMENTATOR / "example_seg.nii.gz", ct, meanings=parse_label_meanings("kidney=2+3"))
+    source = sitk.GetArrayFromImage(sitk.ReadImage(str(TOTALSEGMENTATOR / "example_seg.nii.gz")))
+    read = sitk.GetArrayFromImage(label_map.image)
+    assert np.array_equal(read == 1, (source == 2) | (source == 3))
+    assert set(np.unique(read)) == {0, 1}
+    kidney_ml = (read == 1).sum() * 27 / 1000  # 3 mm voxels
+    assert kidney_ml == pytest.approx(106.6 + 99.3, abs=1.0)
+
+
+@pytest.mark.parametrize("text, message", [
+    ("kidney=2,kidney=3", "kidney is named twice; give several values with + (kidney=2+3)"),
+    ("liver=5", "'liver=5' is not name=value with a name among kidney, tumor, cyst"),
+    ("tumor=two", "'two' is not a label value"),
+    ("kidney=2,tumor=2", "value 2 is named both kidney and tumor"),
+    ("tumor=0", "label value 0 is not positive"),
+])
+def test_bad_label_meanings_are_refused_in_one_line(tmp_path, capsys, case_files, text, message):
+    _, files = case_files
+    code = main(["prepare", "-A", files["arterial"], "--segmentation", files["segmentation"], "--labels", text,
+                 "--out", str(tmp_path / "out")])
+    err = capsys.readouterr().err
+    assert code == 2 and message in err and len(err.strip().splitlines()) == 1
+
+
+def test_kits23_dataset_json_regions_give_kidney_tumor_cyst(tmp_path):
+    from RenalMassAILib.lesion.label_meanings import parse_label_meanings
+
+    dataset = {"labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2},
+               "regions_class_order": [1, 3, 2]}  # KiTS23's dataset.json
+    (tmp_path / "dataset.json").write_text(json.dumps(dataset))
+    meanings = parse_label_meanings(str(tmp_path / "dataset.json"))
+    assert meanings.values == {"kidney": (1,), "tumor": (2,), "cyst": (3,)}
+    assert meanings.value_of() == {1: 1, 2: 2, 3: 3}
+
+
+@pytest.mark.parametrize("command", ["prepare", "segment", "analyze"])
+def test_center_lps_takes_every_float_notation(command):
+    from RenalMassAILib.cli import _parser
+
+    args = _parser().parse_args([command, "-A", "a.nii.gz", "--center-lps", "-1.2e-05", "-3", ".5", "--out", "o",
+                                 *(["--seg-model", "m"] if command == "segment" else [])])
+    assert args.center_lps == [-1.2e-05, -3.0, 0.5]
+    args = _parser().parse_args([command, "-A", "a.nii.gz", "--center-lps", "1E2", "-.25", "-7.", "--out", "o",
+                                 *(["--seg-model", "m"] if command == "segment" else [])])
+    assert args.center_lps == [100.0, -0.25, -7.0]
+
+
+def test_center_lps_refuses_what_is_not_a_finite_number(capsys):
+    from RenalMassAILib.cli import _parser
+
+    for bad in ("nan", "inf", "1,5"):
+        with pytest.raises(SystemExit) as exit_info:
+            _parser().parse_args(["prepare", "-A", "a.nii.gz", "--center-lps", "1", bad, "2", "--out", "o"])
+        assert exit_info.value.code == 2
+        assert f"argument --center-lps: {bad!r} is not a" in capsys.readouterr().err

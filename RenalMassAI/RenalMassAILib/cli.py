@@ -6,6 +6,8 @@ Errors in user input end with status 2 and one line on stderr naming the input a
 
 import argparse
 import json
+import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -34,8 +36,50 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse reads a value such as `-1.2e-05` as an option, because its test for negative
+    numbers (a private pattern, `-3` and `-.5` only) knows no exponent. This parser's pattern takes
+    every float notation; the command line has no option that looks like a number, so nothing is lost.
+    Subcommand parsers are made of the same class (argparse uses type(parent))."""
+
+    _NEGATIVE_NUMBER = re.compile(r"^-(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._negative_number_matcher = self._NEGATIVE_NUMBER
+
+
+def _finite_float(text: str) -> float:
+    """A coordinate in any float notation ('-1.2e-05', '-3', '.5'); NaN and infinity are refused."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
+
+
+def _add_center_argument(parser, help_text: str) -> None:
+    parser.add_argument("--center-lps", type=_finite_float, nargs=3, metavar=("X", "Y", "Z"), help=help_text)
+
+
+def _add_labels_argument(parser) -> None:
+    parser.add_argument("--labels", metavar="MEANINGS", default=None,
+                        help="what the segmentation's values mean when they are not kidney 1 / tumor 2 / cyst 3: "
+                             "name=value items, several values joined with + (kidney=2+3,tumor=4), or an nnU-Net "
+                             "dataset.json; values not named become background")
+
+
+def _label_meanings(args):
+    from RenalMassAILib.lesion.label_meanings import parse_label_meanings
+
+    text = getattr(args, "labels", None)
+    return parse_label_meanings(text) if text else None
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="renalmassai", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="renalmassai", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"renalmassai {__version__}")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(metavar="COMMAND")
@@ -47,8 +91,7 @@ def _parser() -> argparse.ArgumentParser:
 
     segment = commands.add_parser("segment", help="kidney / tumour / cyst segmentation with an nnU-Net v2 model")
     _add_image_arguments(segment, auto=False)
-    segment.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
-                         help="segment a region around this point (mm, LPS); default: around the kidneys found")
+    _add_center_argument(segment, "segment a region around this point (mm, LPS); default: around the kidneys found")
     _add_segmentation_arguments(segment)
     segment.add_argument("--out", required=True, help="output folder: segmentation.nii.gz, segmentation.json")
     segment.set_defaults(run=_run_segment)
@@ -81,6 +124,9 @@ def _parser() -> argparse.ArgumentParser:
     authors.add_argument("--phases", nargs="+", required=True, metavar="PHASE", help="the branches' phases, in order")
     authors.add_argument("--id", default=None)
     authors.add_argument("--version", default="1.0")
+    authors.add_argument("--sum-input-channels", action="store_true",
+                         help="a conv1 with several input channels (the authors' Res18 default: 16) saw the same slice "
+                              "in every channel: sum its filters into one channel (exact for such input)")
     authors.add_argument("--out", required=True)
     authors.set_defaults(run=_run_models_import_authors)
 
@@ -123,7 +169,11 @@ def _parser() -> argparse.ArgumentParser:
     batch.add_argument("--aggressiveness-model", metavar="PKG")
     batch.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     batch.add_argument("--register", action="store_true")
-    batch.add_argument("--workers", type=int, default=1, help="worker processes of the local Dask cluster")
+    batch.add_argument("--labels", metavar="MEANINGS", default=None,
+                       help="what the manifest segmentations' values mean, as for prepare (kidney=2+3,tumor=4 or a "
+                            "dataset.json)")
+    batch.add_argument("--workers", type=int, default=1,
+                       help="worker processes of the local Dask cluster (0: run the cases in this process)")
     batch.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:port)")
     batch.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     batch.set_defaults(run=_run_batch)
@@ -227,9 +277,9 @@ def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> 
 
 def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     _add_image_arguments(parser)
-    parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3")
-    parser.add_argument("--center-lps", type=float, nargs=3, metavar=("X", "Y", "Z"),
-                        help="tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
+    parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3 (else --labels)")
+    _add_labels_argument(parser)
+    _add_center_argument(parser, "tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     parser.add_argument("--register", action="store_true",
                         help="rigidly register N and V onto A (default: the same world point, as the authors' code)")
@@ -247,6 +297,9 @@ def _prepare_from_args(args):
     from RenalMassAILib.lesion.label_map import read_label_map
     from RenalMassAILib.prepare import load_case, load_case_auto, prepare_case
 
+    meanings = _label_meanings(args)  # before the images are read: a typo fails fast
+    if meanings is not None and not args.segmentation:
+        raise InputError("--labels names the values of a --segmentation label map; give one with --segmentation")
     explicit = _explicit_phases(args)
     if explicit and args.auto:
         raise InputError("give the phases either explicitly (--arterial/--venous/--non-contrast) or with --auto, not both")
@@ -259,7 +312,8 @@ def _prepare_from_args(args):
     else:
         case, assignment = load_case_auto(args.auto, case_id)
     if args.segmentation:
-        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase))
+        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase),
+                                   meanings=meanings)
     elif getattr(args, "seg_model", None):
         label_map = _segment(case, args, explicit)[0]
     else:
@@ -435,7 +489,8 @@ def _run_models_import(args) -> int:
 def _run_models_import_authors(args) -> int:
     from RenalMassAILib.classify.authors_import import import_authors_checkpoint
 
-    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version)
+    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version,
+                                     args.sum_input_channels)
     print(f"wrote model package {path}")
     return 0
 
@@ -468,12 +523,18 @@ def _run_train(args) -> int:
 def _run_batch(args) -> int:
     import csv
 
-    from RenalMassAILib.cohort.batch import BatchSettings, run_batch
+    from RenalMassAILib.cohort.batch import PLAN, BatchSettings, run_batch
 
+    if args.labels:
+        _label_meanings(args)  # a typo is refused before any case runs
     settings = BatchSettings(args.seg_model, args.malignancy_model, args.aggressiveness_model, args.preprocessing,
-                             args.register, args.threads)
+                             args.register, args.threads, args.labels)
     path = run_batch(args.manifest, args.out, settings, args.workers, args.scheduler)
-    rows = list(csv.DictReader(open(path)))
+    with open(path, newline="") as file:
+        rows = list(csv.DictReader(file))
+    plan = json.loads((Path(args.out) / PLAN).read_text())
+    print("this run: " + ", ".join(f"{kind} {count}" for kind, count in sorted(plan["counts"].items()))
+          + f" (reasons per case in {Path(args.out) / PLAN})", file=sys.stderr)
     failed = [r["case_id"] for r in rows if r["status"] != "ok"]
     print(f"{len(rows) - len(failed)} of {len(rows)} cases analysed" + (f"; failed: {', '.join(failed)}" if failed else "")
           + f"; wrote {path}")
@@ -512,9 +573,24 @@ def _run_labels(args) -> int:
     from RenalMassAILib.cohort.pathology_sources import records_from_csv, records_from_kits_json, write_labels
 
     records = records_from_kits_json(args.kits_json) if args.kits_json else records_from_csv(args.pathology_csv)
-    counts = write_labels(records, args.out)
+    rows = write_labels(records, args.out)
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row.pathology_class] = counts.get(row.pathology_class, 0) + 1
+    with_problems = [row for row in rows if row.problems]
+    if with_problems:
+        print(f"renalmassai labels: {len(with_problems)} of {len(rows)} records had fields that could not be used "
+              "(each is named in the reason column):", file=sys.stderr)
+        for row in with_problems[:_PROBLEMS_SHOWN]:
+            print(f"  {row.case_id or '(no case_id)'}: {'; '.join(row.problems)} -> {row.pathology_class}",
+                  file=sys.stderr)
+        if len(with_problems) > _PROBLEMS_SHOWN:
+            print(f"  ... and {len(with_problems) - _PROBLEMS_SHOWN} more", file=sys.stderr)
     print(", ".join(f"{name} {count}" for name, count in sorted(counts.items())) + f"; wrote {args.out}")
     return 0
+
+
+_PROBLEMS_SHOWN = 20
 
 
 def _run_demo(args) -> int:

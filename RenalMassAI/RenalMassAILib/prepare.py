@@ -33,6 +33,7 @@ class PreparedCase:
     alignments: dict[Phase, PhaseAlignment]
     model_input: ModelInput
     phase_assignment: PhaseAssignment | None = None
+    segmentation_labels: dict | None = None  # how the label map's values were read (LabelMap.record)
 
 
 def load_case(paths: dict[Phase, str], case_id: str = "case") -> Case:
@@ -89,7 +90,8 @@ def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap |
     alignments = align_phases(case, alignment, center_lps)
     model_input = make_model_input(case, alignments, plane_center(preprocessing, center_lps, lesion, source),
                                    preprocessing)
-    return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment)
+    return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment,
+                        label_map.record if label_map is not None else None)
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):
@@ -137,6 +139,8 @@ def prepare_summary(prepared: PreparedCase, inputs: dict, seconds: float | None 
         "geometry": prepared.model_input.geometry.to_dict(),
         "inputs": inputs,
     }
+    if prepared.segmentation_labels:
+        summary["segmentation_labels"] = prepared.segmentation_labels
     if prepared.phase_assignment:
         summary["phase_detection"] = {p.value: r for p, r in prepared.phase_assignment.reasons.items()}
         summary["ignored_series"] = [f"{s.label()}: {why}" for s, why in prepared.phase_assignment.ignored]

@@ -8,9 +8,11 @@ import dataclasses
 import hashlib
 import json
 import shutil
+import stat
 import tempfile
 import zipfile
-from pathlib import Path
+import zlib
+from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import torch
 
@@ -23,6 +25,10 @@ CARD = "model.json"
 TASKS = ("malignancy", "aggressiveness")
 POSITIVE_CLASS = {"malignancy": "malignant", "aggressiveness": "aggressive"}
 DEMO_NOTICE = "demo, synthetic training data, not for clinical use"
+# An archive may unpack to at most this much (the authors' three-branch network is about 135 MB),
+# in at most this many members: a larger one is refused before anything is written (zip bombs).
+MAX_UNPACKED_BYTES = 2 << 30
+MAX_MEMBERS = 1000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -156,21 +162,73 @@ def write_package(folder, network: torch.nn.Module, card: dict, half: bool = Fal
     return folder
 
 
-def extract_zip(archive: Path, into: Path) -> Path:
-    """Extracts a package archive (model.json at its top or in one folder) without path tricks."""
+def extract_zip(archive: Path, into: Path, max_bytes: int | None = None) -> Path:
+    """Extracts a package archive (model.json at its top or in one folder). Every member is checked
+    before anything is written: its resolved path must lie inside `into` (no '..', no absolute path),
+    it must be a plain file or folder (no symbolic link), and the declared sizes must stay under
+    `max_bytes` (default MAX_UNPACKED_BYTES). A member holding more than it declares is stopped by
+    zipfile at the declared size and fails its CRC check; the bytes written are also counted against
+    the limit."""
+    where = f"model archive {str(archive)!r}"
+    max_bytes = MAX_UNPACKED_BYTES if max_bytes is None else max_bytes
     try:
         with zipfile.ZipFile(archive) as zipped:
-            for member in zipped.namelist():
-                target = (into / member).resolve()
-                if not str(target).startswith(str(into.resolve())):
-                    raise InputError(f"model archive {str(archive)!r}: member {member!r} points outside the archive")
-            zipped.extractall(into)
-    except zipfile.BadZipFile:
-        raise InputError(f"model archive {str(archive)!r} is not a valid .zip file") from None
+            members = zipped.infolist()
+            targets = [_member_target(info, into, where) for info in members]
+            _check_sizes(members, max_bytes, where)
+            written = 0
+            for info, target in zip(members, targets):
+                written = _extract_member(zipped, info, target, written, max_bytes, where)
+    except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+        raise InputError(f"{where} is not a valid .zip file ({error})") from None
+    except (NotImplementedError, RuntimeError) as error:  # unsupported compression, encryption
+        raise InputError(f"{where} cannot be unpacked ({error})") from None
     cards = list(into.rglob(CARD))
     if len(cards) != 1:
-        raise InputError(f"model archive {str(archive)!r} holds {len(cards)} {CARD} files; expected one")
+        raise InputError(f"{where} holds {len(cards)} {CARD} files; expected one")
     return cards[0].parent
+
+
+def _member_target(info: zipfile.ZipInfo, into: Path, where: str) -> Path:
+    name = info.filename
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise InputError(f"{where}: member {name!r} is an absolute path; a package archive holds relative paths only")
+    if stat.S_ISLNK(info.external_attr >> 16):
+        raise InputError(f"{where}: member {name!r} is a symbolic link; a package archive holds plain files only")
+    root = into.resolve()
+    target = (root / name).resolve()
+    if not target.is_relative_to(root):
+        raise InputError(f"{where}: member {name!r} points outside the archive's folder")
+    return target
+
+
+def _check_sizes(members: list[zipfile.ZipInfo], max_bytes: int, where: str) -> None:
+    if len(members) > MAX_MEMBERS:
+        raise InputError(f"{where}: holds {len(members)} members, more than the {MAX_MEMBERS} a package may have")
+    declared = sum(info.file_size for info in members)
+    if declared > max_bytes:
+        raise InputError(f"{where}: unpacks to {_size(declared)} (declared sizes), over the {_size(max_bytes)} "
+                         "limit for a model package")
+
+
+def _extract_member(zipped: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int, max_bytes: int,
+                    where: str) -> int:
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return written
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipped.open(info) as source, open(target, "wb") as sink:
+        while block := source.read(1 << 20):
+            written += len(block)
+            if written > max_bytes:
+                raise InputError(f"{where}: unpacks beyond the {_size(max_bytes)} limit for a model package "
+                                 f"(member {info.filename!r} holds more than it declares)")
+            sink.write(block)
+    return written
+
+
+def _size(count: int) -> str:
+    return f"{count / 1e9:.1f} GB" if count >= 1e8 else f"{count / 1e6:.1f} MB"
 
 
 def copy_package(source: Path, target: Path) -> None:

@@ -1,24 +1,32 @@
 """`renalmassai batch`: every case of a cohort through the pipeline, on a Dask cluster.
 
 The per-case work (`analyse_case`) is a pure function of its arguments that writes its own result
-folder, so any executor can run it, a crash loses only the cases in flight, and a rerun skips the
-cases already done. A failing case is recorded (status "error" with the message) and the rest go on.
+folder, so any executor can run it and a crash loses only the cases in flight. A failing case is
+recorded (status "error" with the message) and the rest go on.
+
+Each result.json records the settings that made it (`case_settings`: the case's manifest inputs, the
+models and their fingerprints, the options). A rerun skips a case only when it finished ("ok") with
+the same settings; failed cases are retried and cases whose settings changed are redone. What the
+run decided for each case, and why, is written to batch.json.
 """
 
 import csv
 import dataclasses
 import json
 import math
+import shutil
 import time
 from pathlib import Path
 
 from tqdm import tqdm
 
+from RenalMassAILib.cohort.batch_settings import case_settings, fingerprint, settings_fingerprints
 from RenalMassAILib.cohort.manifest import ManifestRow, read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.errors import InputError
 
 RESULT = "result.json"
+PLAN = "batch.json"
 COLUMNS = ("case_id", "status", "error", "probability_malignancy", "probability_aggressiveness", "score_0_10",
            "phases_used", "models", "demo", "volume_ml", "max_diameter_mm", "center_lps", "class", "seconds")
 
@@ -30,28 +38,35 @@ class BatchSettings:
     aggressiveness_model: str | None = None
     preprocessing: str = "authors-code"
     register: bool = False
-    threads: int = 1  # torch threads per case (one case per worker process)
+    threads: int = 1  # torch threads per case (one case per worker process); does not change results
+    labels: str | None = None  # --labels: what the manifest's segmentations' values mean (else kidney 1 / tumor 2 / cyst 3)
 
 
-def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str) -> dict:
-    """One case end to end; writes out_dir/cases/<case_id>/ and returns its result row."""
+def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None = None) -> dict:
+    """One case end to end; writes out_dir/cases/<case_id>/ and returns its result row.
+    `recorded_settings` (what `case_settings` gives) is stored in result.json so a rerun can tell
+    whether the case must be redone."""
     import torch
 
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
+    from RenalMassAILib.lesion.label_meanings import parse_label_meanings
     from RenalMassAILib.pipeline import Analyzer
     from RenalMassAILib.prepare import load_case, prepare_case
     from RenalMassAILib.present.report import write_report
 
     torch.set_num_threads(settings.threads)
     folder = Path(out_dir) / "cases" / row.case_id
+    if folder.is_dir():  # a retried or redone case: no file of the earlier run may outlive it
+        shutil.rmtree(folder)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     result = {"case_id": row.case_id, "class": row.pathology_class or ""}
     try:
+        meanings = parse_label_meanings(settings.labels) if settings.labels else None
         case = load_case({phase: str(path) for phase, path in row.images.items()}, row.case_id)
         if row.segmentation:
-            label_map = read_label_map(row.segmentation, case.reference)
+            label_map = read_label_map(row.segmentation, case.reference, meanings=meanings)
         elif settings.seg_model:
             label_map = _segment(case, settings, row)
         else:
@@ -67,33 +82,82 @@ def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str) -> dic
     except Exception as error:  # recorded, not raised: one bad case must not stop a cohort
         result |= _row(None, "error", f"{type(error).__name__}: {error}")
     result["seconds"] = round(time.perf_counter() - start, 2)
+    if recorded_settings is not None:
+        result["case_settings"] = recorded_settings
+        result["settings_fingerprint"] = fingerprint(recorded_settings)
     (folder / RESULT).write_text(json.dumps(result, indent=2))
     return result
 
 
 def run_batch(manifest, out, settings: BatchSettings, workers: int = 1, scheduler: str | None = None,
               progress: bool = True) -> Path:
-    """Runs the cases not done yet; writes out/results.csv and per-task prediction CSVs for `evaluate`."""
-    from dask.distributed import Client, LocalCluster, as_completed
-
+    """Runs the cases that are new, failed or changed; writes out/results.csv, out/batch.json and
+    per-task prediction CSVs for `evaluate`. workers=0 runs the cases in this process (no Dask)."""
     out = Path(out)
     rows = read_manifest(manifest, require_labels=False, require_location=settings.seg_model is None)
-    todo = [row for row in rows if not (out / "cases" / row.case_id / RESULT).exists()]
-    if todo:
-        cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                      dashboard_address=None)
-        with Client(scheduler or cluster) as client:
-            futures = client.map(analyse_case, todo, settings=settings, out_dir=str(out), pure=False)
-            for future in tqdm(as_completed(futures), total=len(futures), desc="cases", disable=not progress):
-                future.result()
-        if cluster is not None:
-            cluster.close()
+    shared = settings_fingerprints(settings)
+    recorded = {row.case_id: case_settings(row, settings, shared) for row in rows}
+    decisions = {row.case_id: _decision(out / "cases" / row.case_id / RESULT, recorded[row.case_id]) for row in rows}
+    todo = [row for row in rows if decisions[row.case_id] != "skipped: done with the same settings"]
+    _write_plan(out, decisions)
+    if todo and workers == 0:
+        for row in tqdm(todo, desc="cases", disable=not progress):
+            analyse_case(row, settings, str(out), recorded[row.case_id])
+    elif todo:
+        _run_on_dask(todo, settings, out, recorded, workers, scheduler, progress)
     return write_results(rows, out)
 
 
+def _run_on_dask(todo: list[ManifestRow], settings: BatchSettings, out: Path, recorded: dict, workers: int,
+                 scheduler: str | None, progress: bool) -> None:
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                                  dashboard_address=None)
+    with Client(scheduler or cluster) as client:
+        futures = [client.submit(analyse_case, row, settings, str(out), recorded[row.case_id], pure=False)
+                   for row in todo]
+        for future in tqdm(as_completed(futures), total=len(futures), desc="cases", disable=not progress):
+            future.result()
+    if cluster is not None:
+        cluster.close()
+
+
+def _decision(result_path: Path, settings: dict) -> str:
+    """Why a case runs (or not) in this run."""
+    if not result_path.exists():
+        return "new"
+    try:
+        previous = json.loads(result_path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return "rerun: its result.json was unreadable"
+    if previous.get("status") != "ok":
+        return "retry: it failed before"
+    if "case_settings" not in previous:
+        return "redo: its settings were not recorded (an earlier version's result)"
+    if previous.get("settings_fingerprint") != fingerprint(settings):
+        return "redo: settings changed (" + ", ".join(_changed_keys(previous["case_settings"], settings)) + ")"
+    return "skipped: done with the same settings"
+
+
+def _changed_keys(before: dict, now: dict) -> list[str]:
+    return sorted(key for key in set(before) | set(now) if before.get(key) != now.get(key))
+
+
+def _write_plan(out: Path, decisions: dict[str, str]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for decision in decisions.values():
+        kind = decision.split(":")[0]
+        counts[kind] = counts.get(kind, 0) + 1
+    (out / PLAN).write_text(json.dumps({"counts": counts, "cases": decisions}, indent=2))
+
+
 def write_results(rows: list[ManifestRow], out: Path) -> Path:
-    results = [json.loads((out / "cases" / row.case_id / RESULT).read_text()) for row in rows
-               if (out / "cases" / row.case_id / RESULT).exists()]
+    """results.csv and predictions_<task>.csv from the cases' result.json; the class is the manifest's
+    current one (a corrected label needs no rerun)."""
+    results = [json.loads((out / "cases" / row.case_id / RESULT).read_text()) | {"class": row.pathology_class or ""}
+               for row in rows if (out / "cases" / row.case_id / RESULT).exists()]
     path = out / "results.csv"
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")

@@ -9,6 +9,10 @@ indeterminate (or excluded), with the reason (Xiong et al. 2025, Table 1 and Met
   (malignant; left out of the aggressiveness task).
 - Urothelial carcinoma, lymphoma and metastases lie outside the taxonomy, and the paper excluded
   papillary adenoma and renomedullary interstitial cell tumour: all are reported as excluded.
+- A subtype the taxonomy does not name (KiTS "other", "spindle_cell_neoplasm") is placed by the
+  source's malignant flag where one is given: benign, or malignant with unknown aggressiveness
+  (indeterminate); without the flag it is excluded. A flag that disagrees with a named subtype is
+  noted in the reason; the subtype decides.
 """
 
 import dataclasses
@@ -89,6 +93,7 @@ class PathologyRecord:
     t_stage: str | None = None  # '1a', 'pT3a', 'T3b' ...
     venous_invasion: bool | None = None
     perinephric_invasion: bool | None = None
+    malignant: bool | None = None  # the source's own benign / malignant flag (KiTS: malignant)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -103,9 +108,17 @@ def normalise_subtype(text: str) -> str | None:
 
 
 def classify(record: PathologyRecord) -> Classification:
+    result = _classify_by_rules(record)
+    conflict = _malignant_flag_conflict(record, result)
+    if conflict:
+        return dataclasses.replace(result, reason=f"{result.reason}; {conflict}")
+    return result
+
+
+def _classify_by_rules(record: PathologyRecord) -> Classification:
     subtype = normalise_subtype(record.subtype)
     if subtype is None:
-        return Classification(EXCLUDED, f"unknown subtype {record.subtype!r}", record.subtype)
+        return _unnamed_subtype(record)
     if subtype in _OUTSIDE:
         return Classification(EXCLUDED, _OUTSIDE[subtype], subtype)
     grade = 4 if record.rhabdoid else record.isup_grade
@@ -128,7 +141,40 @@ def classify(record: PathologyRecord) -> Classification:
         return Classification(AGGRESSIVE, f"{subtype} with " + ", ".join(features), subtype)
     if grade is None:
         return Classification(INDETERMINATE, f"{subtype} without ISUP grade or aggressive feature", subtype)
-    return Classification(INDOLENT, f"{subtype}, ISUP grade {grade}, no aggressive feature", subtype)
+    unknown = _features_not_given(record, subtype)
+    return Classification(INDOLENT, f"{subtype}, ISUP grade {grade}, no aggressive feature"
+                          + (f" (not given: {', '.join(unknown)})" if unknown else ""), subtype)
+
+
+def _unnamed_subtype(record: PathologyRecord) -> Classification:
+    text = record.subtype.strip()
+    named = f"subtype {text!r} is not in the paper's taxonomy" if text else "no subtype given"
+    if record.malignant is True:
+        return Classification(INDETERMINATE, f"{named}; the source marks it malignant: counted for malignancy only",
+                              text)
+    if record.malignant is False:
+        return Classification(BENIGN, f"{named}; the source marks it benign", text)
+    return Classification(EXCLUDED, f"{named} and no malignant flag" if text else named, text)
+
+
+def _malignant_flag_conflict(record: PathologyRecord, result: Classification) -> str | None:
+    if record.malignant is None or result.pathology_class == EXCLUDED or normalise_subtype(record.subtype) is None:
+        return None
+    if (result.pathology_class != BENIGN) != record.malignant:
+        return f"the source's malignant={str(record.malignant).lower()} disagrees with the subtype, which decides"
+    return None
+
+
+def _features_not_given(record: PathologyRecord, subtype: str) -> list[str]:
+    """The aggressive features a graded subtype's 'indolent' rests on without their being recorded."""
+    unknown = []
+    if record.necrosis is None and subtype == "clear cell rcc":
+        unknown.append("necrosis")
+    if record.sarcomatoid is None:
+        unknown.append("sarcomatoid")
+    if record.t_stage is None and record.venous_invasion is None and record.perinephric_invasion is None:
+        unknown.append("pT stage")
+    return unknown
 
 
 def _stage(text: str | None) -> str:

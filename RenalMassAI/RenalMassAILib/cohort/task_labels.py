@@ -17,6 +17,8 @@ def parse_class(text: str) -> str:
 
 def task_label(pathology_class: str, task: str) -> float:
     """1 / 0, or NaN when the case does not count for the task (indeterminate aggressiveness)."""
+    if pathology_class not in CLASSES:  # e.g. 'excluded' from the labels command: not a case for any task
+        raise ValueError(f"pathology class {pathology_class!r} counts for no task; use one of {', '.join(CLASSES)}")
     if task == "malignancy":
         return float(pathology_class != "benign")
     if task == "aggressiveness":
