@@ -23,7 +23,7 @@ print(next(r for r in requirements if r.split("==")[0].lower() == package.lower(
 PY
 }
 .venv/bin/python -m pip install --quiet --upgrade pip
-.venv/bin/python -m pip install --quiet "$(pin dependencies numpy)" "setuptools>=77" wheel
+.venv/bin/python -m pip install --quiet "$(pin dependencies numpy)" setuptools==84.2.1 wheel==0.48.0
 .venv/bin/python -m pip install --quiet --no-build-isolation "$(pin radiomics pyradiomics)"
 .venv/bin/python -m pip install --quiet -e ".[all,test,radiomics]"
 echo "RenalMassAI installed in $(pwd)/.venv"
