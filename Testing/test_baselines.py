@@ -4,6 +4,7 @@ phantom cohort."""
 
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
@@ -15,7 +16,8 @@ from sklearn.linear_model import LogisticRegression
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.cli import main
-from RenalMassAILib.cohort.radiomics_features import case_features, extractor_record, section_features, section_images
+from RenalMassAILib.cohort.radiomics_features import (case_features, extractor_record, section_extractor,
+                                                      section_features, section_images)
 from RenalMassAILib.cohort.radiomics_model import fit_radiomics_model, load_radiomics_model, save_radiomics_model
 from RenalMassAILib.cohort.renal_nomogram import FEATURES, fit_nomogram, predict_nomogram
 from RenalMassAILib.errors import InputError
@@ -87,6 +89,16 @@ def test_a_section_pyradiomics_cannot_analyze_is_refused_with_its_phase():
     mask = sitk.GetImageFromArray(np.zeros((20, 20), np.uint8))  # no tumor pixel
     with pytest.raises(ValueError, match="radiomics of phase A: pyradiomics"):
         section_features(image, mask, "A")
+
+
+def test_a_missing_pyradiomics_is_refused_with_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "radiomics", None)  # what `import radiomics` meets without the package
+    section_extractor.cache_clear()
+    try:
+        with pytest.raises(InputError, match="--no-build-isolation pyradiomics==3.0.1"):
+            extractor_record()
+    finally:
+        section_extractor.cache_clear()
 
 
 def _synthetic(n=60, seed=0):

@@ -48,6 +48,7 @@ def case_baseline_features(row: ManifestRow, batch_dir: Path | None) -> dict:
 
 def run_baselines(manifest, out, batch_dir=None) -> dict:
     rows = read_manifest(manifest, require_labels=True, require_location=False)
+    extractor = extractor_record()  # refuses a missing pyradiomics once, before any case is read
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     batch_dir = Path(batch_dir) if batch_dir else None
@@ -58,7 +59,7 @@ def run_baselines(manifest, out, batch_dir=None) -> dict:
     usable = [c for c in usable if set(c["radiomics"]) == set(names)]  # same phases in every case
     summary = {"cases": len(rows), "usable": len(usable),
                "errors": {c["case_id"]: c["error"] for c in cases if c["status"] == "error"},
-               "radiomics_extractor": extractor_record(), "tasks": {}}
+               "radiomics_extractor": extractor, "tasks": {}}
     for task in TASKS:
         summary["tasks"][task] = _fit_and_predict(task, usable, names, out, batch_dir)
     (out / "baselines.json").write_text(json.dumps(summary, indent=2))

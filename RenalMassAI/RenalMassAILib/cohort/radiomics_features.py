@@ -49,9 +49,9 @@ def section_extractor():
 def extractor_record() -> dict:
     """What a radiomics model package must match: pyradiomics version, settings file and the
     settings, image types and feature classes pyradiomics read from it."""
+    extractor = section_extractor()  # first: it refuses a missing pyradiomics with InputError
     import radiomics
 
-    extractor = section_extractor()
     record = {"pyradiomics": radiomics.__version__, "settings_file": SETTINGS_NAME,
               "settings_sha256": hashlib.sha256(settings_path().read_bytes()).hexdigest(),
               "settings": extractor.settings, "image_types": extractor.enabledImagetypes,
