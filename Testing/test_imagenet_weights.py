@@ -50,7 +50,7 @@ def test_every_backbone_of_a_network_is_initialised(imagenet_file):
 
 
 def test_files_of_another_layout_are_refused_with_one_line(imagenet_file, tmp_path):
-    path, state = imagenet_file
+    _, state = imagenet_file
     cases = {
         "resnet34.pth": (torchvision.models.resnet34(weights=None).state_dict(), "keys missing .*unexpected"),
         "no_layer4.pth": ({k: v for k, v in state.items() if not k.startswith("layer4.")},
