@@ -1,61 +1,104 @@
-"""Baselines: radiomics features (pyradiomics definitions), the LASSO + random-forest package, the
-refitted RENAL nomogram, and `renalmassai baseline` on a phantom cohort."""
+"""Baselines: radiomics features (pyradiomics 3.0.1 with the authors' settings, on phantom sections),
+the LASSO + random-forest package, the refitted RENAL nomogram, and `renalmassai baseline` on a
+phantom cohort."""
 
 import csv
 import json
+import sys
 
 import numpy as np
 import pytest
+import SimpleITK as sitk
+from radiomics import featureextractor
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.cli import main
-from RenalMassAILib.cohort.radiomics_features import first_order, glcm, shape_2d
+from RenalMassAILib.cohort.radiomics_features import (case_features, extractor_record, section_extractor,
+                                                      section_features, section_images)
 from RenalMassAILib.cohort.radiomics_model import fit_radiomics_model, load_radiomics_model, save_radiomics_model
 from RenalMassAILib.cohort.renal_nomogram import FEATURES, fit_nomogram, predict_nomogram
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.label_map import to_label_map
 from RenalMassAILib.phantom.cohort import write_phantom_cohort
+from RenalMassAILib.phantom.generator import make_phantom
+from RenalMassAILib.prepare import prepare_case
 
 
-def disc(radius: float, size: int = 101) -> np.ndarray:
-    y, x = np.mgrid[0:size, 0:size] - size // 2
-    return x ** 2 + y ** 2 <= radius ** 2
+AUTHORS_GLCM = ["Autocorrelation", "JointAverage", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast",
+                "Correlation", "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "JointEnergy",
+                "JointEntropy", "Imc1", "Imc2", "Idm", "Idmn", "Id", "Idn", "InverseVariance", "MaximumProbability",
+                "SumEntropy", "SumSquares"]
 
 
-def test_first_order_follows_the_pyradiomics_definitions():
-    x = np.array([10.0, 20.0, 30.0, 40.0, 100.0])
-    f = first_order(x, pixel_area=0.5)
-    assert f["Mean"] == pytest.approx(40.0) and f["Variance"] == pytest.approx(np.var(x))
-    assert f["Energy"] == pytest.approx((x ** 2).sum()) and f["TotalEnergy"] == pytest.approx(0.5 * (x ** 2).sum())
-    assert f["Skewness"] == pytest.approx(((x - 40) ** 3).mean() / np.var(x) ** 1.5)
-    assert f["Kurtosis"] == pytest.approx(((x - 40) ** 4).mean() / np.var(x) ** 2)  # not excess kurtosis
-    # bins of 25 HU on multiples of 25: {10, 20}, {30, 40}, {100} -> p = 0.4, 0.4, 0.2
-    p = np.array([0.4, 0.4, 0.2])
-    assert f["Uniformity"] == pytest.approx((p ** 2).sum())
-    assert f["Entropy"] == pytest.approx(-(p * np.log2(p)).sum(), abs=1e-9)
-    flat = first_order(np.full(20, 37.0), 1.0)
-    assert flat["Entropy"] == pytest.approx(0.0, abs=1e-9) and flat["Uniformity"] == 1.0
+@pytest.fixture(scope="module")
+def phantom_sections():
+    phantom = make_phantom(size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), seed=1)
+    label_map = to_label_map(phantom.labels, phantom.images[Phase.ARTERIAL])
+    prepared = prepare_case(phantom.case(), preset("authors-code"), label_map)
+    return prepared, label_map, section_images(prepared, label_map)
 
 
-def test_shape_of_a_disc_and_of_a_rectangle():
-    f = shape_2d(disc(20), pixel_mm=0.5)
-    assert f["PixelSurface"] == pytest.approx(np.pi * 10 ** 2, rel=0.02)
-    assert f["MaximumDiameter"] == pytest.approx(20.0, abs=1.0)
-    assert f["Sphericity"] == pytest.approx(1.0, abs=0.1) and f["Elongation"] == pytest.approx(1.0, abs=0.02)
-    rectangle = np.zeros((60, 60), bool)
-    rectangle[10:50, 20:40] = True  # 40 x 20 pixels
-    assert shape_2d(rectangle, 1.0)["Elongation"] == pytest.approx(0.5, abs=0.02)
+def _authors_extractor():
+    """pyradiomics configured in code with the facts of the authors' radiomics_feat.yaml (2D, Original
+    image only, binWidth 4, distance 1, no normalisation), independent of our settings file."""
+    extractor = featureextractor.RadiomicsFeatureExtractor(normalize=False, label=1, binWidth=4, distances=[1],
+                                                           geometryTolerance=0.01)
+    extractor.disableAllFeatures()
+    extractor.enableImageTypes(Original={})
+    extractor.enableFeaturesByName(shape2D=[], firstorder=[], glcm=AUTHORS_GLCM, glrlm=[], glszm=[], gldm=[], ngtdm=[])
+    return extractor
 
 
-def test_glcm_of_flat_and_striped_regions():
-    mask = np.ones((20, 20), bool)
-    flat = glcm(np.full((20, 20), 50.0), mask)
-    assert flat["JointEnergy"] == pytest.approx(1.0) and flat["Contrast"] == 0 and flat["Idm"] == pytest.approx(1.0)
-    stripes = np.where(np.arange(20)[None, :] % 2 == 0, 0.0, 30.0).repeat(20, axis=0)  # two levels, columns alternate
-    f = glcm(stripes, mask)
-    # horizontal and diagonal neighbours always differ by one level, vertical ones never
-    assert f["Contrast"] == pytest.approx(0.75) and f["DifferenceAverage"] == pytest.approx(0.75)
-    assert f["JointEntropy"] > 0 and f["Correlation"] < 0
+def test_radiomics_features_equal_pyradiomics_own_extractor_on_a_phantom_section(phantom_sections):
+    prepared, label_map, sections = phantom_sections
+    features = case_features(prepared, label_map)
+    assert set(sections) == {Phase.NON_CONTRAST, Phase.ARTERIAL, Phase.VENOUS}
+    reference = _authors_extractor()
+    for phase, (image, mask) in sections.items():
+        assert image.GetDimension() == 2 and image.GetSpacing() == (1.0, 1.0)  # one axial section, 1 mm pixels
+        expected = {f"{phase.value}_{k}": float(v) for k, v in reference.execute(image, mask).items()
+                    if not k.startswith("diagnostics_")}
+        ours = {k: v for k, v in features.items() if k.startswith(f"{phase.value}_")}
+        assert ours.keys() == expected.keys() and len(ours) == 100  # 9 + 18 + 22 + 16 + 16 + 14 + 5
+        for name, value in expected.items():
+            assert ours[name] == pytest.approx(value, rel=1e-9, abs=1e-9), name
+    classes = {name.split("_")[2] for name in features}
+    assert classes == {"shape2D", "firstorder", "glcm", "glrlm", "glszm", "gldm", "ngtdm"}
+    assert all(name.split("_")[1] == "original" for name in features)  # no LoG / wavelet images
+
+
+def test_section_features_follow_the_definitions_with_bin_width_4_hu(phantom_sections):
+    _, _, sections = phantom_sections
+    image, mask = sections[Phase.ARTERIAL]
+    values = sitk.GetArrayFromImage(image)[sitk.GetArrayFromImage(mask) == 1].astype(float)
+    features = section_features(image, mask)
+    assert features["original_shape2D_PixelSurface"] == pytest.approx(len(values))  # 1 mm^2 pixels
+    assert features["original_firstorder_Mean"] == pytest.approx(values.mean())
+    counts = np.unique(np.floor(values / 4.0), return_counts=True)[1]  # bins of 4 HU on multiples of 4
+    p = counts / counts.sum()
+    assert len(p) > 3  # the phantom's noise spreads the tumor over several bins
+    assert features["original_firstorder_Entropy"] == pytest.approx(-(p * np.log2(p)).sum(), rel=1e-6)
+    assert features["original_firstorder_Uniformity"] == pytest.approx((p ** 2).sum(), rel=1e-9)
+
+
+def test_a_section_pyradiomics_cannot_analyze_is_refused_with_its_phase():
+    image = sitk.GetImageFromArray(np.zeros((20, 20), np.float32))
+    mask = sitk.GetImageFromArray(np.zeros((20, 20), np.uint8))  # no tumor pixel
+    with pytest.raises(ValueError, match="radiomics of phase A: pyradiomics"):
+        section_features(image, mask, "A")
+
+
+def test_a_missing_pyradiomics_is_refused_with_the_install_command(monkeypatch):
+    monkeypatch.setitem(sys.modules, "radiomics", None)  # what `import radiomics` meets without the package
+    section_extractor.cache_clear()
+    try:
+        with pytest.raises(InputError, match="--no-build-isolation pyradiomics==3.0.1"):
+            extractor_record()
+    finally:
+        section_extractor.cache_clear()
 
 
 def _synthetic(n=60, seed=0):
@@ -81,6 +124,32 @@ def test_radiomics_package_predicts_as_the_forest_and_refuses_tampering(tmp_path
         load_radiomics_model(folder)
     with pytest.raises(ValueError, match="2 cases of each class"):
         fit_radiomics_model(x[:5], np.array([1, 1, 1, 1, 0]), names, "malignancy")
+
+
+def test_packages_of_another_feature_set_are_refused(tmp_path):
+    x, y = _synthetic()
+    names = [f"f{i}" for i in range(x.shape[1])]
+    folder = save_radiomics_model(fit_radiomics_model(x, y, names, "malignancy", trees=5), tmp_path / "pkg")
+    card_path = folder / "model.json"
+    card = json.loads(card_path.read_text())
+    assert card["feature_extractor"] == extractor_record() and card["feature_extractor"]["pyradiomics"] == "v3.0.1"
+    assert card["feature_extractor"]["settings"]["binWidth"] == 4
+    old = {k: v for k, v in card.items() if k != "feature_extractor"}  # what earlier versions wrote
+    card_path.write_text(json.dumps(old))
+    with pytest.raises(InputError, match="hand-written features .* retrain"):
+        load_radiomics_model(folder)
+    other = json.loads(json.dumps(card))
+    other["feature_extractor"]["settings"]["binWidth"] = 25
+    card_path.write_text(json.dumps(other))
+    with pytest.raises(InputError, match="settings differ .* retrain"):
+        load_radiomics_model(folder)
+    card_path.write_text(json.dumps(card))
+    model = load_radiomics_model(folder)
+    rows = [dict(zip(names, row)) for row in x[:3]]
+    np.testing.assert_array_equal(model.feature_matrix(rows), x[:3])
+    del rows[1]["f4"]
+    with pytest.raises(InputError, match="case 2 lacks feature 'f4'"):
+        model.feature_matrix(rows)
 
 
 def test_nomogram_is_the_fitted_logistic_model():
@@ -117,6 +186,13 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     for p in predictions:
         assert p["deep_model"] == "0.5" and p["probability"] == "0.5"
         assert 0 <= float(p["radiomics"]) <= 1 and 0 <= float(p["renal_nomogram"]) <= 1 and 4 <= int(p["renal_score"]) <= 12
-    assert (out / "radiomics_malignancy" / "model.json").exists() and (out / "renal_nomogram_malignancy.json").exists()
-    features = list(csv.DictReader(open(out / "features.csv")))
-    assert {"renal_R_points", "renal_total", "A_glcm_Contrast", "V_firstorder_Mean"} <= set(features[0])
+    assert (out / "renal_nomogram_malignancy.json").exists()
+    assert summary["radiomics_extractor"]["settings"]["binWidth"] == 4
+    features = {f["case_id"]: f for f in csv.DictReader(open(out / "features.csv"))}
+    assert {"renal_R_points", "renal_total", "A_original_glcm_Contrast", "V_original_firstorder_Mean",
+            "N_original_ngtdm_Busyness"} <= set(next(iter(features.values())))
+    # the saved package reproduces the CSV's radiomics column from the features it wrote
+    package = load_radiomics_model(out / "radiomics_malignancy")
+    rows = [{k: float(v) for k, v in features[p["case_id"]].items() if k in package.features} for p in predictions]
+    np.testing.assert_allclose(package.predict(package.feature_matrix(rows)),
+                               [float(p["radiomics"]) for p in predictions], atol=1e-6)

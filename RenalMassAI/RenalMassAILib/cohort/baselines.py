@@ -1,7 +1,7 @@
 """`renalmassai baseline`: the paper's comparators on a cohort, as prediction CSVs for `evaluate`.
 
 Per case (manifest row with a segmentation, or the segmentation a `batch` run wrote): automated
-R.E.N.A.L. and radiomics features. Per task: the "RENAL nomogram (refit)" and the radiomics
+R.E.N.A.L. and radiomics features (pyradiomics, Resources/Radiomics/section_2d.yaml). Per task: the "RENAL nomogram (refit)" and the radiomics
 LASSO + random-forest model, fitted on the train split (plus val), applied to the test split.
 """
 
@@ -14,7 +14,7 @@ import numpy as np
 from tqdm import tqdm
 
 from RenalMassAILib.cohort.manifest import ManifestRow, read_manifest
-from RenalMassAILib.cohort.radiomics_features import case_features
+from RenalMassAILib.cohort.radiomics_features import case_features, extractor_record
 from RenalMassAILib.cohort.radiomics_model import fit_radiomics_model, save_radiomics_model
 from RenalMassAILib.cohort.renal_nomogram import fit_nomogram, nomogram_features, predict_nomogram, save_nomogram
 from RenalMassAILib.cohort.task_labels import task_label
@@ -48,6 +48,7 @@ def case_baseline_features(row: ManifestRow, batch_dir: Path | None) -> dict:
 
 def run_baselines(manifest, out, batch_dir=None) -> dict:
     rows = read_manifest(manifest, require_labels=True, require_location=False)
+    extractor = extractor_record()  # refuses a missing pyradiomics once, before any case is read
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     batch_dir = Path(batch_dir) if batch_dir else None
@@ -57,7 +58,8 @@ def run_baselines(manifest, out, batch_dir=None) -> dict:
     names = sorted({name for c in usable for name in c["radiomics"]})
     usable = [c for c in usable if set(c["radiomics"]) == set(names)]  # same phases in every case
     summary = {"cases": len(rows), "usable": len(usable),
-               "errors": {c["case_id"]: c["error"] for c in cases if c["status"] == "error"}, "tasks": {}}
+               "errors": {c["case_id"]: c["error"] for c in cases if c["status"] == "error"},
+               "radiomics_extractor": extractor, "tasks": {}}
     for task in TASKS:
         summary["tasks"][task] = _fit_and_predict(task, usable, names, out, batch_dir)
     (out / "baselines.json").write_text(json.dumps(summary, indent=2))
@@ -83,7 +85,7 @@ def _fit_and_predict(task: str, cases: list[dict], names: list[str], out: Path, 
         writer.writerow(["case_id", "label", "probability", "deep_model", "radiomics", "renal_nomogram", "renal_score",
                          "size_group"])
         nomogram_p = predict_nomogram(nomogram, np.array([nomogram_features(c["renal"]) for c, _ in test]))
-        radiomics_p = radiomics.predict(np.array([[c["radiomics"][n] for n in names] for c, _ in test]))
+        radiomics_p = radiomics.predict(radiomics.feature_matrix([c["radiomics"] for c, _ in test]))
         for (case, y), p_nomogram, p_radiomics in zip(test, nomogram_p, radiomics_p):
             p_deep = deep.get(case["case_id"], "")
             # `probability` (what evaluate scores first) is the deep model when a batch run is given.

@@ -1,137 +1,101 @@
-"""Radiomics features of the 2D tumour region in each phase, with pyradiomics' feature definitions.
+"""Radiomics features of the tumor's axial section in each phase, computed by pyradiomics.
 
-pyradiomics itself cannot be installed on this project's machines (its only release for Python 3.11
-is a source archive that does not build), so the three classes the paper's radiomics baseline relies
-on most are computed here with the same definitions and defaults: first order (binWidth 25 HU for
-entropy and uniformity), 2D shape, and GLCM (distance 1, four directions, symmetric, averaged over
-directions). The region is the tumour's cross-section on the axial plane of its largest area, sampled
-at 1 mm pixels from each phase after alignment.
+The settings are Resources/Radiomics/section_2d.yaml (the authors' released configuration: 2D, the
+unfiltered image, shape2D + firstorder + glcm + glrlm + glszm + gldm + ngtdm, binWidth 4 HU). The
+section is the axial plane of the tumor's largest area, sampled at 1 mm pixels from each phase after
+alignment, and given to pyradiomics as one 2D image and a 2D binary tumor mask per phase.
+
+pyradiomics is installed by scripts/install.sh (it needs `--no-build-isolation`, so it is not in
+pyproject's dependencies) and imported only when features are extracted.
 """
+
+import functools
+import hashlib
+import json
 
 import numpy as np
 import SimpleITK as sitk
-from skimage.feature import graycomatrix
-from skimage.measure import perimeter, regionprops
 
 from RenalMassAILib.case.phase import PHASE_ORDER
+from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.prepare import PreparedCase
+from RenalMassAILib.resources import resources_dir
 
-BIN_WIDTH_HU = 25.0
+PYRADIOMICS_VERSION = "3.0.1"  # the version pinned in scripts/install.sh
+SETTINGS_NAME = "Radiomics/section_2d.yaml"
 PIXEL_MM = 1.0
-EPS = np.finfo(float).eps
+MINIMUM_PIXELS = 4
+
+
+def settings_path():
+    return resources_dir() / SETTINGS_NAME
+
+
+@functools.lru_cache(maxsize=1)
+def section_extractor():
+    """pyradiomics' RadiomicsFeatureExtractor configured by the settings file (built once)."""
+    try:
+        import radiomics
+        from radiomics import featureextractor
+    except ImportError as error:
+        raise InputError("radiomics needs pyradiomics: install it with `pip install --no-build-isolation "
+                         f"pyradiomics=={PYRADIOMICS_VERSION}` (scripts/install.sh does)") from error
+    # pyradiomics reports each extraction's settings at INFO level; keep its warnings and errors only.
+    radiomics.setVerbosity(30)
+    return featureextractor.RadiomicsFeatureExtractor(str(settings_path()))
+
+
+def extractor_record() -> dict:
+    """What a radiomics model package must match: pyradiomics version, settings file and the
+    settings, image types and feature classes pyradiomics read from it."""
+    extractor = section_extractor()  # first: it refuses a missing pyradiomics with InputError
+    import radiomics
+
+    record = {"pyradiomics": radiomics.__version__, "settings_file": SETTINGS_NAME,
+              "settings_sha256": hashlib.sha256(settings_path().read_bytes()).hexdigest(),
+              "settings": extractor.settings, "image_types": extractor.enabledImagetypes,
+              "feature_classes": extractor.enabledFeatures, "section": "axial, largest tumor area, 2D",
+              "pixel_mm": PIXEL_MM}
+    return json.loads(json.dumps(record))  # plain JSON types, as a package's model.json holds them
 
 
 def case_features(prepared: PreparedCase, label_map: LabelMap) -> dict[str, float]:
-    """{'<phase>_<class>_<feature>': value} for every phase present (N, A, V order)."""
+    """{'<phase>_original_<class>_<feature>': value} for every phase present (N, A, V order)."""
+    features = {}
+    for phase, (image, mask) in section_images(prepared, label_map).items():
+        for name, value in section_features(image, mask, phase.value).items():
+            features[f"{phase.value}_{name}"] = value
+    return features
+
+
+def section_images(prepared: PreparedCase, label_map: LabelMap) -> dict:
+    """{phase: (2D float32 HU image, 2D uint8 tumor mask)} on the tumor's largest axial section."""
     lesion = prepared.lesion
     if lesion is None:
-        raise ValueError("radiomics needs a segmented tumour")
+        raise ValueError("radiomics needs a segmented tumor")
     grid = _section_grid(lesion.centroid_lps, lesion.max_area_z_lps, lesion.max_diameter_mm)
-    mask = sitk.GetArrayFromImage(sitk.Resample(label_map.image, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0))[0]
-    mask = mask == label_map.value("tumor")
-    if mask.sum() < 4:
-        raise ValueError("radiomics: the tumour section holds fewer than 4 pixels")
-    features = {}
+    labels = sitk.Resample(label_map.image, grid, sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    mask = sitk.Cast(labels[:, :, 0] == label_map.value("tumor"), sitk.sitkUInt8)
+    if int(sitk.GetArrayViewFromImage(mask).sum()) < MINIMUM_PIXELS:
+        raise ValueError(f"radiomics: the tumor section holds fewer than {MINIMUM_PIXELS} pixels")
+    sections = {}
     for phase in PHASE_ORDER:
         if phase not in prepared.case.images:
             continue
         image = sitk.Resample(prepared.case.images[phase], grid, prepared.alignments[phase].transform,
                               sitk.sitkLinear, -1024.0, sitk.sitkFloat32)
-        values = sitk.GetArrayFromImage(image)[0]
-        for name, value in region_features(values, mask, PIXEL_MM).items():
-            features[f"{phase.value}_{name}"] = value
-    return features
+        sections[phase] = (image[:, :, 0], mask)
+    return sections
 
 
-def region_features(values: np.ndarray, mask: np.ndarray, pixel_mm: float = 1.0) -> dict[str, float]:
-    features = {f"firstorder_{k}": v for k, v in first_order(values[mask], pixel_mm ** 2).items()}
-    features.update({f"shape2D_{k}": v for k, v in shape_2d(mask, pixel_mm).items()})
-    features.update({f"glcm_{k}": v for k, v in glcm(values, mask).items()})
-    return features
-
-
-def first_order(x: np.ndarray, pixel_area: float) -> dict[str, float]:
-    x = np.asarray(x, dtype=float)
-    p = _bin_probabilities(x)
-    p10, p25, p50, p75, p90 = np.percentile(x, [10, 25, 50, 75, 90])
-    robust = x[(x >= p10) & (x <= p90)]
-    mean = x.mean()
-    m2, m3, m4 = (((x - mean) ** k).mean() for k in (2, 3, 4))
-    return {
-        "Energy": float((x ** 2).sum()), "TotalEnergy": float((x ** 2).sum() * pixel_area),
-        "Entropy": float(-(p * np.log2(p + EPS)).sum()), "Minimum": float(x.min()),
-        "10Percentile": float(p10), "90Percentile": float(p90), "Maximum": float(x.max()), "Mean": float(mean),
-        "Median": float(p50), "InterquartileRange": float(p75 - p25), "Range": float(x.max() - x.min()),
-        "MeanAbsoluteDeviation": float(np.abs(x - mean).mean()),
-        "RobustMeanAbsoluteDeviation": float(np.abs(robust - robust.mean()).mean()),
-        "RootMeanSquared": float(np.sqrt((x ** 2).mean())), "Variance": float(m2),
-        "Skewness": float(m3 / m2 ** 1.5) if m2 > 0 else 0.0, "Kurtosis": float(m4 / m2 ** 2) if m2 > 0 else 0.0,
-        "Uniformity": float((p ** 2).sum()),
-    }
-
-
-def shape_2d(mask: np.ndarray, pixel_mm: float) -> dict[str, float]:
-    region = regionprops(mask.astype(np.uint8))[0]
-    area = float(mask.sum()) * pixel_mm ** 2
-    edge = float(perimeter(mask)) * pixel_mm
-    major, minor = region.axis_major_length * pixel_mm, region.axis_minor_length * pixel_mm
-    return {
-        "PixelSurface": area, "Perimeter": edge, "PerimeterSurfaceRatio": edge / area,
-        "Sphericity": float(2 * np.sqrt(np.pi * area) / edge) if edge > 0 else 0.0,
-        "MaximumDiameter": float(region.feret_diameter_max) * pixel_mm,
-        "MajorAxisLength": float(major), "MinorAxisLength": float(minor),
-        "Elongation": float(minor / major) if major > 0 else 0.0,
-    }
-
-
-def glcm(values: np.ndarray, mask: np.ndarray) -> dict[str, float]:
-    """Pixels outside the region are level 0 and dropped from the matrix."""
-    levels = np.where(mask, _bin_levels(values, values[mask].min()), 0)
-    count = int(levels[mask].max())
-    image = np.where(mask, levels, 0).astype(np.uint16)
-    matrices = graycomatrix(image, [1], [0, np.pi / 4, np.pi / 2, 3 * np.pi / 4], levels=count + 1, symmetric=True)
-    per_angle = []
-    for a in range(matrices.shape[3]):
-        m = matrices[1:, 1:, 0, a].astype(float)
-        if m.sum() > 0:
-            per_angle.append(_glcm_features(m / m.sum()))
-    if not per_angle:
-        return {}
-    return {name: float(np.mean([f[name] for f in per_angle])) for name in per_angle[0]}
-
-
-def _glcm_features(p: np.ndarray) -> dict[str, float]:
-    i, j = np.indices(p.shape) + 1.0
-    px, py = p.sum(axis=1), p.sum(axis=0)
-    levels = np.arange(1, p.shape[0] + 1, dtype=float)
-    ux, uy = (levels * px).sum(), (levels * py).sum()
-    sx, sy = np.sqrt(((levels - ux) ** 2 * px).sum()), np.sqrt(((levels - uy) ** 2 * py).sum())
-    diff = np.abs(i - j)
-    return {
-        "Autocorrelation": float((p * i * j).sum()),
-        "ClusterProminence": float((p * (i + j - ux - uy) ** 4).sum()),
-        "ClusterShade": float((p * (i + j - ux - uy) ** 3).sum()),
-        "Contrast": float((p * diff ** 2).sum()),
-        "Correlation": float(((p * i * j).sum() - ux * uy) / (sx * sy)) if sx * sy > 0 else 1.0,
-        "DifferenceAverage": float((p * diff).sum()),
-        "Id": float((p / (1 + diff)).sum()),
-        "Idm": float((p / (1 + diff ** 2)).sum()),
-        "JointEnergy": float((p ** 2).sum()),
-        "JointEntropy": float(-(p * np.log2(p + EPS)).sum()),
-        "MaximumProbability": float(p.max()),
-    }
-
-
-def _bin_levels(values: np.ndarray, minimum: float) -> np.ndarray:
-    """pyradiomics' fixed bin width: bin edges on multiples of the width, level 1 holds the minimum."""
-    return (np.floor(values / BIN_WIDTH_HU) - np.floor(minimum / BIN_WIDTH_HU)).astype(int) + 1
-
-
-def _bin_probabilities(x: np.ndarray) -> np.ndarray:
-    counts = np.bincount(_bin_levels(x, x.min()))
-    counts = counts[counts > 0]
-    return counts / counts.sum()
+def section_features(image: sitk.Image, mask: sitk.Image, phase_name: str = "") -> dict[str, float]:
+    """pyradiomics' features of one section, without its diagnostics_* entries."""
+    try:
+        result = section_extractor().execute(image, mask)
+    except (ValueError, RuntimeError) as error:  # pyradiomics refuses masks it cannot analyze with ValueError
+        raise ValueError(f"radiomics of phase {phase_name}: pyradiomics: {error}") from error
+    return {name: float(value) for name, value in result.items() if not name.startswith("diagnostics_")}
 
 
 def _section_grid(centroid_lps, z_lps: float, diameter_mm: float) -> sitk.Image:

@@ -1,9 +1,12 @@
 """The radiomics baseline as a model package of its own kind: standardised features, LASSO selection
 (L1 logistic regression, cross-validated), random forest (the paper's recipe).
 
-The package is a folder with model.json (kind, task, features, standardisation, selection, SHA-256)
-and forest.json (every tree as arrays). Prediction walks the trees with numpy: nothing is unpickled,
-as for the deep models' packages."""
+The package is a folder with model.json (kind, task, features, selection, the pyradiomics version and
+settings the features were extracted with, SHA-256) and forest.json (standardisation and every tree
+as arrays). Prediction walks the trees with numpy: nothing is unpickled, as for the deep models'
+packages. A package whose features came from another extractor (the hand-written features of earlier
+RenalMassAI versions, other pyradiomics settings or version) is refused on loading: its features
+would be mis-fed."""
 
 import dataclasses
 import hashlib
@@ -14,6 +17,7 @@ import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegressionCV
 
+from RenalMassAILib.cohort.radiomics_features import extractor_record
 from RenalMassAILib.errors import InputError
 
 KIND = "radiomics-lasso-rf"
@@ -30,6 +34,15 @@ class RadiomicsModel:
     trees: list[dict]  # left, right, feature, threshold, positive (leaf probability of class 1)
     card: dict
 
+    def feature_matrix(self, cases: list[dict[str, float]]) -> np.ndarray:
+        """Rows of `self.features` from {name: value} dicts; a missing feature is refused by name."""
+        for number, case in enumerate(cases):
+            missing = [name for name in self.features if name not in case]
+            if missing:
+                raise InputError(f"radiomics model ({self.task}): case {number + 1} lacks feature {missing[0]!r} "
+                                 f"(and {len(missing) - 1} more): extract features with the package's settings")
+        return np.array([[case[name] for name in self.features] for case in cases], dtype=float)
+
     def predict(self, features: np.ndarray) -> np.ndarray:
         """P(positive) for rows of features in `self.features` order."""
         x = ((np.asarray(features, dtype=float) - self.mean) / self.std)[:, self.selected].astype(np.float32)
@@ -37,7 +50,9 @@ class RadiomicsModel:
 
 
 def fit_radiomics_model(features: np.ndarray, labels: np.ndarray, names: list[str], task: str,
-                        seed: int = 0, trees: int = 200) -> RadiomicsModel:
+                        seed: int = 0, trees: int = 200, feature_extractor: dict | None = None) -> RadiomicsModel:
+    """`feature_extractor`: how the features were extracted (default: this installation's
+    pyradiomics record, radiomics_features.extractor_record())."""
     labels = np.asarray(labels, dtype=int)
     minority = int(min(labels.sum(), len(labels) - labels.sum()))
     if minority < 2:
@@ -51,7 +66,8 @@ def fit_radiomics_model(features: np.ndarray, labels: np.ndarray, names: list[st
     forest = RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, random_state=seed).fit(x[:, selected], labels)
     card = {"kind": KIND, "task": task, "features": list(names), "selected": [names[i] for i in selected],
             "n_train": int(len(labels)), "n_positive": int(labels.sum()), "trees": trees, "seed": seed,
-            "lasso_C": float(np.ravel(lasso.C_)[0])}
+            "lasso_C": float(np.ravel(lasso.C_)[0]),
+            "feature_extractor": feature_extractor if feature_extractor is not None else extractor_record()}
     return RadiomicsModel(task, list(names), mean, std, selected, [_export(e.tree_) for e in forest.estimators_], card)
 
 
@@ -97,6 +113,20 @@ def load_radiomics_model(folder) -> RadiomicsModel:
         raise InputError(f"radiomics package {str(folder)!r}: kind {card.get('kind')!r}, expected {KIND!r}")
     if hashlib.sha256(data).hexdigest() != card.get("files", {}).get(FOREST_FILE):
         raise InputError(f"radiomics package {str(folder)!r}: {FOREST_FILE} does not match its SHA-256 in model.json")
+    _check_feature_extractor(card, folder)
     forest = json.loads(data)
     return RadiomicsModel(card["task"], card["features"], np.asarray(forest["mean"]), np.asarray(forest["std"]),
                           forest["selected"], forest["trees"], card)
+
+
+def _check_feature_extractor(card: dict, folder: Path) -> None:
+    recorded, current = card.get("feature_extractor"), extractor_record()
+    if recorded is None:
+        raise InputError(f"radiomics package {str(folder)!r}: trained on the hand-written features of an earlier "
+                         "RenalMassAI (no pyradiomics record); the feature set changed: retrain it with "
+                         "`renalmassai baseline`")
+    if recorded != current:
+        changed = sorted(key for key in set(recorded) | set(current) if recorded.get(key) != current.get(key))
+        raise InputError(f"radiomics package {str(folder)!r}: its features were extracted with other settings "
+                         f"({', '.join(changed)} differ from pyradiomics {current['pyradiomics']} with "
+                         f"{current['settings_file']}); the feature set changed: retrain it with `renalmassai baseline`")
