@@ -329,7 +329,7 @@ class RenalMassAILogic(ScriptedLoadableModuleLogic):
     # --- segmentation ---------------------------------------------------------------------------
 
     def startSegmentation(self, parameters):
-        from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+        from RenalMassAILib.workers.segmentation_job import SegmentationJob
         from RenalMassAILib.present.coordinates import ras_to_lps
         from RenalMassAILib.resources import demo_segmentation_model
         from RenalMassAILib.scene.markers import center_of

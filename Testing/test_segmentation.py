@@ -16,7 +16,7 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
-from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+from RenalMassAILib.workers.segmentation_job import SegmentationJob
 from RenalMassAILib.resources import demo_segmentation_model
 from conftest import phantom
 

@@ -1,8 +1,9 @@
 """The segmentation worker: a separate process that reads a request, segments, and reports JSON lines.
 
-    python -m RenalMassAILib.lesion.segmentation_worker REQUEST.json
+    python -m RenalMassAILib.workers.segmentation_worker REQUEST.json
 Each stdout line is one JSON object: {"stage", "step", "steps", "message"}; the last is stage
-"done" (with the output path and volumes) or "error" (with the message). Started and cancelled by
+"done" (with the output path and volumes) or "error" (with the message; for an unexpected error
+also the traceback, which goes to stderr, the job's log, too). Started and cancelled by
 segmentation_job.SegmentationJob.
 """
 
@@ -39,6 +40,7 @@ def run(request_path: str) -> int:
         emit("error", 0, 0, str(error))
         return 2
     except Exception as error:  # reported to the parent process, which shows it
+        print(traceback.format_exc(), file=sys.stderr, flush=True)
         emit("error", 0, 0, f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
         return 1
 

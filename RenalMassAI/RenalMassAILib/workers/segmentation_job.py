@@ -2,16 +2,13 @@
 
 The job owns a temporary folder for whatever patient images must be written for the worker (volumes
 that exist only in memory, e.g. in a Slicer scene) and removes it in every case, including
-cancellation and failure. Cancelling ends the worker's whole process group.
+cancellation and failure. Cancelling ends the worker's whole process tree (psutil, on every OS).
+The worker's stderr goes to a log file (`log_path`), named in the error when the worker fails.
 """
 
 import json
-import os
 import queue
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
@@ -20,13 +17,17 @@ from typing import Iterator
 import SimpleITK as sitk
 
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.workers import process_tree
+from RenalMassAILib.workers.worker_error import WorkerError
+
+MODULE = "RenalMassAILib.workers.segmentation_worker"
 
 
 class SegmentationJob:
     def __init__(self, images: dict[str, object], model_folder, output, center_lps=None, options: dict | None = None,
                  threads: int | None = None, python: str | None = None):
         """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder).
-        python: the interpreter for the worker (inside Slicer: PythonSlicer)."""
+        python: the interpreter for the worker (default: inside Slicer PythonSlicer, else this one)."""
         self.temporary = Path(tempfile.mkdtemp(prefix="renalmassai-seg-"))
         try:
             paths = {}
@@ -42,26 +43,28 @@ class SegmentationJob:
         except BaseException:
             self.cleanup()
             raise
-        environment = dict(os.environ)
-        if threads:
-            environment["OMP_NUM_THREADS"] = str(threads)
-        # The worker imports this library from wherever it is (a checkout, a Slicer module folder).
-        library_parent = str(Path(__file__).resolve().parents[2])
-        environment["PYTHONPATH"] = os.pathsep.join(p for p in (library_parent, environment.get("PYTHONPATH")) if p)
-        self.process = subprocess.Popen(
-            [python or sys.executable, "-m", "RenalMassAILib.lesion.segmentation_worker", str(self.temporary / "request.json")],
-            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, start_new_session=True, env=environment)
+        try:
+            self.log_path = process_tree.new_log_path("segmentation-worker")
+            self.process = process_tree.start_worker(MODULE, [str(self.temporary / "request.json")], self.log_path,
+                                                     python, threads)
+        except BaseException:
+            self.cleanup()
+            raise
         self.result: dict | None = None
         self._messages: queue.Queue | None = None
 
     def progress(self) -> Iterator[dict]:
-        """Yields the worker's progress messages until it ends; raises InputError on its error."""
+        """Yields the worker's progress messages until it ends; raises InputError on its input error,
+        WorkerError (with the log path) when it failed otherwise or ended without a result."""
         try:
             for line in self.process.stdout:
                 try:
                     message = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a library printed something: not ours
+                if message.get("stage") == "error" and message.get("traceback"):
+                    raise WorkerError(f"segmentation failed in the worker: {message['message']}", self.log_path,
+                                      message["traceback"])
                 if message.get("stage") == "error":
                     raise InputError(message["message"])
                 if message.get("stage") == "done":
@@ -69,7 +72,10 @@ class SegmentationJob:
                 yield message
             self.process.wait()
             if self.result is None:
-                raise InputError(f"segmentation worker ended without a result (exit status {self.process.returncode})")
+                detail = process_tree.last_error_line(self.log_path)
+                raise WorkerError(f"the segmentation worker ended without a result (exit status "
+                                  f"{self.process.returncode}{'; ' + detail if detail else ''})", self.log_path,
+                                  process_tree.log_tail(self.log_path))
         finally:
             self.cleanup()
 
@@ -104,16 +110,7 @@ class SegmentationJob:
     def cancel(self, grace_seconds: float = 5.0) -> None:
         """Ends the worker and every process it started; removes the temporary files."""
         try:
-            if self.process.poll() is None:
-                group = os.getpgid(self.process.pid)
-                os.killpg(group, signal.SIGTERM)
-                try:
-                    self.process.wait(grace_seconds)
-                except subprocess.TimeoutExpired:
-                    os.killpg(group, signal.SIGKILL)
-                    self.process.wait()
-        except ProcessLookupError:
-            pass
+            process_tree.end_process_tree(self.process, grace_seconds)
         finally:
             self.cleanup()
 
