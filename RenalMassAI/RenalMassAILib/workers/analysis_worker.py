@@ -12,6 +12,7 @@ null, ...} and the process ends. Tracebacks also go to stderr, which the client 
 """
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -79,4 +80,9 @@ def serve(folder: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(serve(Path(sys.argv[1])))
+    status = serve(Path(sys.argv[1]))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Everything is written and closed: skip the interpreter's teardown of torch (seconds), so a
+    # client's close() returns at once.
+    os._exit(status)

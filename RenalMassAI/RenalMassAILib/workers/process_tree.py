@@ -11,6 +11,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,9 +34,14 @@ def log_folder() -> Path:
 
 
 def new_log_path(kind: str) -> Path:
-    """A fresh log file name for one worker of this kind; keeps the newest KEEP_LOGS of the kind."""
+    """A fresh log file name for one worker of this kind; keeps the newest KEEP_LOGS of the kind.
+    Where the log folder cannot be made (a read-only home), the system's temporary folder."""
     folder = log_folder()
-    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        folder = Path(tempfile.gettempdir()) / "renalmassai-logs"
+        folder.mkdir(parents=True, exist_ok=True)
     old = sorted(folder.glob(f"{kind}-*.log"), key=lambda p: p.stat().st_mtime)
     for path in old[:max(0, len(old) - KEEP_LOGS + 1)]:
         path.unlink(missing_ok=True)
