@@ -17,9 +17,9 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
+from RenalMassAILib.resources import demo_segmentation_model
 from RenalMassAILib.workers.segmentation_job import SegmentationJob
 from RenalMassAILib.workers.worker_error import WorkerError
-from RenalMassAILib.resources import demo_segmentation_model
 from conftest import phantom
 
 SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1,

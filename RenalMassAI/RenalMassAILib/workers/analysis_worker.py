@@ -36,10 +36,12 @@ def error_message(request_id, error: BaseException) -> dict:
 
 
 def load(folder: Path):
+    import torch
+
+    import RenalMassAILib.pipeline  # noqa: F401  (torch, torchvision, grad-cam: most of the start-up)
     from RenalMassAILib.workers.analysis_case import read_analyzer
     imported = time.perf_counter()
     analyzer = read_analyzer(folder)
-    import torch
     emit({"type": "ready", "import_seconds": round(imported - STARTED, 3),
           "load_seconds": round(time.perf_counter() - imported, 3), "threads": torch.get_num_threads(),
           "models": sorted({f"{p.card.id} {p.card.version}" for p, _, _ in analyzer.runs})})

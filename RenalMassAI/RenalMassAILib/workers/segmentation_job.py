@@ -11,8 +11,8 @@ import queue
 import shutil
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import SimpleITK as sitk
 

@@ -10,6 +10,7 @@ segmentation_job.SegmentationJob.
 import json
 import sys
 import traceback
+from pathlib import Path
 
 
 def emit(stage: str, step: int, steps: int, message: str, **extra) -> None:
@@ -24,7 +25,7 @@ def run(request_path: str) -> int:
     from RenalMassAILib.prepare import load_case
 
     try:
-        request = json.loads(open(request_path).read())
+        request = json.loads(Path(request_path).read_text())
         emit("read", 0, 1, "reading images")
         case = load_case({Phase(p): path for p, path in request["images"].items()}, request.get("case_id", "case"))
         model = open_segmentation_model(request["model"], case.phases)
