@@ -103,10 +103,12 @@ class CaseScene:
 
     # --- analysis -------------------------------------------------------------------------------
 
-    def analyze(self) -> Analysis:
-        """Runs the analysis at the fiducial's current position and waits for it (headless use)."""
+    def analyze(self, timeout: float = 300.0) -> Analysis:
+        """Runs the analysis at the fiducial's current position and waits for it (headless use). The
+        first one also waits for the worker's start-up (imports and model load: seconds, more on a
+        busy machine), hence the long default; TimeoutError after `timeout` seconds."""
         self.refresher.request(self._center_request(ras_to_lps(markers.center_of(self.nodes.center))))
-        return self.refresher.wait()
+        return self.refresher.wait(timeout)
 
     def _center_request(self, center_lps):
         """None (the automatic centre, recorded as such) while the fiducial has not been moved."""
