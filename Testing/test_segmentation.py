@@ -160,6 +160,16 @@ def test_a_worker_that_fails_names_its_log(tmp_path, monkeypatch, case):
     message = str(raised.value)
     assert "exit status 1" in message and "init_fs_encoding" in message and str(job.log_path) in message
     assert not job.temporary.exists()
+    polled = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
+                             python=str(crashing))
+    polled.watch()  # the GUI's way: the same error as one message, without a thread
+    deadline, found = time.monotonic() + 30, []
+    while not found and time.monotonic() < deadline:
+        found = polled.messages()
+        time.sleep(0.02)
+    assert [m["stage"] for m in found] == ["error"] and found[0]["log_path"] == str(polled.log_path)
+    assert "init_fs_encoding" in found[0]["message"] and "init_fs_encoding" in found[0]["traceback"]
+    assert not polled.temporary.exists() and polled.messages() == []
 
 
 def test_a_finished_job_removes_its_temporary_files(tmp_path, case, monkeypatch):

@@ -114,6 +114,8 @@ class AnalysisClient:
             self.analyses += 1
             self.last_worker_seconds = message.get("seconds")
             self._finished.append(read_analysis(message["analysis"]))
+        elif kind == "result":  # an answer nobody waits for any more: only its files matter
+            shutil.rmtree(message["analysis"]["folder"], ignore_errors=True)
         elif kind == "error" and message.get("id") is None:  # the case or the models failed to load
             self._fail(f"the analysis worker could not load the case: {message.get('message')}",
                        message.get("traceback", ""), input_error=message.get("input_error", False))

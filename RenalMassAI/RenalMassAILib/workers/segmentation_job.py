@@ -7,10 +7,8 @@ The worker's stderr goes to a log file (`log_path`), named in the error when the
 """
 
 import json
-import queue
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +16,7 @@ import SimpleITK as sitk
 
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.workers import process_tree
+from RenalMassAILib.workers.pipe_lines import PipeLines
 from RenalMassAILib.workers.worker_error import WorkerError
 
 MODULE = "RenalMassAILib.workers.segmentation_worker"
@@ -51,61 +50,70 @@ class SegmentationJob:
             self.cleanup()
             raise
         self.result: dict | None = None
-        self._messages: queue.Queue | None = None
+        self._lines: PipeLines | None = None
 
     def progress(self) -> Iterator[dict]:
-        """Yields the worker's progress messages until it ends; raises InputError on its input error,
-        WorkerError (with the log path) when it failed otherwise or ended without a result."""
+        """Yields the worker's progress messages until it ends (blocking: for the CLI and scripts);
+        raises InputError on its input error, WorkerError (with the log path) when it failed
+        otherwise or ended without a result."""
         try:
             for line in self.process.stdout:
                 try:
                     message = json.loads(line)
                 except json.JSONDecodeError:
                     continue  # a library printed something: not ours
-                if message.get("stage") == "error" and message.get("traceback"):
-                    raise WorkerError(f"segmentation failed in the worker: {message['message']}", self.log_path,
-                                      message["traceback"])
-                if message.get("stage") == "error":
-                    raise InputError(message["message"])
-                if message.get("stage") == "done":
-                    self.result = message
-                yield message
+                yield self._checked(message)
             self.process.wait()
             if self.result is None:
-                detail = process_tree.last_error_line(self.log_path)
-                raise WorkerError(f"the segmentation worker ended without a result (exit status "
-                                  f"{self.process.returncode}{'; ' + detail if detail else ''})", self.log_path,
-                                  process_tree.log_tail(self.log_path))
+                raise self._ended_without_result()
         finally:
             self.cleanup()
 
     def watch(self) -> None:
-        """Reads progress in a background thread, so a GUI can poll `messages()` without blocking."""
-        self._messages = queue.Queue()
-
-        def read():
-            try:
-                done = None
-                for message in self.progress():
-                    if message.get("stage") == "done":
-                        done = message  # handed on once the worker has ended and the files are gone
-                    else:
-                        self._messages.put(message)
-                self._messages.put(done)
-            except Exception as error:  # the worker's error or its end without a result
-                self._messages.put({"stage": "error", "message": str(error)})
-
-        threading.Thread(target=read, name="renalmassai-segmentation-progress", daemon=True).start()
+        """Switches to polling: `messages()` then reads the worker's output without blocking and
+        without a thread (inside Slicer a Python thread only advances while Python code runs)."""
+        self._lines = PipeLines(self.process.stdout)
 
     def messages(self) -> list[dict]:
-        """The progress messages that arrived since the last call (after `watch()`)."""
+        """The progress messages that arrived since the last call (after `watch()`); never blocks.
+        The last one is stage "done" (handed on once the worker has ended and the temporary files
+        are gone) or "error" (`message` one line naming the log; `traceback`, `log_path`)."""
+        if self._lines is None:
+            return []
         found = []
-        while self._messages is not None:
-            try:
-                found.append(self._messages.get_nowait())
-            except queue.Empty:
-                break
+        try:
+            for message in self._lines.ready_messages(0.0):
+                if self._checked(message).get("stage") != "done":
+                    found.append(message)
+            if self._lines.ended:
+                self.process.wait()
+                self.cleanup()
+                if self.result is None:
+                    raise self._ended_without_result()
+                found.append(self.result)
+        except (InputError, WorkerError) as error:
+            process_tree.end_process_tree(self.process, grace_seconds=2.0)
+            self.cleanup()
+            log_path = getattr(error, "log_path", None)
+            found.append({"stage": "error", "message": str(error), "traceback": getattr(error, "traceback", ""),
+                          "log_path": str(log_path) if log_path else None})
         return found
+
+    def _checked(self, message: dict) -> dict:
+        """The message, after recording the worker's result; the worker's error is raised."""
+        if message.get("stage") == "error" and message.get("traceback"):
+            raise WorkerError(f"segmentation failed in the worker: {message['message']}", self.log_path,
+                              message["traceback"])
+        if message.get("stage") == "error":
+            raise InputError(message["message"])
+        if message.get("stage") == "done":
+            self.result = message
+        return message
+
+    def _ended_without_result(self) -> WorkerError:
+        detail = process_tree.last_error_line(self.log_path)
+        return WorkerError(f"the segmentation worker ended without a result (exit status {self.process.returncode}"
+                           f"{'; ' + detail if detail else ''})", self.log_path, process_tree.log_tail(self.log_path))
 
     def cancel(self, grace_seconds: float = 5.0) -> None:
         """Ends the worker and every process it started; removes the temporary files."""
@@ -115,6 +123,7 @@ class SegmentationJob:
             self.cleanup()
 
     def cleanup(self) -> None:
+        self._lines = None  # nothing more to read once the pipe is closed
         if self.process_stdout_open():
             self.process.stdout.close()
         shutil.rmtree(self.temporary, ignore_errors=True)
