@@ -30,6 +30,10 @@ class CenterRefresher:
 
     @property
     def busy(self) -> bool:
+        """Whether an analysis is running or waiting. Looks at the worker's answers first (without
+        blocking), so a loop that only checks `busy` sees the work end; the results wait for
+        apply_finished."""
+        self.client.poll(0.0)
         return self.client.busy
 
     def apply_finished(self) -> Analysis | None:
