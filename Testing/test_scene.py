@@ -2,6 +2,9 @@
 overlays, the results table and annotated offscreen screenshots."""
 
 import json
+import select
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -26,7 +29,10 @@ from RenalMassAILib.scene.screenshots import annotate_view, write_screenshots
 from RenalMassAILib.scene.segmentation import segment_terminology
 from RenalMassAILib.scene.views import SliceView
 from RenalMassAILib.scene.volumes import ijk_to_ras, volume_array
+from RenalMassAILib.workers import process_tree
 from conftest import phantom
+
+WORKER_START_SECONDS = 180  # imports + model load + one analysis, on a busy 2-core machine
 
 SPEC = dict(seed=43, subtype="ccRCC", grade=3, diameter_mm=45.0, size=(128, 128, 36), spacing=(2.6, 2.6, 4.0),
             side="left", extra_cysts=1)
@@ -46,12 +52,30 @@ def prepared_case_of(case, label_map):
 
 @pytest.fixture()
 def loaded(prepared_case):
+    """The case scene as `renalmassai analyze` builds it: analysed once, in this process."""
     p, prepared, label_map = prepared_case
     app = SceneApp.create()
-    case_scene = CaseScene(app.scene, prepared, Analyzer(prepared), label_map)
+    case_scene = CaseScene(app.scene, prepared, Analyzer(prepared), label_map, live_refresh=False)
     case_scene.analyze()
     yield app, case_scene, p
     case_scene.close()
+
+
+@pytest.fixture(scope="module")
+def live(prepared_case, tmp_path_factory):
+    """The case scene as the Slicer module builds it: analyses run in the analysis worker process
+    (one worker for the refresh tests: its start-up, imports and model load, takes seconds)."""
+    p, prepared, label_map = prepared_case
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(process_tree.LOGS_ENV, str(tmp_path_factory.mktemp("logs")))
+        app = SceneApp.create()
+        case_scene = CaseScene(app.scene, prepared, Analyzer(prepared), label_map)
+        try:
+            case_scene.refresher.request(None)
+            case_scene.refresher.wait(WORKER_START_SECONDS)
+            yield app, case_scene, p
+        finally:
+            case_scene.close()
 
 
 def test_phases_are_volumes_named_by_phase_in_physical_space(loaded):
@@ -149,8 +173,8 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
     assert params.GetParameter("preprocessing") == "authors-code"
 
 
-def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(loaded):
-    app, case_scene, _ = loaded
+def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(live):
+    app, case_scene, _ = live
     before = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
     heat = case_scene.heatmap("malignancy")
     heat_origin = heat.GetOrigin()
@@ -179,20 +203,58 @@ def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(loaded):
     assert heat.GetOrigin() != heat_origin  # the same heat-map node now shows the new patch
 
 
-def test_a_programmatic_move_refreshes_and_moving_back_restores(loaded):
-    _, case_scene, _ = loaded
-    first = table_rows(case_scene.nodes.table)
-    start = markers.center_of(case_scene.nodes.center)
-    markers.move_center(case_scene.nodes.center, np.add(start, (8.0, 0.0, 0.0)))
-    assert case_scene.refresher.busy  # the analysis runs in the background
-    case_scene.refresher.wait()
+def test_a_programmatic_move_refreshes_and_moving_back_restores(live, prepared_case):
+    _, case_scene, _ = live
+    _, prepared, _ = prepared_case
+    automatic = lps_to_ras(prepared.center_lps)
+    markers.move_center(case_scene.nodes.center, np.add(automatic, (8.0, 0.0, 0.0)))
+    assert case_scene.refresher.busy  # the analysis runs in the worker process
+    deadline = time.monotonic() + 60
+    while case_scene.refresher.busy and time.monotonic() < deadline:  # as the module's self-test waits
+        time.sleep(0.02)
+    assert not case_scene.refresher.busy
+    assert case_scene.refresher.apply_finished() is case_scene.analysis
     moved = table_rows(case_scene.nodes.table)
-    assert moved[0]["center_source"] == "user" and moved[0]["probability"] != first[0]["probability"]
-    markers.move_center(case_scene.nodes.center, start)
+    assert moved[0]["center_source"] == "user"
+    markers.move_center(case_scene.nodes.center, automatic)
     case_scene.refresher.wait()
-    back = table_rows(case_scene.nodes.table)
-    assert [r["probability"] for r in back] == [r["probability"] for r in first]
-    assert back[0]["center_source"] == "segmentation"
+    back = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
+    direct = Analyzer(prepared).run()  # the engine in this process, at the automatic centre
+    for task, row in back.items():
+        assert row["center_source"] == "segmentation"
+        assert row["probability"] == f"{direct.predictions[task].probability:.4f}"
+    assert [r["probability"] for r in moved] != [back[r["task"]]["probability"] for r in moved]
+
+
+def test_a_request_while_an_answer_waits_unread_returns_at_once(live, prepared_case):
+    """The old threaded refresher could deadlock here (a done future's callback re-entering its lock)."""
+    _, case_scene, _ = live
+    _, prepared, _ = prepared_case
+    refresher = case_scene.refresher
+    first, second = (np.add(prepared.center_lps, (d, 0.0, 0.0)) for d in (3.0, -3.0))
+    refresher.request(first)
+    readable, _, _ = select.select([refresher.client.process.stdout.fileno()], [], [], 60)
+    assert readable  # the worker has answered; nobody has read the answer yet
+    caller = threading.Thread(target=refresher.request, args=(second,), daemon=True)
+    caller.start()
+    caller.join(5.0)
+    assert not caller.is_alive()
+    analysis = refresher.wait()
+    np.testing.assert_allclose(analysis.center_lps, second)
+    assert case_scene.analysis is analysis
+
+
+def test_wait_honours_its_timeout_while_the_worker_is_still_analysing(live, prepared_case):
+    _, case_scene, _ = live
+    _, prepared, _ = prepared_case
+    center = np.add(prepared.center_lps, (0.0, 4.0, 0.0))
+    case_scene.refresher.request(center)  # an analysis takes hundreds of milliseconds
+    start = time.monotonic()
+    with pytest.raises(TimeoutError, match="did not answer within 0.05 s"):
+        case_scene.refresher.wait(timeout=0.05)
+    assert time.monotonic() - start < 0.5
+    assert case_scene.refresher.busy  # the request carries on ...
+    np.testing.assert_allclose(case_scene.refresher.wait().center_lps, center)  # ... and is applied later
 
 
 def test_gradcam_overlay_uses_a_heat_table_with_zero_threshold_and_opacity(loaded):

@@ -2,11 +2,12 @@
 
 import dataclasses
 import json
-import os
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import SimpleITK as sitk
 
@@ -16,8 +17,9 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
-from RenalMassAILib.lesion.segmentation_job import SegmentationJob
 from RenalMassAILib.resources import demo_segmentation_model
+from RenalMassAILib.workers.segmentation_job import SegmentationJob
+from RenalMassAILib.workers.worker_error import WorkerError
 from conftest import phantom
 
 SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1,
@@ -114,26 +116,66 @@ def test_coarse_localisation_finds_both_kidneys(case):
     assert any(np.all(np.abs(centre - c) < s / 2) for c, s in boxes)
 
 
-def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path):
+LAUNCHER = """#!{python}
+# Stands in for PythonSlicer: a launcher that runs the real interpreter as its child.
+import subprocess, sys
+sys.exit(subprocess.call([{python!r}, *sys.argv[1:]]))
+"""
+
+
+def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("RENALMASSAI_LOGS", str(tmp_path / "logs"))
+    launcher = tmp_path / "PythonSlicer"
+    launcher.write_text(LAUNCHER.format(python=sys.executable))
+    launcher.chmod(0o755)
     big = phantom(**{**SPEC, "size": (160, 160, 60), "spacing": (1.8, 1.8, 2.5)})
     job = SegmentationJob({"V": big.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
-                          options={"fast": False, "mirroring": True, "bf16": False})
+                          options={"fast": False, "mirroring": True, "bf16": False}, python=str(launcher))
     temporary = job.temporary
     assert (temporary / "V.nii.gz").exists()  # the patient image the worker reads
+    tree, worker_parents = [], []
     for message in job.progress():
         if message["stage"] == "predict" and message["step"] >= 1:
+            tree = psutil.Process(job.process.pid).children(recursive=True)
+            worker_parents = [p.ppid() for p in tree if "segmentation_worker" in " ".join(p.cmdline())]
             job.cancel()
             break
+    assert worker_parents == [job.process.pid]  # the worker is the launcher's child: a grandchild of the test
     assert job.process.poll() is not None
-    with pytest.raises(ProcessLookupError):
-        os.killpg(job.process.pid, 0)  # the whole process group is gone
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in tree)  # the whole tree is gone
     assert not temporary.exists()
     assert not (tmp_path / "labels.nii.gz").exists()
+    assert job.log_path.parent == tmp_path / "logs" and "segmentation_worker" in job.log_path.read_text()
+
+
+def test_a_worker_that_fails_names_its_log(tmp_path, monkeypatch, case):
+    monkeypatch.setenv("RENALMASSAI_LOGS", str(tmp_path / "logs"))
+    crashing = tmp_path / "crashing-python"  # an interpreter that dies at once, as a broken install would
+    crashing.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
+    crashing.chmod(0o755)
+    job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
+                          python=str(crashing))
+    with pytest.raises(WorkerError) as raised:
+        list(job.progress())
+    message = str(raised.value)
+    assert "exit status 1" in message and "init_fs_encoding" in message and str(job.log_path) in message
+    assert not job.temporary.exists()
+    polled = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
+                             python=str(crashing))
+    polled.watch()  # the GUI's way: the same error as one message, without a thread
+    deadline, found = time.monotonic() + 30, []
+    while not found and time.monotonic() < deadline:
+        found = polled.messages()
+        time.sleep(0.02)
+    assert [m["stage"] for m in found] == ["error"] and found[0]["log_path"] == str(polled.log_path)
+    assert "init_fs_encoding" in found[0]["message"] and "init_fs_encoding" in found[0]["traceback"]
+    assert not polled.temporary.exists() and polled.messages() == []
 
 
 def test_a_finished_job_removes_its_temporary_files(tmp_path, case, monkeypatch):
     monkeypatch.chdir(tmp_path)  # the worker finds the library through PYTHONPATH, not the working folder
     monkeypatch.delenv("PYTHONPATH", raising=False)
+    monkeypatch.setenv("RENALMASSAI_LOGS", str(tmp_path / "logs"))
     job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
                           center_lps=case.lesion_center_lps)
     job.watch()  # the GUI's way: poll without blocking

@@ -331,7 +331,7 @@ def _segment(case, args, explicit_paths: dict):
 
     from RenalMassAILib.lesion.label_map import to_label_map
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
-    from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+    from RenalMassAILib.workers.segmentation_job import SegmentationJob
 
     model = open_segmentation_model(args.seg_model, case.phases)
     phases = set(model.channel_phases(case.reference_phase))

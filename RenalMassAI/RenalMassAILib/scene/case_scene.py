@@ -2,7 +2,8 @@
 
 `CaseScene` keeps the scene in step with the engine: moving the centre fiducial (a drag in a view or
 a programmatic move) re-prepares the inputs and refreshes the probabilities, the heat maps and the
-results table through `CenterRefresher`, off the GUI thread.
+results table through `CenterRefresher`, in the analysis worker process (never in the GUI process);
+one-shot headless use (`renalmassai analyze`) may analyse in-process instead (`live_refresh=False`).
 """
 
 import dataclasses
@@ -16,7 +17,7 @@ from RenalMassAILib.pipeline import Analysis, Analyzer
 from RenalMassAILib.prepare import PreparedCase
 from RenalMassAILib.present.coordinates import lps_to_ras, ras_to_lps
 from RenalMassAILib.scene import heatmaps, markers, parameters
-from RenalMassAILib.scene.refresh import CenterRefresher
+from RenalMassAILib.scene.refresh import CenterRefresher, InProcessRefresher
 from RenalMassAILib.scene.results_table import update_results_table
 from RenalMassAILib.scene.segmentation import add_segmentation
 from RenalMassAILib.scene.volumes import add_ct_volume
@@ -34,15 +35,18 @@ class CaseNodes:
 
 class CaseScene:
     def __init__(self, scene, prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None = None,
-                 on_error=None, existing: CaseNodes | None = None):
+                 on_error=None, existing: CaseNodes | None = None, live_refresh: bool = True):
         """`existing` reuses the user's nodes (Slicer): their phase volumes, segmentation and centre
-        fiducial are kept as they are; missing ones are created."""
+        fiducial are kept as they are; missing ones are created. `live_refresh`: analyses run in the
+        analysis worker process (started here); False runs them in this process, on this thread,
+        for one-shot headless use where no GUI waits."""
         self.scene = scene
         self.prepared = prepared
         self.analyzer = analyzer
         self.analysis: Analysis | None = None
         self.nodes = self._add_nodes(prepared, label_map, existing)
-        self.refresher = CenterRefresher(analyzer, self._apply, on_error)
+        refresher = CenterRefresher if live_refresh else InProcessRefresher
+        self.refresher = refresher(analyzer, self._apply, on_error)
         self._observations = [self.nodes.center.AddObserver(event, self._on_center_moved)
                               for event in (slicer.vtkMRMLMarkupsNode.PointModifiedEvent,
                                             slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent)]
@@ -99,10 +103,12 @@ class CaseScene:
 
     # --- analysis -------------------------------------------------------------------------------
 
-    def analyze(self) -> Analysis:
-        """Runs the analysis at the fiducial's current position and waits for it (headless use)."""
+    def analyze(self, timeout: float = 300.0) -> Analysis:
+        """Runs the analysis at the fiducial's current position and waits for it (headless use). The
+        first one also waits for the worker's start-up (imports and model load: seconds, more on a
+        busy machine), hence the long default; TimeoutError after `timeout` seconds."""
         self.refresher.request(self._center_request(ras_to_lps(markers.center_of(self.nodes.center))))
-        return self.refresher.wait()
+        return self.refresher.wait(timeout)
 
     def _center_request(self, center_lps):
         """None (the automatic centre, recorded as such) while the fiducial has not been moved."""
@@ -138,7 +144,8 @@ class CaseScene:
             (node for (t, _), node in self.nodes.heatmaps.items() if t == task), None)
 
     def close(self) -> None:
-        """Stops following the centre; the nodes stay in the scene (they are the user's results)."""
+        """Stops following the centre and ends the analysis worker; the nodes stay in the scene
+        (they are the user's results)."""
         for tag in self._observations:
             self.nodes.center.RemoveObserver(tag)
         self.refresher.close()

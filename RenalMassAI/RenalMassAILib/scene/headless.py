@@ -21,9 +21,10 @@ from RenalMassAILib.scene.scene_app import SceneApp  # noqa: E402
 
 def analyze_and_export(prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None, out_dir,
                        save_inputs: bool = False, started: float | None = None) -> Path:
-    """Analysis at the automatic centre through the scene; returns the path of report.json."""
+    """Analysis at the automatic centre through the scene; returns the path of report.json. One shot,
+    no GUI: the analysis runs in this process (no worker to start)."""
     app = SceneApp.create()
-    case_scene = CaseScene(app.scene, prepared, analyzer, label_map)
+    case_scene = CaseScene(app.scene, prepared, analyzer, label_map, live_refresh=False)
     try:
         case_scene.analyze()
         seconds = time.perf_counter() - started if started is not None else None

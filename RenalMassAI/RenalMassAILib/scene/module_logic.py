@@ -38,7 +38,7 @@ class SegmentationRun:
     """A segmentation worker with the case it segments and the folder it writes its label map to.
 
     The folder holds patient data: `cancel()` and `RenalMassAILogic.loadSegmentation` remove it."""
-    job: object  # RenalMassAILib.lesion.segmentation_job.SegmentationJob
+    job: object  # RenalMassAILib.workers.segmentation_job.SegmentationJob
     case: Case
     reference: object  # the volume node of the case's reference phase
     labels_folder: Path
@@ -153,7 +153,7 @@ class RenalMassAILogic:
 
     def startSegmentation(self, params) -> SegmentationRun:
         """Starts the segmentation worker on the selected phases (around the center when placed)."""
-        from RenalMassAILib.lesion.segmentation_job import SegmentationJob
+        from RenalMassAILib.workers.segmentation_job import SegmentationJob
         from RenalMassAILib.resources import demo_segmentation_model
         case = self.case(params)
         reference = self.volumes(params)[case.reference_phase.value]

@@ -1,14 +1,16 @@
 """The segmentation worker: a separate process that reads a request, segments, and reports JSON lines.
 
-    python -m RenalMassAILib.lesion.segmentation_worker REQUEST.json
+    python -m RenalMassAILib.workers.segmentation_worker REQUEST.json
 Each stdout line is one JSON object: {"stage", "step", "steps", "message"}; the last is stage
-"done" (with the output path and volumes) or "error" (with the message). Started and cancelled by
+"done" (with the output path and volumes) or "error" (with the message; for an unexpected error
+also the traceback, which goes to stderr, the job's log, too). Started and cancelled by
 segmentation_job.SegmentationJob.
 """
 
 import json
 import sys
 import traceback
+from pathlib import Path
 
 
 def emit(stage: str, step: int, steps: int, message: str, **extra) -> None:
@@ -23,7 +25,7 @@ def run(request_path: str) -> int:
     from RenalMassAILib.prepare import load_case
 
     try:
-        request = json.loads(open(request_path).read())
+        request = json.loads(Path(request_path).read_text())
         emit("read", 0, 1, "reading images")
         case = load_case({Phase(p): path for p, path in request["images"].items()}, request.get("case_id", "case"))
         model = open_segmentation_model(request["model"], case.phases)
@@ -39,6 +41,7 @@ def run(request_path: str) -> int:
         emit("error", 0, 0, str(error))
         return 2
     except Exception as error:  # reported to the parent process, which shows it
+        print(traceback.format_exc(), file=sys.stderr, flush=True)
         emit("error", 0, 0, f"{type(error).__name__}: {error}", traceback=traceback.format_exc())
         return 1
 
