@@ -293,7 +293,12 @@ def _segment(case, args, explicit_paths: dict):
             job.cancel()
             raise
         label_map = to_label_map(sitk.ReadImage(str(output)), case.reference, what="nnU-Net segmentation")
-    return label_map, segmentation_record(model, case.reference_phase, options, alignments, job.result, warning)
+    record = segmentation_record(model, case.reference_phase, case.reference.GetSize(), options, alignments,
+                                 job.result, warning)
+    if record["whole_volume_fallback"]:
+        print("renalmassai: no kidney found by the coarse localisation: the whole volume was segmented "
+              "(give --center-lps to segment around the mass)", file=sys.stderr)
+    return label_map, record
 
 
 def _run_segment(args) -> int:

@@ -7,7 +7,8 @@ liver and spleen), the kidney fossa is searched instead: unenhanced soft tissue 
 the liver's, spleen's and psoas' usual values on a 4 mm average) beside the spine (30-140 mm from the
 midline, from the vertebrae's posterior elements to 40 mm in front of the vertebral bodies), eroded
 by one voxel to cut thin contacts; per side the blob of kidney size with the most fat around it (a
-kidney lies in perirenal fat; muscle, bowel and liver border other soft tissue) is kept. Without a plausible kidney the
+kidney lies in perirenal fat; muscle, bowel and liver border other soft tissue) is kept, unless it
+lies at the level of the iliac wings (more than 600 mm2 of bone beside the spine per slice). Without a plausible kidney the
 caller segments the whole volume instead (and records it).
 """
 
@@ -29,6 +30,7 @@ SPINE_HU = 200.0
 SPINE_HALF_WIDTH_MM = 30.0
 FOSSA_KIDNEY_ML = (20.0, 700.0)  # after the erosion, which takes a third or more of a kidney at 4 mm
 FAT_HU = (-200.0, -40.0)
+PELVIS_BONE_MM2 = 600.0  # bone beside the spine per slice; measured: ribs <= 430 mm2, iliac wings >= 770 mm2
 
 
 def locate_kidneys(image: sitk.Image) -> list[tuple[np.ndarray, np.ndarray]]:
@@ -74,6 +76,9 @@ def _kidneys_in_fossae(coarse: sitk.Image, midline: float) -> dict[str, tuple[np
     fossa = ((lateral > FOSSA_LATERAL_MM[0]) & (lateral < FOSSA_LATERAL_MM[1])
              & (y > anterior - FOSSA_ANTERIOR_MM) & (y < posterior))
     tissue = ndimage.binary_erosion((hu > UNENHANCED_HU[0]) & (hu < UNENHANCED_HU[1]) & fossa)
+    # Bone beside the spine per slice: ribs at the kidneys' level, the iliac wings' far larger sections in the pelvis.
+    spacing = coarse.GetSpacing()
+    lateral_bone_mm2 = ((hu > SPINE_HU) & fossa).sum(axis=(1, 2)) * spacing[0] * spacing[1]
     blobs, count = ndimage.label(tissue)
     voxel_ml = float(np.prod(coarse.GetSpacing())) / 1000.0
     sizes = np.bincount(blobs.ravel(), minlength=count + 1)
@@ -84,6 +89,8 @@ def _kidneys_in_fossae(coarse: sitk.Image, midline: float) -> dict[str, tuple[np
             continue
         indices = np.argwhere(blobs == label)  # k, j, i
         low, high = indices.min(axis=0), indices.max(axis=0) + 1
+        if np.median(lateral_bone_mm2[low[0]:high[0]]) > PELVIS_BONE_MM2:
+            continue  # at the level of the iliac wings: muscle of the pelvis, not a kidney
         blob = blobs[tuple(slice(a, b) for a, b in zip(np.maximum(low - 2, 0), high + 2))] == label
         window = tuple(slice(a, b) for a, b in zip(np.maximum(low - 2, 0), high + 2))
         shell = ndimage.binary_dilation(blob, iterations=2) & ~blob
