@@ -28,15 +28,8 @@ from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel, to_kits_values
 from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
 from RenalMassAILib.lesion.segmentation_inputs import align_for_segmentation
-from RenalMassAILib.lesion.segmentation_region import (
-    MAX_GROWTH_ROUNDS,
-    MAX_PATCHES_PER_AXIS,
-    Region,
-    grown,
-    patch_voxels,
-    region_around,
-    size_in_voxels,
-)
+from RenalMassAILib.lesion.segmentation_region import (MAX_GROWTH_ROUNDS, MAX_PATCHES_PER_AXIS, Region, grown,
+                                                       patch_voxels, region_around, size_in_voxels)
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 
