@@ -10,6 +10,9 @@ import pytest
 
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
+from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions
+from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
 from conftest import phantom
 
@@ -59,3 +62,16 @@ def test_lesion_centre_and_patches_are_right_on_a_misregistered_venous_phase(tmp
     alignment = report["segmentation"]["alignment"]["V"]
     assert alignment["kept"] == "registration" and alignment["correlation_after"] > alignment["correlation_before"]
     assert report["segmentation"]["phases_read"] == ["V"]
+
+
+def test_segment_registers_the_phase_it_reads_when_given_the_whole_case():
+    """The path of the Slicer module and of batch: every phase goes to segment(), which registers the
+    venous phase onto the arterial one itself before the model reads it."""
+    p = phantom(**SPEC, **MOVED)
+    case = p.case()
+    model = open_segmentation_model(demo_segmentation_model(), case.phases)
+    result = segment(case, model, None, SegmentationOptions(mirroring=False, bf16=False))
+    assert result.alignment["V"]["kept"] == "registration"
+    assert result.label_map.image.GetSize() == case.reference.GetSize()
+    lesion = find_lesions(result.label_map, body_midline_x(case.reference))[0]  # what prepare_case analyses
+    assert np.linalg.norm(np.asarray(lesion.centroid_lps) - np.asarray(p.lesion_center_lps)) < 1.0

@@ -90,3 +90,18 @@ def test_the_demo_banner_can_carry_the_warning():
     notes.clear()
     notes.demo_banner()
     assert notes.actors[0].GetInput() == DEMO_BANNER
+
+
+def test_the_record_says_when_the_fast_path_fell_back_to_the_whole_volume():
+    from RenalMassAILib.lesion.segmentation_record import segmentation_record
+
+    model = open_segmentation_model(demo_segmentation_model())
+    whole = {"boxes": [{"low_ijk": [0, 0, 0], "high_ijk": [122, 101, 30]}], "volumes_ml": {}}
+    box = {"boxes": [{"low_ijk": [10, 0, 0], "high_ijk": [90, 80, 30]}], "volumes_ml": {}}
+    fell_back = segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, whole, None)
+    assert fell_back["whole_volume_fallback"] is True and fell_back["warnings"] == []
+    assert segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, box, None)[
+        "whole_volume_fallback"] is False
+    asked = segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": False}, {}, whole, None)
+    assert asked["whole_volume_fallback"] is False  # --whole-volume was asked for: not a fallback
+    assert fell_back["model"]["demo"] is True and fell_back["phases_read"] == ["V"]

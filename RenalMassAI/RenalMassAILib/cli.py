@@ -281,7 +281,8 @@ def _segment(case, args, explicit_paths: dict):
     tile_step = args.tile_step or (0.5 if args.whole_volume else 1.0)
     mirroring = args.mirroring or ("on" if args.whole_volume else "auto")
     options = {"fast": not args.whole_volume, "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
-               "tile_step_size": tile_step, "bf16": not args.no_bf16, "device": args.device, "threads": args.threads}
+               "tile_step_size": tile_step, "bf16": not args.no_bf16, "device": args.device, "threads": args.threads,
+               "register_phases": False}  # done above: the worker gets the phases aligned onto the reference grid
     with tempfile.TemporaryDirectory(prefix="renalmassai-labels-") as folder:
         output = Path(folder) / "segmentation.nii.gz"
         job = SegmentationJob(images, model.folder, output, args.center_lps, options, args.threads)

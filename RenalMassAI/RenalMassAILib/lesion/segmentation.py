@@ -9,7 +9,7 @@ bfloat16 autocast on the CPU. The whole-volume path with mirroring stays availab
 The model reads its phases on the reference grid in the reference's anatomy: a phase other than the
 reference is registered onto it first (segmentation_inputs), so the label map lies where the reference
 shows the kidney and mass. Callers that pass phases already aligned onto the reference grid (the CLI
-does, to record the registration) have nothing left to register here.
+does, to record the registration) say so with register_phases=False.
 """
 
 import dataclasses
@@ -44,6 +44,7 @@ class SegmentationOptions:
     bf16: bool = True  # autocast on the CPU (nnU-Net never does it there by itself)
     device: str = "auto"  # 'auto', 'cpu' or 'cuda'
     threads: int | None = None
+    register_phases: bool = True  # register the phases read onto the reference (False: the caller already did)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -67,7 +68,7 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     if options.threads:
         torch.set_num_threads(options.threads)
     reference = case.reference
-    alignments = align_for_segmentation(case, model, center_lps)
+    alignments = align_for_segmentation(case, model, center_lps) if options.register_phases else {}
     if alignments:
         report("align", 1, 1, f"registered {', '.join(p.long_name for p in alignments)} onto the reference phase")
     regions = _starting_regions(reference, model, center_lps, options, report) if options.fast else []
