@@ -62,7 +62,7 @@ def test_unknown_alignment_method():
 
 
 def test_quality_gate_keeps_the_identity_when_registration_lowers_the_correlation(monkeypatch):
-    import RenalMassAILib.case.alignment as alignment
+    from RenalMassAILib.case import alignment
     from RenalMassAILib.case.registration import RegistrationResult
 
     shifted = sitk.Euler3DTransform()

@@ -36,7 +36,7 @@ def _volume_share(boxes, image: sitk.Image) -> float:
 
 
 def _resampled(image: sitk.Image, spacing, interpolator, default: float) -> sitk.Image:
-    size = [int(round(n * s / t)) for n, s, t in zip(image.GetSize(), image.GetSpacing(), spacing)]
+    size = [round(n * s / t) for n, s, t in zip(image.GetSize(), image.GetSpacing(), spacing)]
     return sitk.Resample(image, size, sitk.Transform(), interpolator, image.GetOrigin(), spacing,
                          image.GetDirection(), default, image.GetPixelID())
 
