@@ -59,3 +59,38 @@ def test_rigid_alignment_reports_quality_and_resamples_onto_the_reference_grid()
 def test_unknown_alignment_method():
     with pytest.raises(ValueError, match="alignment method"):
         align_phases(phantom(**MOVED).case(), "affine")
+
+
+def test_quality_gate_keeps_the_identity_when_registration_lowers_the_correlation(monkeypatch):
+    from RenalMassAILib.case import alignment
+    from RenalMassAILib.case.registration import RegistrationResult
+
+    shifted = sitk.Euler3DTransform()
+    shifted.SetTranslation((15.0, 0.0, 0.0))
+
+    def worse(*args, **kwargs):  # a fit that made the alignment worse: the gate must refuse it
+        return RegistrationResult(shifted, 0.80, 0.55, (15.0, 0.0, 0.0), (0.0, 0.0, 0.0), 0.1)
+
+    monkeypatch.setattr(alignment, "register_rigid", worse)
+    p = phantom(**MOVED)
+    venous = align_phases(p.case(), "rigid", p.lesion_center_lps)[Phase.VENOUS]
+    assert venous.quality["kept"] == "identity"
+    assert (venous.quality["correlation_before"], venous.quality["correlation_after"]) == (0.8, 0.55)
+    assert np.allclose(venous.transform.TransformPoint((1.0, 2.0, 3.0)), (1.0, 2.0, 3.0))
+
+
+def test_kept_registration_is_recorded_as_kept():
+    p = phantom(**MOVED)
+    venous = align_phases(p.case(), "rigid", p.lesion_center_lps)[Phase.VENOUS]
+    assert venous.quality["kept"] == "registration"
+    assert venous.quality["correlation_after"] > venous.quality["correlation_before"]
+    assert not np.allclose(venous.transform.TransformPoint(p.lesion_center_lps), p.lesion_center_lps, atol=0.5)
+
+
+def test_a_failed_registration_keeps_the_same_world_point_and_says_why():
+    p = phantom(**MOVED)
+    outside = (5000.0, 5000.0, 5000.0)  # the region to register lies outside every phase
+    venous = align_phases(p.case(), "rigid", outside)[Phase.VENOUS].quality
+    assert venous["kept"] == "identity" and venous["correlation_after"] is None
+    assert venous["error"].startswith("rigid registration of the venous phase failed")
+    assert "outside the image" in venous["error"] and "\n" not in venous["error"]

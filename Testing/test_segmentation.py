@@ -101,6 +101,10 @@ def test_segment_command_records_what_it_did(tmp_path, case):
     assert main(["segment", "-V", files["venous"], "--seg-model", str(demo_segmentation_model()), "--center-lps",
                  *centre, "--mirroring", "off", "--out", str(out)]) == 0
     record = json.loads((out / "segmentation.json").read_text())
+    assert record["model"]["id"] == "demo-nnunet-phantom" and record["model"]["demo"] is True
+    assert record["phases_read"] == ["V"] and record["alignment"] == {}  # the venous phase is the reference here
+    assert "not the bundled phantom" in record["warnings"][0]  # a generated phantom, not the bundled one
+    assert record["whole_volume_fallback"] is False
     assert record["options"]["mirroring"] is False and record["options"]["fast"] is True
     assert len(record["boxes"]) == 1 and record["growths"] in (0, 1)
     centre_index = sitk.ReadImage(files["venous"]).TransformPhysicalPointToIndex(case.lesion_center_lps)

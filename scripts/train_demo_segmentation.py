@@ -92,6 +92,10 @@ def export(results: Path, trainer: str) -> Path:
     (target / "fold_0").mkdir(parents=True)
     for name in ("dataset.json", "plans.json"):
         shutil.copy(source / name, target / name)
+    # What RenalMassAI records for this model (lesion/nnunet_model.py): a demo, trained on phantoms.
+    identity = {"id": "demo-nnunet-phantom", "version": trainer, "demo": True,
+                "trained_on": "synthetic phantoms (RenalMassAILib.phantom), venous phase"}
+    (target / "renalmassai.json").write_text(json.dumps(identity, indent=2) + "\n")
     checkpoint = torch.load(source / "fold_0" / "checkpoint_final.pth", map_location="cpu", weights_only=False)
     kept = {key: checkpoint[key] for key in ("network_weights", "trainer_name", "init_args",
                                               "inference_allowed_mirroring_axes") if key in checkpoint}

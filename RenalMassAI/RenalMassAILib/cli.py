@@ -311,35 +311,45 @@ def _prepare_from_args(args):
         case = load_case(explicit, case_id)
     else:
         case, assignment = load_case_auto(args.auto, case_id)
+    segmentation = None
     if args.segmentation:
         label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase),
                                    meanings=meanings)
     elif getattr(args, "seg_model", None):
-        label_map = _segment(case, args, explicit)[0]
+        label_map, segmentation = _segment(case, args, explicit)
     else:
         label_map = None
     prepared = prepare_case(case, preset(args.preprocessing), label_map, args.center_lps,
-                            "rigid" if args.register else "world", assignment)
+                            "rigid" if args.register else "world", assignment, segmentation)
     return prepared, label_map
 
 
 def _segment(case, args, explicit_paths: dict):
-    """Runs the worker process on the case; returns the label map and the worker's final message."""
+    """Runs the worker process on the case; returns the label map (on the reference grid) and the record
+    for segmentation.json (model, options, alignment of the phases read, the worker's figures, warnings)."""
     import tempfile
 
     import SimpleITK as sitk
 
+    from RenalMassAILib.lesion.demo_input_check import demo_model_warning
     from RenalMassAILib.lesion.label_map import to_label_map
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+    from RenalMassAILib.lesion.segmentation_inputs import align_for_segmentation, model_images
     from RenalMassAILib.workers.segmentation_job import SegmentationJob
+    from RenalMassAILib.lesion.segmentation_record import segmentation_record
 
     model = open_segmentation_model(args.seg_model, case.phases)
-    phases = set(model.channel_phases(case.reference_phase))
-    images = {p.value: explicit_paths.get(p) or case.images[p] for p in phases}
+    read = list(dict.fromkeys(model.channel_phases(case.reference_phase)))
+    warning = demo_model_warning(model.identity.id, [case.images[p] for p in read]) if model.identity.demo else None
+    if warning:
+        print(f"renalmassai: {warning}", file=sys.stderr)
+    alignments = align_for_segmentation(case, model, args.center_lps)
+    images = model_images(case, model, alignments, explicit_paths)
     tile_step = args.tile_step or (0.5 if args.whole_volume else 1.0)
     mirroring = args.mirroring or ("on" if args.whole_volume else "auto")
     options = {"fast": not args.whole_volume, "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
-               "tile_step_size": tile_step, "bf16": not args.no_bf16, "device": args.device, "threads": args.threads}
+               "tile_step_size": tile_step, "bf16": not args.no_bf16, "device": args.device, "threads": args.threads,
+               "register_phases": False}  # done above: the worker gets the phases aligned onto the reference grid
     with tempfile.TemporaryDirectory(prefix="renalmassai-labels-") as folder:
         output = Path(folder) / "segmentation.nii.gz"
         job = SegmentationJob(images, model.folder, output, args.center_lps, options, args.threads)
@@ -351,7 +361,12 @@ def _segment(case, args, explicit_paths: dict):
             job.cancel()
             raise
         label_map = to_label_map(sitk.ReadImage(str(output)), case.reference, what="nnU-Net segmentation")
-    return label_map, job.result | {"options": options}
+    record = segmentation_record(model, case.reference_phase, case.reference.GetSize(), options, alignments,
+                                 job.result, warning)
+    if record["whole_volume_fallback"]:
+        print("renalmassai: no kidney found by the coarse localisation: the whole volume was segmented "
+              "(give --center-lps to segment around the mass)", file=sys.stderr)
+    return label_map, record
 
 
 def _run_segment(args) -> int:
@@ -363,14 +378,16 @@ def _run_segment(args) -> int:
     if not explicit:
         raise InputError("no image given: use --arterial/--venous/--non-contrast PATH")
     case = load_case(explicit, args.case_id or _case_id(next(iter(explicit.values()))))
-    label_map, result = _segment(case, args, explicit)
+    label_map, record = _segment(case, args, explicit)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
-    summary = {key: result[key] for key in ("volumes_ml", "forward_passes", "seconds", "growths", "boxes")}
-    (out / "segmentation.json").write_text(json.dumps({"model": str(args.seg_model), "options": result["options"],
-                                                       **summary}, indent=2))
-    print(f"volumes (mL): {summary['volumes_ml']}; {summary['forward_passes']} forward passes in {summary['seconds']} s")
+    (out / "segmentation.json").write_text(json.dumps(record, indent=2))
+    model = record["model"]
+    print(f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}; volumes (mL): "
+          f"{record['volumes_ml']}; {record['forward_passes']} forward passes in {record['seconds']} s")
+    for warning in record["warnings"]:
+        print(warning)
     print(f"wrote {out / 'segmentation.nii.gz'}")
     return 0
 
@@ -416,6 +433,8 @@ def _run_analyze(args) -> int:
         path = analyze_and_export(prepared, analyzer, label_map, args.out, args.save_inputs, start)
     report = json.loads(path.read_text())
     print(report["notice"])
+    for warning in report.get("warnings", []):
+        print(warning)
     for task, prediction in report["predictions"].items():
         extra = f", score {prediction['score_0_10']} / 10" if "score_0_10" in prediction else ""
         print(f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "

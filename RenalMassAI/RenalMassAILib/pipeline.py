@@ -23,10 +23,13 @@ class Analysis:
     predictions: dict[str, TaskPrediction]  # by task
     explanations: dict[str, dict[str, np.ndarray]]  # task -> phase -> Grad-CAM [H, W] in [0, 1]
     inputs_of_task: dict[str, str]  # task -> preprocessing name of its inputs
+    segmentation_demo: bool = False  # the label map was drawn by a demo segmentation model
+    warnings: tuple[str, ...] = ()  # e.g. a demo segmentation model run on an image that is not the bundled phantom
 
     @property
     def demo(self) -> bool:
-        return any(p.demo for p in self.predictions.values())
+        """A demo classifier or a demo segmentation model makes the whole result DEMO."""
+        return self.segmentation_demo or any(p.demo for p in self.predictions.values())
 
 
 class Analyzer:
@@ -61,4 +64,6 @@ class Analyzer:
             for task in tasks:
                 predictions[task], explanations[task] = found[task], maps[task]
                 inputs_of_task[task] = preprocessing.name
-        return Analysis(center, source, inputs, predictions, explanations, inputs_of_task)
+        segmentation = prepared.segmentation or {}
+        return Analysis(center, source, inputs, predictions, explanations, inputs_of_task,
+                        bool(segmentation.get("model", {}).get("demo")), tuple(segmentation.get("warnings", ())))

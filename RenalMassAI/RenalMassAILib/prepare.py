@@ -34,6 +34,7 @@ class PreparedCase:
     model_input: ModelInput
     phase_assignment: PhaseAssignment | None = None
     segmentation_labels: dict | None = None  # how the label map's values were read (LabelMap.record)
+    segmentation: dict | None = None  # segmentation.json's record when a model drew the label map
 
 
 def load_case(paths: dict[Phase, str], case_id: str = "case") -> Case:
@@ -72,7 +73,9 @@ def _checked_case(case: Case) -> Case:
 
 def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap | None = None,
                  center_lps=None, alignment: str = "world",
-                 phase_assignment: PhaseAssignment | None = None) -> PreparedCase:
+                 phase_assignment: PhaseAssignment | None = None, segmentation: dict | None = None) -> PreparedCase:
+    """segmentation: the record of the model that drew label_map (lesion.segmentation_record), kept for the
+    report; label_map must already lie on the reference grid in the reference's frame (as segment gives it)."""
     if label_map is None and center_lps is None:
         raise InputError("give a segmentation (--segmentation) or a tumour centre (--center-lps X Y Z)")
     lesions = find_lesions(label_map, body_midline_x(case.reference)) if label_map is not None else []
@@ -91,7 +94,7 @@ def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap |
     model_input = make_model_input(case, alignments, plane_center(preprocessing, center_lps, lesion, source),
                                    preprocessing)
     return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment,
-                        label_map.record if label_map is not None else None)
+                        label_map.record if label_map is not None else None, segmentation)
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):

@@ -22,12 +22,17 @@ class RegistrationResult:
     def summary(self) -> dict:
         return {
             "method": "rigid",
-            "correlation_before": round(self.correlation_before, 4),
-            "correlation_after": round(self.correlation_after, 4),
+            "correlation_before": _figure(self.correlation_before),
+            "correlation_after": _figure(self.correlation_after),
             "translation_mm": [round(t, 3) for t in self.translation_mm],
             "rotation_deg": [round(r, 3) for r in self.rotation_deg],
             "seconds": round(self.seconds, 2),
         }
+
+
+def _figure(value: float) -> float | None:
+    """A correlation for JSON: None where it could not be computed (NaN is not JSON)."""
+    return round(value, 4) if np.isfinite(value) else None
 
 
 def register_rigid(fixed: sitk.Image, moving: sitk.Image, center_lps=None, region_mm=None,

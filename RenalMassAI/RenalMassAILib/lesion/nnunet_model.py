@@ -4,9 +4,14 @@ A folder holds dataset.json, plans.json and fold_*/checkpoint_*.pth (what `nnUNe
 what `nnUNetv2_export_model_to_zip` packs). Label meaning comes from dataset.json by name, so KiTS21
 (kidney 1, tumor 2, cyst 3), KiTS23 (regions kidney / masses / tumor) and other schemes all map to
 kidney / tumor / cyst. nnU-Net checkpoints are pickles: only use model folders you trust.
+
+What the model is (id, version, demo) comes from an optional `renalmassai.json` beside dataset.json
+(the bundled demo model has one, marking it a demo); without it the id is the dataset's name and the
+folder's, the version the first 12 hex digits of the checkpoint's SHA-256, and the model is not a demo.
 """
 
 import dataclasses
+import hashlib
 import json
 import re
 from pathlib import Path
@@ -24,6 +29,21 @@ _MEANINGS = {"kidney": ("kidney", "kidneys", "renal parenchyma"), "tumor": ("tum
              "cyst": ("cyst", "cysts", "renal cyst")}
 
 
+IDENTITY_FILE = "renalmassai.json"
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelIdentity:
+    id: str
+    version: str
+    demo: bool
+    trained_on: str = ""  # e.g. "synthetic phantoms": the images its labels can be trusted on
+
+    def summary(self) -> dict:
+        return {"id": self.id, "version": self.version, "demo": self.demo,
+                **({"trained_on": self.trained_on} if self.trained_on else {})}
+
+
 @dataclasses.dataclass(frozen=True)
 class SegmentationModel:
     folder: Path
@@ -33,6 +53,7 @@ class SegmentationModel:
     output_values: dict[str, int]  # meaning -> value in nnU-Net's output label map
     configuration: str
     patch_mm: tuple[float, float, float]  # physical extent of one network patch along the image's i, j, k
+    identity: "ModelIdentity" = None  # what the model is; filled by open_segmentation_model
 
     def channel_phases(self, reference: Phase) -> tuple[Phase, ...]:
         return tuple(reference if phase is None else phase for phase in self.channels)
@@ -55,7 +76,24 @@ def open_segmentation_model(folder, case_phases: tuple[Phase, ...] | None = None
         _check_channels(channels, case_phases, where)
     configuration = folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
     return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where),
-                             configuration, _patch_mm(plans, configuration, where))
+                             configuration, _patch_mm(plans, configuration, where),
+                             _identity(folder, dataset, checkpoints[0], where))
+
+
+def _identity(folder: Path, dataset: dict, checkpoint: Path, where: str) -> ModelIdentity:
+    """From renalmassai.json when the folder has one, else from the dataset's name and the checkpoint's hash."""
+    if (folder / IDENTITY_FILE).is_file():
+        fields = _json(folder / IDENTITY_FILE, where)
+        if not isinstance(fields.get("id"), str) or not isinstance(fields.get("demo"), bool):
+            raise InputError(f"{where}: {IDENTITY_FILE} needs a string 'id' and a true/false 'demo'")
+        return ModelIdentity(fields["id"], str(fields.get("version", "")), fields["demo"],
+                             str(fields.get("trained_on", "")))
+    digest = hashlib.sha256()
+    with open(checkpoint, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    name = f"{dataset.get('name', folder.parent.name)}/{folder.name}"
+    return ModelIdentity(name, f"sha256:{digest.hexdigest()[:12]}", False)
 
 
 def _json(path: Path, where: str) -> dict:

@@ -5,6 +5,11 @@ around each kidney found by a coarse localisation that costs a second); each box
 patch (larger for a larger kidney) and grows once if the segmentation reaches its border (see
 segmentation_region); test-time mirroring only as far as a budget of network passes per box allows;
 bfloat16 autocast on the CPU. The whole-volume path with mirroring stays available (what a GPU user wants).
+
+The model reads its phases on the reference grid in the reference's anatomy: a phase other than the
+reference is registered onto it first (segmentation_inputs), so the label map lies where the reference
+shows the kidney and mass. Callers that pass phases already aligned onto the reference grid (the CLI
+does, to record the registration) say so with register_phases=False.
 """
 
 import dataclasses
@@ -15,11 +20,14 @@ import numpy as np
 import SimpleITK as sitk
 import torch
 
+from RenalMassAILib.case.alignment import PhaseAlignment
 from RenalMassAILib.case.case import Case
+from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel, to_kits_values
 from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
+from RenalMassAILib.lesion.segmentation_inputs import align_for_segmentation
 from RenalMassAILib.lesion.segmentation_region import (MAX_GROWTH_ROUNDS, MAX_PATCHES_PER_AXIS, Region, grown,
                                                        patch_voxels, region_around, size_in_voxels)
 
@@ -36,6 +44,7 @@ class SegmentationOptions:
     bf16: bool = True  # autocast on the CPU (nnU-Net never does it there by itself)
     device: str = "auto"  # 'auto', 'cpu' or 'cuda'
     threads: int | None = None
+    register_phases: bool = True  # register the phases read onto the reference (False: the caller already did)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -47,6 +56,8 @@ class SegmentationResult:
     seconds: float
     growths: int = 0  # times a box grew because the segmentation reached its border
     boxes: tuple[Region, ...] = ()  # what was segmented, as grown
+    alignment: dict = dataclasses.field(default_factory=dict)  # phase letter -> how it was registered onto the reference
+    whole_volume_fallback: bool = False  # fast path, but no kidney found: the whole volume was segmented
 
 
 def segment(case: Case, model: SegmentationModel, center_lps=None, options: SegmentationOptions = SegmentationOptions(),
@@ -57,7 +68,11 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     if options.threads:
         torch.set_num_threads(options.threads)
     reference = case.reference
+    alignments = align_for_segmentation(case, model, center_lps) if options.register_phases else {}
+    if alignments:
+        report("align", 1, 1, f"registered {', '.join(p.long_name for p in alignments)} onto the reference phase")
     regions = _starting_regions(reference, model, center_lps, options, report) if options.fast else []
+    fallback = options.fast and not regions
     regions = regions or [Region((0, 0, 0), reference.GetSize())]
     grows = options.fast and options.grow
     predictor = nnunet_predictor(model, options.mirroring, options.tile_step_size, options.bf16, device, report)
@@ -68,7 +83,7 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     growths, boxes = 0, []
     for number, region in enumerate(regions, start=1):
         name = f"region {number} of {len(regions)}"
-        region, labels, grew = _segment_region(case, model, predictor, region, lookup, grows, name, report)
+        region, labels, grew = _segment_region(case, alignments, model, predictor, region, lookup, grows, name, report)
         growths, boxes = growths + grew, boxes + [region]
         _paste(values, labels, region)
     image = sitk.GetImageFromArray(values)
@@ -77,7 +92,8 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     volumes = {name: round(float((values == value).sum()) * voxel_ml, 3) for name, value in KITS_LABELS.items()}
     report("segmented", 1, 1, "segmentation finished")
     return SegmentationResult(LabelMap(image), volumes, len(regions), predictor.evaluations,
-                              time.perf_counter() - start, growths, tuple(boxes))
+                              time.perf_counter() - start, growths, tuple(boxes),
+                              {p.value: a.quality for p, a in alignments.items()}, fallback)
 
 
 def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions,
@@ -97,14 +113,15 @@ def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lp
             for centre, size in kidneys]
 
 
-def _segment_region(case: Case, model: SegmentationModel, predictor, region: Region, lookup: np.ndarray, grows: bool,
-                    name: str, report: Progress) -> tuple[Region, np.ndarray, int]:
+def _segment_region(case: Case, alignments: dict[Phase, PhaseAlignment], model: SegmentationModel, predictor,
+                    region: Region, lookup: np.ndarray, grows: bool, name: str,
+                    report: Progress) -> tuple[Region, np.ndarray, int]:
     """A region's labels and the region, grown if the segmentation reaches its border; also the growths."""
     patch = patch_voxels(case.reference, model.patch_mm)
     largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
     for round_ in range(MAX_GROWTH_ROUNDS + 1):
         report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
-        labels = _predict(case, model, predictor, region, lookup)
+        labels = _predict(case, alignments, model, predictor, region, lookup)
         bigger = grown(region, labels, patch // 2, case.reference.GetSize(), largest) \
             if grows and round_ < MAX_GROWTH_ROUNDS else None
         if bigger is None:
@@ -114,10 +131,13 @@ def _segment_region(case: Case, model: SegmentationModel, predictor, region: Reg
     return region, labels, round_
 
 
-def _predict(case: Case, model: SegmentationModel, predictor, region: Region, lookup: np.ndarray) -> np.ndarray:
+def _predict(case: Case, alignments: dict[Phase, PhaseAlignment], model: SegmentationModel, predictor, region: Region,
+             lookup: np.ndarray) -> np.ndarray:
     """The region's labels (k, j, i) in this project's values."""
     grid = region.crop(case.reference)
-    channels = np.stack([_on_grid(case.images[p], grid) for p in model.channel_phases(case.reference_phase)])
+    identity = sitk.Euler3DTransform()
+    channels = np.stack([_on_grid(case.images[p], grid, alignments[p].transform if p in alignments else identity)
+                         for p in model.channel_phases(case.reference_phase)])
     spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
     return lookup[np.asarray(predictor.predict_single_npy_array(channels, {"spacing": spacing}), dtype=np.uint8)]
 
@@ -128,10 +148,10 @@ def _device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def _on_grid(image: sitk.Image, grid: sitk.Image) -> np.ndarray:
-    """A phase sampled in physical space on the grid (linear; air outside its field of view)."""
-    return sitk.GetArrayFromImage(sitk.Resample(image, grid, sitk.Transform(), sitk.sitkLinear, -1024.0,
-                                                sitk.sitkFloat32))
+def _on_grid(image: sitk.Image, grid: sitk.Image, transform: sitk.Transform) -> np.ndarray:
+    """A phase sampled on the grid through its alignment (grid point -> phase point; linear; air outside
+    its field of view)."""
+    return sitk.GetArrayFromImage(sitk.Resample(image, grid, transform, sitk.sitkLinear, -1024.0, sitk.sitkFloat32))
 
 
 def _paste(values: np.ndarray, labels: np.ndarray, region: Region) -> None:

@@ -75,10 +75,13 @@ def report_summary(prepared: PreparedCase, analysis: Analysis, explanations: dic
         summary.pop(key)
     summary["lesion"]["center_lps"] = [round(c, 3) for c in analysis.center_lps]
     summary["lesion"]["center_source"] = analysis.center_source
+    if prepared.segmentation is not None:
+        summary["segmentation"] = prepared.segmentation
     return {
         "schema": SCHEMA,
-        "notice": DEMO_BANNER if analysis.demo else RESEARCH_BANNER,
+        "notice": DEMO_BANNER if analysis.demo else RESEARCH_BANNER,  # DEMO: a demo classifier or segmentation model
         "demo": analysis.demo,
+        "warnings": list(analysis.warnings),
         **summary,
         "predictions": {task: p.summary() for task, p in analysis.predictions.items()},
         "explanations": explanations,

@@ -22,6 +22,10 @@ def write_summary_page(report: dict, screenshots: dict[str, str], out_dir, scree
                     ("centre from", lesion.get("center_source")), ("side", lesion.get("side")),
                     ("volume (mL)", lesion.get("volume_ml")), ("largest diameter (mm)", lesion.get("max_diameter_mm"))]
     lesion_rows = "".join(f"<tr><th>{esc(k)}</th><td>{esc(str(v))}</td></tr>" for k, v in lesion_items if v not in (None, ""))
+    warnings = "".join(f'<p class="demo">{esc(text)}</p>' for text in report.get("warnings", []))
+    segmentation = report.get("segmentation", {}).get("model")
+    segmentation_line = (f"<p>Segmentation model: {esc(str(segmentation['id']))} {esc(str(segmentation['version']))}"
+                         f"{' (demo)' if segmentation['demo'] else ''}.</p>") if segmentation else ""
     views = [f'<figure><img src="{esc(screenshots_folder)}/{esc(screenshots[name])}" alt="{esc(name)}">'
              f"<figcaption>{esc(name)}</figcaption></figure>" for name in SCREENSHOT_ORDER if name in screenshots]
     panels = [f'<figure class="wide"><img src="{esc(screenshots_folder)}/{esc(file)}" alt="{esc(name)}"></figure>'
@@ -36,15 +40,18 @@ table {{ border-collapse: collapse; margin: .5em 0 1em; }} td, th {{ border: 1px
 figure {{ display: inline-block; margin: .3em; }} figure img {{ width: 260px; }} figure.wide img {{ width: 530px; }}
 </style></head><body>
 <p class="{notice_class}">{esc(report['notice'])}</p>
+{warnings}
 <h1>RenalMassAI &mdash; {esc(report['case_id'])}</h1>
 <p>Phases present: {esc(' '.join(report['phases_present']))} (reference {esc(report['reference_phase'])}).
 Software {esc(report['software']['name'])} {esc(report['software']['version'])}.</p>
 <h2>Findings</h2>
 <table><tr><th>task</th><th>probability</th><th>score</th><th>phases used</th><th>model</th></tr>{''.join(rows)}</table>
+{segmentation_line}
 <h2>Lesion</h2><table>{lesion_rows}</table>
 <h2>Views</h2>{''.join(views)}
 <h2>Model inputs and Grad-CAM</h2>{''.join(panels)}
 <p class="{notice_class}">{esc(report['notice'])}</p>
+{warnings}
 </body></html>
 """
     path = out / "summary.html"

@@ -1,5 +1,7 @@
 """Text burned into rendered views: findings, model, demo banner, patient orientation letters."""
 
+import textwrap
+
 import numpy as np
 from vtkmodules.vtkRenderingCore import vtkTextActor
 
@@ -59,10 +61,13 @@ class ViewAnnotations:
             if text:
                 self.text(text, position, size, align=align, valign=valign)
 
-    def demo_banner(self) -> None:
+    def demo_banner(self, warnings: tuple[str, ...] = ()) -> None:
+        """The red DEMO banner; warnings (e.g. Analysis.warnings: a demo segmentation model on an image that
+        is not the bundled phantom) go into it as more lines, wrapped to the view's width."""
         cols, rows = self.view.window.GetSize()
-        self.text(DEMO_BANNER, (cols // 2, 40), 18, color=(1.0, 1.0, 1.0), align="center", valign="bottom",
-                  bold=True, background=(0.8, 0.0, 0.0))
+        lines = [DEMO_BANNER] + [line for warning in warnings for line in textwrap.wrap(warning, max(20, cols // 9))]
+        self.text("\n".join(lines), (cols // 2, 40), 18 if not warnings else 13, color=(1.0, 1.0, 1.0),
+                  align="center", valign="bottom", bold=True, background=(0.8, 0.0, 0.0))
 
     def orientation(self, letters: dict[str, str]) -> None:
         cols, rows = self.view.window.GetSize()

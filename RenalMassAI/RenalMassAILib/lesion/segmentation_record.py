@@ -1,0 +1,31 @@
+"""segmentation.json's content (also report.json's `segmentation`): which model, how, what it found.
+
+`model` says what drew the label map (id, version, demo); a demo model makes every output of the case
+DEMO (pipeline.Analysis.demo). `warnings` holds the demo model's warning when it read an image that is
+not the bundled phantom (lesion.demo_input_check).
+"""
+
+from RenalMassAILib.case.alignment import PhaseAlignment
+from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.lesion.nnunet_model import SegmentationModel
+
+WORKER_FIELDS = ("volumes_ml", "forward_passes", "seconds", "growths", "boxes")
+
+
+def segmentation_record(model: SegmentationModel, reference: Phase, reference_size, options: dict,
+                        alignments: dict[Phase, PhaseAlignment], worker_result: dict, warning: str | None) -> dict:
+    """worker_result: the segmentation worker's final ('done') message; reference_size: the reference grid's."""
+    whole = [{"low_ijk": [0, 0, 0], "high_ijk": list(reference_size)}]
+    fallback = bool(options.get("fast")) and worker_result.get("boxes") == whole
+    return {
+        "model": model.identity.summary() | {"folder": str(model.folder)},
+        "phases_read": [p.value for p in dict.fromkeys(model.channel_phases(reference))],
+        "options": options,
+        # How each phase the model read (other than the reference) was brought onto the reference grid.
+        "alignment": {phase.value: alignment.quality for phase, alignment in alignments.items()},
+        **{key: worker_result[key] for key in WORKER_FIELDS if key in worker_result},
+        # The fast path found no kidney to put a box around and segmented the whole volume instead.
+        "whole_volume_fallback": fallback,
+        "warnings": [warning] if warning else [],
+    }
+
