@@ -23,7 +23,7 @@ import slicer
 
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.errors import InputError
-from RenalMassAILib.scene import markers
+from RenalMassAILib.scene import markers, segmentation_record
 from RenalMassAILib.scene.layout_views import LayoutApp, SliceViewParts, ThreeDViewParts
 from RenalMassAILib.scene.module_logic import LABELS_FOLDER_PREFIX, SegmentationRun
 from RenalMassAILib.scene.results_table import table_rows
@@ -142,6 +142,8 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
              for i in range(segmentation.GetSegmentation().GetNumberOfSegments())]
     assert "Kidney" in names and "Renal tumor" in names
     assert not labels.exists()  # the label map (patient data) is removed
+    record = segmentation_record.stored(segmentation)  # which model drew it, kept on the node
+    assert record["model"]["demo"] is True and record["warnings"]  # the demo model, on a phantom made here
     task.close()
 
     assert "center of the segmented tumor" in logic.placeOrResetCenter(params)
@@ -158,13 +160,17 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
         analyzed.scene.refresher.wait()
         moved = {row["task"]: row for row in table_rows(params.resultsTable)}
         assert moved["malignancy"]["center_source"] == "user"
+        # An answer of the analysis worker still knows the demo segmentation model drew the label map.
+        assert analyzed.analysis.segmentation_demo and analyzed.analysis.warnings == tuple(record["warnings"])
         assert moved["malignancy"]["probability"] != first["malignancy"]["probability"]
         assert "P(malignancy)" in logic.describe(analyzed.analysis)
 
         params.outputFolder = str(tmp_path / "export")
         report = logic.export(app, analyzed, params)
         assert report.exists() and (tmp_path / "export" / "summary.html").exists()
-        assert json.loads(report.read_text())["lesion"]  # the label map went into the report
+        exported = json.loads(report.read_text())
+        assert exported["lesion"]  # the label map went into the report
+        assert exported["segmentation"]["model"]["demo"] is True and exported["demo"] is True
         assert {p.name for p in (tmp_path / "export" / "screenshots").iterdir()} >= {"axial.png", "3d.png"}
     finally:
         analyzed.close()

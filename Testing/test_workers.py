@@ -40,7 +40,10 @@ def log_folder(tmp_path_factory):
 def analyzer():
     p = phantom(seed=11, size=(128, 128, 48), spacing=(2.2, 2.2, 3.0), side="left", pole="mid")
     case = p.case("worker-test")
-    return Analyzer(prepare_case(case, preset("authors-code"), to_label_map(p.labels, case.reference)))
+    # As if a demo segmentation model had drawn the map: its DEMO mark and warning must cross the process boundary.
+    record = {"model": {"id": "demo-seg", "demo": True}, "warnings": ["demo segmentation model on a foreign image"]}
+    return Analyzer(prepare_case(case, preset("authors-code"), to_label_map(p.labels, case.reference),
+                                 segmentation=record))
 
 
 @pytest.fixture(scope="module")
@@ -66,6 +69,8 @@ def test_the_worker_answers_a_move_as_the_engine_does_in_process(client, analyze
     direct = analyzer.run(center)
     assert analysis.center_source == "user"
     np.testing.assert_allclose(analysis.center_lps, center)
+    assert analysis.segmentation_demo and direct.segmentation_demo
+    assert analysis.warnings == direct.warnings == ("demo segmentation model on a foreign image",)
     assert set(analysis.predictions) == {"malignancy", "aggressiveness"}
     for task, prediction in analysis.predictions.items():
         assert prediction.probability == pytest.approx(direct.predictions[task].probability, abs=1e-5)

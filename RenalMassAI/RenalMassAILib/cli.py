@@ -14,8 +14,10 @@ from pathlib import Path
 
 from RenalMassAILib import __version__
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.workers.worker_error import WorkerError
 
 EXIT_INPUT_ERROR = 2
+EXIT_WORKER_ERROR = 1
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -31,6 +33,11 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"renalmassai: error: {error}", file=sys.stderr)
         return EXIT_INPUT_ERROR
+    except WorkerError as error:  # one line naming the worker's log, which holds its traceback
+        if args.debug:
+            raise
+        print(f"renalmassai: error: {error}", file=sys.stderr)
+        return EXIT_WORKER_ERROR
     except KeyboardInterrupt:
         print("renalmassai: interrupted", file=sys.stderr)
         return 130

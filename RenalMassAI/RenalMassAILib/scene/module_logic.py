@@ -22,7 +22,7 @@ from RenalMassAILib.case.validation import check_ct_image, check_overlap, check_
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.present.coordinates import lps_to_ras, ras_to_lps
-from RenalMassAILib.scene import markers, parameters
+from RenalMassAILib.scene import markers, parameters, segmentation_record
 from RenalMassAILib.scene.case_scene import CaseNodes, CaseScene
 
 # InputError.field values this Logic sets (the module maps them to its widget labels).
@@ -42,6 +42,7 @@ class SegmentationRun:
     case: Case
     reference: object  # the volume node of the case's reference phase
     labels_folder: Path
+    model_folder: str | None = None  # the nnU-Net model folder the worker runs (for the segmentation record)
 
     def messages(self) -> list[dict]:
         return self.job.messages()
@@ -165,7 +166,7 @@ class RenalMassAILogic:
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
-        return SegmentationRun(job, case, reference, folder)
+        return SegmentationRun(job, case, reference, folder, model)
 
     def loadSegmentation(self, params, run: SegmentationRun):
         """The worker's label map into the selected segmentation node, else a new one. The run's
@@ -186,6 +187,10 @@ class RenalMassAILogic:
         else:
             params.segmentation.SetReferenceImageGeometryParameterFromVolumeNode(run.reference)
             fill_segmentation(params.segmentation, label_map)
+        if run.model_folder:
+            # Kept on the node (saved with the scene) so that a later analysis knows which model drew it:
+            # a demo segmentation model makes the whole result DEMO.
+            segmentation_record.store(params.segmentation, _segmentation_record(run, result))
         return params.segmentation
 
     # --- tumor center ---------------------------------------------------------------------------
@@ -241,8 +246,9 @@ class RenalMassAILogic:
                                    case.describe(case.reference_phase))
             except InputError as error:
                 raise with_field(error, FIELD_CENTER) from None
+        record = segmentation_record.stored(params.segmentation) if params.segmentation is not None else None
         prepared = prepare_case(case, preset(params.preprocessing), label_map, center,
-                                "rigid" if params.register else "world")
+                                "rigid" if params.register else "world", segmentation=record)
         return prepared, label_map
 
     def analyze(self, params, on_error=None) -> AnalyzedCase:
@@ -292,3 +298,16 @@ class RenalMassAILogic:
 
 def _has_label(label_map: LabelMap, name: str) -> bool:
     return bool(np.any(sitk.GetArrayViewFromImage(label_map.image) == label_map.value(name)))
+
+
+def _segmentation_record(run: SegmentationRun, result: dict) -> dict:
+    """segmentation.json's record of a finished run (model identity, demo warning, the worker's figures)."""
+    from RenalMassAILib.lesion.demo_input_check import demo_model_warning
+    from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+    from RenalMassAILib.lesion.segmentation_record import segmentation_record as build_record
+    model = open_segmentation_model(run.model_folder, run.case.phases)
+    read = list(dict.fromkeys(model.channel_phases(run.case.reference_phase)))
+    warning = demo_model_warning(model.identity.id, [run.case.images[p] for p in read]) if model.identity.demo else None
+    record = build_record(model, run.case.reference_phase, run.case.reference.GetSize(), {}, {}, result, warning)
+    record["alignment"] = result.get("alignment", {})  # the worker registered the phases it read itself
+    return record

@@ -119,7 +119,7 @@ def annotate_view(view, analysis: Analysis, case_scene: CaseScene, title: str, h
         notes.orientation(orientation_letters(np.array([[xy_to_ras.GetElement(r, c) for c in range(4)]
                                                         for r in range(4)])))
     if analysis.demo:
-        notes.demo_banner()
+        notes.demo_banner(analysis.warnings)
     return notes
 
 

@@ -40,6 +40,7 @@ def write_case_folder(analyzer, folder: Path) -> Path:
         "center_source": prepared.center_source,
         "lesion": dataclasses.asdict(prepared.lesion) if prepared.lesion is not None else None,
         "preprocessing": prepared.model_input.preprocessing.to_dict(),
+        "segmentation": prepared.segmentation,  # which model drew the label map: its demo mark and warnings
         "runs": [{"package": str(package.path), "tasks": list(tasks), "phases_used": list(used)}
                  for package, tasks, used in analyzer.runs],
     }
@@ -67,7 +68,8 @@ def read_analyzer(folder: Path):
     center, source = tuple(description["center_lps"]), description["center_source"]
     preprocessing = Preprocessing.from_dict(description["preprocessing"])
     model_input = make_model_input(case, alignments, plane_center(preprocessing, center, lesion, source), preprocessing)
-    prepared = PreparedCase(case, [lesion] if lesion else [], lesion, center, source, alignments, model_input)
+    prepared = PreparedCase(case, [lesion] if lesion else [], lesion, center, source, alignments, model_input,
+                            segmentation=description.get("segmentation"))
     runs = description["runs"]
     analyzer = Analyzer(prepared, {task: run["package"] for run in runs for task in run["tasks"]},
                         tuple(task for run in runs for task in run["tasks"]))

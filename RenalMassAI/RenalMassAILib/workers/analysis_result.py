@@ -36,7 +36,8 @@ def write_analysis(analysis: Analysis, folder: Path) -> dict:
                    for task, p in analysis.predictions.items()}
     return {"folder": str(folder), "center_lps": list(analysis.center_lps), "center_source": analysis.center_source,
             "model_inputs": inputs, "predictions": predictions, "explanations": explanations,
-            "inputs_of_task": dict(analysis.inputs_of_task)}
+            "inputs_of_task": dict(analysis.inputs_of_task), "segmentation_demo": analysis.segmentation_demo,
+            "warnings": list(analysis.warnings)}
 
 
 def _save(path: Path, array: np.ndarray) -> str:
@@ -57,7 +58,8 @@ def read_analysis(description: dict) -> Analysis:
                                         p["model_version"], bool(p["demo"]))
                    for task, p in description["predictions"].items()}
     return Analysis(tuple(float(c) for c in description["center_lps"]), description["center_source"], inputs,
-                    predictions, explanations, dict(description["inputs_of_task"]))
+                    predictions, explanations, dict(description["inputs_of_task"]),
+                    bool(description.get("segmentation_demo")), tuple(description.get("warnings", ())))
 
 
 def _model_input(values: dict, folder: Path) -> ModelInput:

@@ -35,7 +35,8 @@ def run(request_path: str) -> int:
         sitk.WriteImage(result.label_map.image, request["output"], useCompression=True)
         emit("done", 1, 1, "written", output=request["output"], volumes_ml=result.volumes_ml,
              forward_passes=result.forward_passes, seconds=round(result.seconds, 2), growths=result.growths,
-             boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes])
+             boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes],
+             alignment=result.alignment, whole_volume_fallback=result.whole_volume_fallback)
         return 0
     except InputError as error:
         emit("error", 0, 0, str(error))
