@@ -254,13 +254,7 @@ def test_place_or_reset_after_an_analysis_places_a_new_point(module):
     """Analysis locks the center fiducial to one fixed point, on which RemoveAllControlPoints does
     nothing; Place / reset without a segmentation must still clear it and start place mode."""
     renal, app = module
-    case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
-    add_ct_volume(app.scene, case.images[Phase.ARTERIAL], "arterial")
-    logic = renal.createLogic()
-    params = logic.getParameterNode()
-    logic.assignPhases(params)
-    params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
-    analyzed = logic.analyze(params)
+    case, logic, params, analyzed = _analyze_arterial_phantom(renal, app)
     try:
         fiducial = params.tumorCenter
         assert fiducial.GetFixedNumberOfControlPoints()
@@ -405,13 +399,7 @@ def test_bad_input_names_the_field_and_keeps_the_scene(module):
 def test_results_table_is_readable_as_csv(module, tmp_path):
     """The table node is a plain MRML table: what `table_rows` reads is what a scene file would store."""
     renal, app = module
-    case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
-    add_ct_volume(app.scene, case.images[Phase.ARTERIAL], "arterial")
-    logic = renal.createLogic()
-    params = logic.getParameterNode()
-    logic.assignPhases(params)
-    params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
-    analyzed = logic.analyze(params)
+    case, logic, params, analyzed = _analyze_arterial_phantom(renal, app)
     try:
         storage = slicer.vtkMRMLTableStorageNode()
         storage.SetFileName(str(tmp_path / "results.csv"))
@@ -436,3 +424,14 @@ def test_sample_data_checksums_match_the_bundled_files():
         assert entry.checksum().startswith("SHA256:")
     from RenalMassAILib.case.phase_detection import phase_from_name
     assert {phase_from_name(entry.node_name).value for entry in DEMO_FILES} == {"N", "A", "V"}
+
+
+def _analyze_arterial_phantom(renal, app):
+    """(case, logic, params, analyzed): a small arterial phantom analyzed at a center placed on its tumor."""
+    case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
+    add_ct_volume(app.scene, case.images[Phase.ARTERIAL], "arterial")
+    logic = renal.createLogic()
+    params = logic.getParameterNode()
+    logic.assignPhases(params)
+    params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
+    return case, logic, params, logic.analyze(params)

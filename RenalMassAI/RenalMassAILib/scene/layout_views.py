@@ -20,6 +20,8 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
 
+from RenalMassAILib.scene.views import look_from
+
 # Red / Yellow / Green are Slicer's axial / sagittal / coronal views.
 LAYOUT_NAME_OF = {"Axial": "Red", "Sagittal": "Yellow", "Coronal": "Green"}
 
@@ -122,11 +124,7 @@ class BorrowedThreeDView(_BorrowedView):
                               camera.GetViewAngle(), camera.GetParallelScale())
 
     def look_from(self, focus_ras, direction_ras, distance_mm: float) -> None:
-        camera = self.renderer.GetActiveCamera()
-        camera.SetFocalPoint(*focus_ras)
-        camera.SetPosition(*(np.asarray(focus_ras) + distance_mm * np.asarray(direction_ras, dtype=float)))
-        camera.SetViewUp(0, 0, 1)
-        self.renderer.ResetCameraClippingRange()
+        look_from(self.renderer, focus_ras, direction_ras, distance_mm)
 
     def close(self) -> None:
         self._remove_added_props()

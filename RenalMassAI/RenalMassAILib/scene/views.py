@@ -204,8 +204,13 @@ class ThreeDView(_View):
         self._dispatch_mouse_events_to(style)
 
     def look_from(self, focus_ras, direction_ras, distance_mm: float) -> None:
-        camera = self.renderer.GetActiveCamera()
-        camera.SetFocalPoint(*focus_ras)
-        camera.SetPosition(*(np.asarray(focus_ras) + distance_mm * np.asarray(direction_ras, dtype=float)))
-        camera.SetViewUp(0, 0, 1)
-        self.renderer.ResetCameraClippingRange()
+        look_from(self.renderer, focus_ras, direction_ras, distance_mm)
+
+
+def look_from(renderer, focus_ras, direction_ras, distance_mm: float) -> None:
+    """Points the renderer's camera at focus_ras from distance_mm along direction_ras, head (S) up."""
+    camera = renderer.GetActiveCamera()
+    camera.SetFocalPoint(*focus_ras)
+    camera.SetPosition(*(np.asarray(focus_ras) + distance_mm * np.asarray(direction_ras, dtype=float)))
+    camera.SetViewUp(0, 0, 1)
+    renderer.ResetCameraClippingRange()
