@@ -141,6 +141,12 @@ def installDependencies():
             slicer.util.pip_install(["-r", str(requirements), "-c", str(constraints)])
 
 
+def openDicomDatabase():
+    """Slicer's DICOM database (ctkDICOMDatabase), or None when none is open."""
+    database = getattr(slicer, "dicomDatabase", None)
+    return database if database is not None and database.isOpen else None
+
+
 def layoutApp():
     """Slicer's scene and layout views for the screenshots (see RenalMassAILib.scene.layout_views)."""
     from RenalMassAILib.scene.layout_views import LayoutApp, SliceViewParts, ThreeDViewParts
@@ -266,7 +272,8 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             _("Malignancy and aggressiveness probabilities with Grad-CAM at the tumor center") if self.ui.analyzeButton.enabled
             else _("Select a phase volume, and a segmentation or a placed tumor center"))
         self.ui.exportButton.toolTip = (
-            _("Annotated screenshots, Grad-CAM panels, report.json and summary.html") if self.ui.exportButton.enabled
+            _("Annotated screenshots, Grad-CAM panels, report.json, summary.html and, for volumes loaded from DICOM, "
+              "SEG, SR, secondary captures and PDF in the source study") if self.ui.exportButton.enabled
             else _("Analyze first, and choose an output folder"))
 
     def _observeCenter(self, fiducial):
@@ -373,8 +380,22 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def onExport(self):
         with self._reportingErrors(_("Export failed.")):
+            from RenalMassAILib.scene.dicom_export import DICOM_FOLDER
             report = self.logic.export(layoutApp(), self._analyzed, self._parameterNode)
-            self.ui.statusLabel.text = _("Wrote {report} with screenshots and summary.html").format(report=report)
+            manifest = self.logic.exportDicom(self._analyzed, self._parameterNode, report, openDicomDatabase())
+            folder = report.parent / DICOM_FOLDER
+            if manifest["objects"]:
+                # Indexed in Slicer's DICOM database, the results sit under the patient and study in the
+                # DICOM browser, from where the DICOM module sends them to PACS.
+                from DICOMLib import DICOMUtils
+                DICOMUtils.importDicom(str(folder))
+                self.ui.statusLabel.text = _(
+                    "Wrote {report}, and {count} DICOM objects in the source study to {folder} (added to the DICOM "
+                    "database)").format(report=report, count=len(manifest["objects"]), folder=folder)
+            else:
+                self.ui.statusLabel.text = _(
+                    "Wrote {report} and {folder}/summary.pdf (the volumes were not loaded from DICOM: no DICOM "
+                    "objects)").format(report=report, folder=folder)
 
     def onPoll(self):
         """Segmentation progress and results of center moves, without blocking."""
@@ -497,6 +518,9 @@ class RenalMassAITest(ScriptedLoadableModuleTest):
             self.assertTrue(report.exists())
             for name in ("axial", "coronal", "sagittal", "3d"):
                 self.assertTrue((Path(folder) / "screenshots" / f"{name}.png").exists())
+            manifest = logic.exportDicom(analyzed, parameters, report, openDicomDatabase())
+            self.assertEqual(manifest["objects"], [])  # the sample volumes were not loaded from DICOM
+            self.assertTrue((Path(folder) / "dicom" / "summary.pdf").exists())
         self.assertEqual(slicer.mrmlScene.GetNumberOfNodesByClass("vtkMRMLAbstractViewNode"), viewNodes)
         analyzed.close()
         logging.info(logic.describe(analyzed.analysis))

@@ -22,7 +22,7 @@ from RenalMassAILib.cohort.radiomics_model import fit_radiomics_model, load_radi
 from RenalMassAILib.cohort.renal_nomogram import FEATURES, fit_nomogram, predict_nomogram
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import to_label_map
-from RenalMassAILib.phantom.cohort import write_phantom_cohort
+from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.phantom.generator import make_phantom
 from RenalMassAILib.prepare import prepare_case
 

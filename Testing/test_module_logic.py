@@ -18,7 +18,9 @@ import typing
 from pathlib import Path
 
 import numpy as np
+import pydicom
 import pytest
+import SimpleITK as sitk
 import slicer
 
 from RenalMassAILib.case.phase import Phase
@@ -435,3 +437,85 @@ def _analyze_arterial_phantom(renal, app):
     logic.assignPhases(params)
     params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
     return case, logic, params, logic.analyze(params)
+
+
+class _DicomDatabase:
+    """Slicer's DICOM database (ctkDICOMDatabase) as far as the export reads it: `isOpen` and
+    `fileForInstance` (a SOP Instance UID's file, '' when the database does not know it)."""
+    isOpen = True
+
+    def __init__(self, folder: Path):
+        self.files = {str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID): str(path)
+                      for path in sorted(folder.iterdir())}
+
+    def fileForInstance(self, uid: str) -> str:
+        return self.files.get(uid, "")
+
+
+def test_export_writes_dicom_results_in_the_study_of_a_volume_loaded_from_dicom(module, tmp_path):
+    """A volume as Slicer's DICOMScalarVolumePlugin leaves it (HU, geometry, `DICOM.instanceUIDs`),
+    its files found through the DICOM database: SEG, SR, captures and PDF land in its study."""
+    from test_dicom_export import dciodvfy_errors
+
+    from RenalMassAILib.case.reading import read_image
+    from RenalMassAILib.lesion.label_map import to_label_map
+    from RenalMassAILib.phantom.dicom_export import write_dicom_series
+    from RenalMassAILib.scene.dicom_export import INSTANCE_UIDS_ATTRIBUTE, source_series
+    from RenalMassAILib.scene.segmentation import add_segmentation
+    renal, app = module
+    case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
+    folder = write_dicom_series(case.images[Phase.ARTERIAL], tmp_path / "series", "Arterial 4mm", "Iohexol", "100035",
+                                2, study_uid="1.2.826.0.1.3680043.10.1462.88", patient_name="Doe^Jane")
+    database = _DicomDatabase(folder)
+    image, _ = read_image(folder)
+    volume = add_ct_volume(app.scene, image, "2: Arterial 4mm")
+    volume.SetAttribute(INSTANCE_UIDS_ATTRIBUTE, " ".join(database.files))
+    logic = renal.createLogic()
+    params = logic.getParameterNode()
+    params.arterialVolume = volume
+    label_map = to_label_map(case.labels, image)
+    params.segmentation = add_segmentation(app.scene, label_map, volume, "segmentation")
+
+    # Refused with one line before anything is written: no open database, an instance it does not know.
+    with pytest.raises(InputError, match="DICOM database is not open"):
+        source_series(volume, image, None)
+    partial = _DicomDatabase(folder)
+    partial.files.pop(next(iter(partial.files)))
+    with pytest.raises(InputError, match="1 of the 24 slices of volume '2: Arterial 4mm' are not in Slicer's DICOM"):
+        source_series(volume, image, partial)
+
+    analyzed = logic.analyze(params)
+    try:
+        params.outputFolder = str(tmp_path / "export")
+        report = logic.export(app, analyzed, params)
+        manifest = logic.exportDicom(analyzed, params, report, database)
+    finally:
+        analyzed.close()
+    out = tmp_path / "export" / "dicom"
+    modalities = [entry["modality"] for entry in manifest["objects"]]
+    assert modalities == ["SEG", "SR", *["OT"] * len(json.loads(report.read_text())["screenshots"]), "DOC"]
+    assert manifest["source_study"]["reference_series_uid"] == "1.2.826.0.1.3680043.10.1462.88.2"
+    for entry in manifest["objects"]:
+        dataset = pydicom.dcmread(out / entry["file"])
+        assert dataset.StudyInstanceUID == "1.2.826.0.1.3680043.10.1462.88", entry["file"]
+        assert str(dataset.PatientName) == "Doe^Jane" and dataset.Modality == entry["modality"], entry["file"]
+        assert not dciodvfy_errors(out / entry["file"]), entry["file"]
+    seg = pydicom.dcmread(out / "segmentation.dcm")
+    referenced = {item.ReferencedSOPInstanceUID for item in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence}
+    assert referenced == set(database.files)  # every slice of the volume, found through the database
+    tumor = next(s.SegmentNumber for s in seg.SegmentSequence if s.SegmentLabel == "Renal tumor")
+    frames = seg.pixel_array.reshape(-1, *seg.pixel_array.shape[-2:])
+    tumor_voxels = sum(int(frame.sum()) for frame, group in zip(frames, seg.PerFrameFunctionalGroupsSequence)
+                       if group.SegmentIdentificationSequence[0].ReferencedSegmentNumber == tumor)
+    assert tumor_voxels == int((sitk.GetArrayViewFromImage(label_map.image) == label_map.value("tumor")).sum()) > 0
+
+    # A volume not loaded from DICOM: the PDF only, and the manifest says why.
+    volume.RemoveAttribute(INSTANCE_UIDS_ATTRIBUTE)
+    analyzed = logic.analyze(params)
+    try:
+        params.outputFolder = str(tmp_path / "nifti-export")
+        manifest = logic.exportDicom(analyzed, params, logic.export(app, analyzed, params), database)
+    finally:
+        analyzed.close()
+    assert manifest["objects"] == [] and manifest["source_study"] is None
+    assert (tmp_path / "nifti-export" / "dicom" / "summary.pdf").is_file()

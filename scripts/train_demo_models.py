@@ -24,7 +24,7 @@ from RenalMassAILib.cli import main as renalmassai
 from RenalMassAILib.cohort.manifest import read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.phantom.cohort import write_phantom_cohort
+from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.prepare import load_case, prepare_case
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -640,7 +640,7 @@ def _run_phantom(args) -> int:
     from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
     if args.cohort:
-        from RenalMassAILib.phantom.cohort import write_phantom_cohort
+        from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
         manifest = write_phantom_cohort(args.out, args.cohort, seed=args.seed, size=tuple(args.size),
                                         spacing=tuple(args.spacing), log=lambda text: print(text, file=sys.stderr))
         print(f"wrote {manifest}")

@@ -32,12 +32,13 @@ SERIES_NUMBERS = {"SEG": 9001, "SR": 9002, "SC": 9003, "DOC": 9004}
 
 
 def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap | None, out_dir,
-                        pseudonym: str | None = None) -> dict:
+                        pseudonym: str | None = None, source: SourceSeries | None = None) -> dict:
     """Writes the objects and dicom_results.json into out_dir; returns the manifest.
 
     `reference`: the reference phase image (the label map is on its grid; its slices are matched to
     the source images). `pseudonym`: de-identify (patient name and ID replaced by it; see
-    dicom_identity)."""
+    dicom_identity). `source`: the reference phase's DICOM series where the caller knows its files
+    (Slicer's DICOM database: `read_source_files`); otherwise it is found from report.json's `sources`."""
     report_path = Path(report_path)
     report = json.loads(report_path.read_text())
     out = Path(out_dir)
@@ -47,7 +48,7 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
         if not path.is_file():
             raise InputError(f"--dicom-out: screenshot {name!r} listed in {str(report_path)!r} is missing ({path}); "
                              "run analyze again into a fresh --out folder")
-    found = reference_source(report)
+    found = reference_source(report) if source is None else (source.folder, None)
     if found is None:
         pdf = write_pdf_summary(report, out / "summary.pdf", None, screenshots.get("axial"))
         notes = ["the reference phase was not read from a DICOM series: no source study to reference, so only "
@@ -56,8 +57,8 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
             notes.append("--deidentify: the images carry no patient data, the PDF shows none")
         return _write_manifest(out, {"source_study": None, "pdf": pdf.name, "objects": [], "deidentified": False,
                                      "notes": notes})
-    folder, description = found
-    source = read_source_series(folder, description, reference)
+    if source is None:
+        source = read_source_series(*found, reference)
     identity = identity_of(source.first, pseudonym)
     if identity.deidentified:
         source = dataclasses.replace(source, slices=tuple(deidentified_copies(source.slices, identity)))
@@ -66,7 +67,7 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
     return _write_manifest(out, {
         "source_study": {"study_instance_uid": source.study_uid, "reference_series_uid": source.series_uid,
                          "frame_of_reference_uid": str(source.first.get("FrameOfReferenceUID", "")),
-                         "folder": folder},
+                         "folder": source.folder},
         "pdf": pdf.name, "objects": objects, "deidentified": identity.deidentified,
         **({"deidentification": DEIDENTIFICATION_DETAILS} if identity.deidentified else {}), "notes": notes})
 

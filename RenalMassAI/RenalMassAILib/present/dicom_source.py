@@ -90,6 +90,30 @@ def read_source_series(folder: str, description: str | None, grid: sitk.Image) -
                      "of one series")
 
 
+def read_source_files(files: list[str], grid: sitk.Image, what: str) -> SourceSeries:
+    """The given files of one series, sorted into the grid's slice order.
+
+    For a volume whose instances are known one by one (Slicer's DICOM database records the SOP
+    Instance UIDs a volume was loaded from): exactly these files, nothing else in their folder.
+    `what` names the volume in errors."""
+    if not files:
+        raise InputError(f"DICOM export: no source files of {what} were found in the DICOM database; load the "
+                         "series through the DICOM module")
+    missing = [path for path in files if not Path(path).is_file()]
+    if missing:
+        raise InputError(f"DICOM export: {len(missing)} of the {len(files)} source files of {what} are missing "
+                         f"({', '.join(missing[:3])}); keep the study's files where the DICOM database has them")
+    headers = [pydicom.dcmread(path, stop_before_pixels=True) for path in files]
+    if len({str(header.get("SeriesInstanceUID", "")) for header in headers}) != 1:
+        raise InputError(f"DICOM export: the source files of {what} belong to several series; a SEG references "
+                         "one series")
+    ordered = _slices_on_grid(headers, grid)
+    if isinstance(ordered, str):
+        raise InputError(f"DICOM export: the source images of {what} do not lie on its voxel grid ({ordered}), so "
+                         "DICOM SEG cannot reference its slices")
+    return SourceSeries(os.path.commonpath([str(Path(path).parent) for path in files]), ordered)
+
+
 def _headers_by_series(folder: str) -> dict[str, list[pydicom.Dataset]]:
     series: dict[str, list[pydicom.Dataset]] = {}
     for path in sorted(Path(folder).rglob("*")):

@@ -288,6 +288,16 @@ class RenalMassAILogic:
             raise InputError("choose an output folder for the screenshots and the report", FIELD_OUTPUT_FOLDER)
         return export_case(app, analyzed.scene, Path(params.outputFolder), analyzed.label_map)
 
+    def exportDicom(self, analyzed: AnalyzedCase, params, report_path: Path, dicom_database) -> dict:
+        """SEG, SR, secondary captures and PDF of an exported case in `<output folder>/dicom`, in the
+        reference volume's source study when Slicer's DICOM database has its files (the PDF only for a
+        volume not loaded from DICOM); returns dicom_results.json's manifest."""
+        from RenalMassAILib.scene.dicom_export import DICOM_FOLDER, write_case_dicom
+        case = analyzed.scene.prepared.case
+        reference_node = analyzed.scene.nodes.volumes[case.reference_phase.value]
+        return write_case_dicom(Path(report_path), reference_node, case.reference, analyzed.label_map,
+                                Path(params.outputFolder) / DICOM_FOLDER, dicom_database)
+
     @staticmethod
     def describe(analysis) -> str:
         from RenalMassAILib.scene.screenshots import findings_lines, model_line
