@@ -20,8 +20,11 @@ import vtk
 from slicer.i18n import tr as _
 from slicer.i18n import translate
 from slicer.parameterNodeWrapper import Choice, WithinRange, parameterNodeWrapper
-from slicer.ScriptedLoadableModule import (ScriptedLoadableModule, ScriptedLoadableModuleTest,
-                                           ScriptedLoadableModuleWidget)
+from slicer.ScriptedLoadableModule import (
+    ScriptedLoadableModule,
+    ScriptedLoadableModuleTest,
+    ScriptedLoadableModuleWidget,
+)
 from slicer.util import VTKObservationMixin
 
 MINIMUM_SLICER_VERSION = (5, 10)  # Python 3.12, the terminology API the segments use
@@ -34,9 +37,10 @@ def unsupportedSlicerMessage(major: int, minor: int) -> Optional[str]:
     """The message for a Slicer older than MINIMUM_SLICER_VERSION, else None."""
     if (major, minor) >= MINIMUM_SLICER_VERSION:
         return None
-    return _("RenalMassAI needs 3D Slicer {minimum} or later (this is {version}). Install a current Slicer "
-             "from download.slicer.org.").format(minimum="{}.{}".format(*MINIMUM_SLICER_VERSION),
-                                                  version=f"{major}.{minor}")
+    return _(
+        "RenalMassAI needs 3D Slicer {minimum} or later (this is {version}). Install a current Slicer "
+        "from download.slicer.org."
+    ).format(minimum="{}.{}".format(*MINIMUM_SLICER_VERSION), version=f"{major}.{minor}")
 
 
 def _slicerProblem() -> Optional[str]:
@@ -54,7 +58,8 @@ class RenalMassAI(ScriptedLoadableModule):
             "Multi-phase CT renal mass analysis (Xiong et al., Nat Commun 2025): segment kidney, tumor and cyst "
             "with nnU-Net, drag the tumor center, and get the probabilities that the mass is malignant and "
             "aggressive with Grad-CAM heat maps, annotated screenshots and a report. "
-            "Research use only, not for clinical decisions.")
+            "Research use only, not for clinical decisions."
+        )
         self.parent.acknowledgementText = _("Method: Xiong, Yao, Lin et al., Nature Communications 16, 1425 (2025).")
         problem = _slicerProblem()
         if problem:
@@ -62,6 +67,7 @@ class RenalMassAI(ScriptedLoadableModule):
             logging.error(problem)
             return
         from RenalMassAILib.resources import resources_dir
+
         self.parent.icon = qt.QIcon(str(resources_dir() / "Icons" / "RenalMassAI.png"))
         slicer.app.connect("startupCompleted()", registerSampleData)
 
@@ -72,13 +78,16 @@ def registerSampleData():
 
     from RenalMassAILib.resources import resources_dir
     from RenalMassAILib.scene import sample_data
+
     SampleData.SampleDataLogic.registerCustomSampleDataSource(
-        category=sample_data.CATEGORY, sampleName=sample_data.SAMPLE_NAME,
+        category=sample_data.CATEGORY,
+        sampleName=sample_data.SAMPLE_NAME,
         thumbnailFileName=str(resources_dir() / "Icons" / "RenalMassAI.png"),
         uris=[entry.path().as_uri() for entry in sample_data.DEMO_FILES],
         fileNames=[entry.file_name for entry in sample_data.DEMO_FILES],
         nodeNames=[entry.node_name for entry in sample_data.DEMO_FILES],
-        checksums=[entry.checksum() for entry in sample_data.DEMO_FILES])  # volumes: SampleData's default reader
+        checksums=[entry.checksum() for entry in sample_data.DEMO_FILES],
+    )  # volumes: SampleData's default reader
 
 
 @parameterNodeWrapper
@@ -109,6 +118,7 @@ def createLogic():
     import shutil
 
     from RenalMassAILib.scene.module_logic import RenalMassAILogic
+
     python = shutil.which("PythonSlicer", path=str(Path(slicer.app.slicerHome) / "bin")) or shutil.which("PythonSlicer")
     return RenalMassAILogic(slicer.mrmlScene, slicer.app.applicationLogic(), RenalMassAIParameterNode, python)
 
@@ -118,13 +128,20 @@ def installDependencies():
     extension is there, the rest from requirements-slicer.txt; Slicer's numpy / SimpleITK / VTK and
     the installed torch are held by a constraints file."""
     from RenalMassAILib.scene import dependencies
+
     if importlib.util.find_spec("torch") is None:
         import PyTorchUtils  # the PyTorch extension (EXTENSION_DEPENDS)
-        if PyTorchUtils.PyTorchUtilsLogic().installTorch(askConfirmation=False,
-                                                          torchVersionRequirement=TORCH_REQUIREMENT) is None:
+
+        if (
+            PyTorchUtils.PyTorchUtilsLogic().installTorch(
+                askConfirmation=False, torchVersionRequirement=TORCH_REQUIREMENT
+            )
+            is None
+        ):
             raise RuntimeError(_("PyTorch could not be installed; install it with the PyTorch module and restart."))
     if importlib.util.find_spec("nnunetv2") is None and importlib.util.find_spec("SlicerNNUNetLib") is not None:
         from SlicerNNUNetLib import InstallLogic  # the NNUNet extension (EXTENSION_DEPENDS)
+
         InstallLogic(doAskConfirmation=False).setupPythonRequirements(NNUNET_REQUIREMENT)
     with tempfile.TemporaryDirectory() as folder:
         constraints = Path(folder) / "constraints.txt"
@@ -135,8 +152,13 @@ def installDependencies():
         except ImportError:
             packaging = None
         if packaging is not None and hasattr(packaging, "pip_ensure"):
-            packaging.pip_ensure(packaging.load_requirements(requirements), constraints=str(constraints),
-                                 prompt_install=False, requester="RenalMassAI", skip_in_testing=False)
+            packaging.pip_ensure(
+                packaging.load_requirements(requirements),
+                constraints=str(constraints),
+                prompt_install=False,
+                requester="RenalMassAI",
+                skip_in_testing=False,
+            )
         else:  # Slicer 5.10
             slicer.util.pip_install(["-r", str(requirements), "-c", str(constraints)])
 
@@ -150,18 +172,28 @@ def openDicomDatabase():
 def layoutApp():
     """Slicer's scene and layout views for the screenshots (see RenalMassAILib.scene.layout_views)."""
     from RenalMassAILib.scene.layout_views import LayoutApp, SliceViewParts, ThreeDViewParts
+
     layoutManager = slicer.app.layoutManager()
     sliceViews = {}
     for name in ("Red", "Yellow", "Green"):
         widget = layoutManager.sliceWidget(name)
         view = widget.sliceView()
-        sliceViews[name] = SliceViewParts(widget.mrmlSliceNode(), widget.sliceLogic(), view.renderWindow(), view.forceRender)
+        sliceViews[name] = SliceViewParts(
+            widget.mrmlSliceNode(), widget.sliceLogic(), view.renderWindow(), view.forceRender
+        )
     threeD = layoutManager.threeDWidget(0).threeDView()
     window = threeD.renderWindow()
-    threeDParts = ThreeDViewParts(threeD.mrmlViewNode(), window.GetRenderers().GetFirstRenderer(), window,
-                                  threeD.forceRender)
-    return LayoutApp(slicer.mrmlScene, slicer.app.applicationLogic(), sliceViews, threeDParts,
-                     layoutManager.layoutLogic().GetLayoutNode(), slicer.app.processEvents)
+    threeDParts = ThreeDViewParts(
+        threeD.mrmlViewNode(), window.GetRenderers().GetFirstRenderer(), window, threeD.forceRender
+    )
+    return LayoutApp(
+        slicer.mrmlScene,
+        slicer.app.applicationLogic(),
+        sliceViews,
+        threeDParts,
+        layoutManager.layoutLogic().GetLayoutNode(),
+        slicer.app.processEvents,
+    )
 
 
 class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
@@ -188,6 +220,7 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             return
         from RenalMassAILib.resources import resources_dir
         from RenalMassAILib.scene.segmentation_task import SegmentationTask
+
         uiWidget = slicer.util.loadUI(str(resources_dir() / "UI" / "RenalMassAI.ui"))
         self.layout.addWidget(uiWidget)
         self.ui = slicer.util.childWidgetVariables(uiWidget)
@@ -258,7 +291,9 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         parameters = self._parameterNode
         running = self._segmentation is not None and self._segmentation.running
         hasPhase = parameters is not None and any(
-            node is not None for node in (parameters.nonContrastVolume, parameters.arterialVolume, parameters.venousVolume))
+            node is not None
+            for node in (parameters.nonContrastVolume, parameters.arterialVolume, parameters.venousVolume)
+        )
         self._observeCenter(parameters.tumorCenter if parameters is not None else None)
         hasCenter = self._observedCenter is not None and self._observedCenter.GetNumberOfControlPoints() > 0
         hasLesion = parameters is not None and (parameters.segmentation is not None or hasCenter)
@@ -267,31 +302,49 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         self.ui.segmentationProgressBar.visible = running
         self.ui.placeCenterButton.enabled = hasPhase and not running
         self.ui.analyzeButton.enabled = hasPhase and hasLesion and not running
-        self.ui.exportButton.enabled = self._analyzed is not None and parameters is not None and bool(parameters.outputFolder)
+        self.ui.exportButton.enabled = (
+            self._analyzed is not None and parameters is not None and bool(parameters.outputFolder)
+        )
         self.ui.analyzeButton.toolTip = (
-            _("Malignancy and aggressiveness probabilities with Grad-CAM at the tumor center") if self.ui.analyzeButton.enabled
-            else _("Select a phase volume, and a segmentation or a placed tumor center"))
+            _("Malignancy and aggressiveness probabilities with Grad-CAM at the tumor center")
+            if self.ui.analyzeButton.enabled
+            else _("Select a phase volume, and a segmentation or a placed tumor center")
+        )
         self.ui.exportButton.toolTip = (
-            _("Annotated screenshots, Grad-CAM panels, report.json, summary.html and, for volumes loaded from DICOM, "
-              "SEG, SR, secondary captures and PDF in the source study") if self.ui.exportButton.enabled
-            else _("Analyze first, and choose an output folder"))
+            _(
+                "Annotated screenshots, Grad-CAM panels, report.json, summary.html and, for volumes loaded from DICOM, "
+                "SEG, SR, secondary captures and PDF in the source study"
+            )
+            if self.ui.exportButton.enabled
+            else _("Analyze first, and choose an output folder")
+        )
 
     def _observeCenter(self, fiducial):
         """Placing or removing the point changes what Analyze can do: follow the current fiducial."""
         if fiducial is self._observedCenter:
             return
         if self._observedCenter is not None:
-            for event in (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointRemovedEvent):
+            for event in (
+                slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
+                slicer.vtkMRMLMarkupsNode.PointRemovedEvent,
+            ):
                 self.removeObserver(self._observedCenter, event, self._checkCanApply)
         self._observedCenter = fiducial
         if fiducial is not None:
-            for event in (slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent, slicer.vtkMRMLMarkupsNode.PointRemovedEvent):
+            for event in (
+                slicer.vtkMRMLMarkupsNode.PointPositionDefinedEvent,
+                slicer.vtkMRMLMarkupsNode.PointRemovedEvent,
+            ):
                 self.addObserver(fiducial, event, self._checkCanApply)
 
     def _fieldLabel(self, field) -> str:
         """The widget that an InputError's field stands for, in this module's words."""
-        labels = {"phases": _("Inputs"), "center": _("Tumor center"), "segmentation": _("Segmentation"),
-                  "outputFolder": _("Output folder")}
+        labels = {
+            "phases": _("Inputs"),
+            "center": _("Tumor center"),
+            "segmentation": _("Segmentation"),
+            "outputFolder": _("Output folder"),
+        }
         return labels.get(field, "")
 
     @contextlib.contextmanager
@@ -299,6 +352,7 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
         """Shows an error in a dialog (InputError: one line naming the widget; else with the traceback)
         and does not re-raise, so the controls are always updated afterwards."""
         from RenalMassAILib.errors import InputError
+
         cursor = waitCursor
         if cursor:
             slicer.app.setOverrideCursor(qt.Qt.WaitCursor)
@@ -324,13 +378,17 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
 
     def ensureDependencies(self) -> bool:
         from RenalMassAILib.scene import dependencies
+
         missing = dependencies.missing_modules()
         if not missing:
             return True
         if not slicer.util.confirmOkCancelDisplay(
-                _("RenalMassAI needs these Python packages: {names}.\nPyTorch comes from the PyTorch extension; "
-                  "the others are installed with pip without replacing Slicer's own numpy, SimpleITK or VTK. "
-                  "This may take several minutes. Install now?").format(names=", ".join(missing))):
+            _(
+                "RenalMassAI needs these Python packages: {names}.\nPyTorch comes from the PyTorch extension; "
+                "the others are installed with pip without replacing Slicer's own numpy, SimpleITK or VTK. "
+                "This may take several minutes. Install now?"
+            ).format(names=", ".join(missing))
+        ):
             return False
         with self._reportingErrors(_("Installing the dependencies failed.")):
             installDependencies()
@@ -343,7 +401,9 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
             assigned = self.logic.assignPhases(self._parameterNode)
             self.ui.statusLabel.text = (
                 _("Assigned: ") + ", ".join(f"{phase} = {node.GetName()}" for phase, node in assigned.items())
-                if assigned else _("No volume name names a phase; choose the phases by hand."))
+                if assigned
+                else _("No volume name names a phase; choose the phases by hand.")
+            )
 
     def onSegment(self):
         if not self.ensureDependencies():
@@ -381,6 +441,7 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
     def onExport(self):
         with self._reportingErrors(_("Export failed.")):
             from RenalMassAILib.scene.dicom_export import DICOM_FOLDER
+
             report = self.logic.export(layoutApp(), self._analyzed, self._parameterNode)
             manifest = self.logic.exportDicom(self._analyzed, self._parameterNode, report, openDicomDatabase())
             folder = report.parent / DICOM_FOLDER
@@ -388,14 +449,16 @@ class RenalMassAIWidget(ScriptedLoadableModuleWidget, VTKObservationMixin):
                 # Indexed in Slicer's DICOM database, the results sit under the patient and study in the
                 # DICOM browser, from where the DICOM module sends them to PACS.
                 from DICOMLib import DICOMUtils
+
                 DICOMUtils.importDicom(str(folder))
                 self.ui.statusLabel.text = _(
                     "Wrote {report}, and {count} DICOM objects in the source study to {folder} (added to the DICOM "
-                    "database)").format(report=report, count=len(manifest["objects"]), folder=folder)
+                    "database)"
+                ).format(report=report, count=len(manifest["objects"]), folder=folder)
             else:
                 self.ui.statusLabel.text = _(
-                    "Wrote {report} and {folder}/summary.pdf (the volumes were not loaded from DICOM: no DICOM "
-                    "objects)").format(report=report, folder=folder)
+                    "Wrote {report} and {folder}/summary.pdf (the volumes were not loaded from DICOM: no DICOM objects)"
+                ).format(report=report, folder=folder)
 
     def onPoll(self):
         """Segmentation progress and results of center moves, without blocking."""
@@ -488,8 +551,10 @@ class RenalMassAITest(ScriptedLoadableModuleTest):
             time.sleep(0.1)
         task.close()
         self.assertIsNotNone(segmentation)
-        names = {segmentation.GetSegmentation().GetNthSegment(i).GetName()
-                 for i in range(segmentation.GetSegmentation().GetNumberOfSegments())}
+        names = {
+            segmentation.GetSegmentation().GetNthSegment(i).GetName()
+            for i in range(segmentation.GetSegmentation().GetNumberOfSegments())
+        }
         self.assertIn("Renal tumor", names)
 
         self.delayDisplay("Analyzing")

@@ -6,6 +6,7 @@ installed package cannot change a test's result and no test writes under ~/.cach
 """
 
 import atexit
+import csv
 import functools
 import os
 import shutil
@@ -33,8 +34,15 @@ ORIENTATIONS = {
 }
 
 
+def csv_rows(path) -> list[dict]:
+    """The rows of a CSV file with a header line, as dicts."""
+    with open(path, newline="") as file:
+        return list(csv.DictReader(file))
+
+
 def oblique(degrees: float = 20.0) -> np.ndarray:
     from RenalMassAILib.phantom.shapes import rotation_matrix
+
     return rotation_matrix([0.3, 0.5, 1.0], degrees)
 
 
@@ -45,11 +53,11 @@ def grid_for(orientation: np.ndarray, extent_mm=(240.0, 240.0, 150.0), spacing_m
     """Size and spacing whose index axes cover the same LPS extent whatever the orientation."""
     axis_of = np.abs(orientation).argmax(axis=0)  # LPS axis each index axis runs along
     spacing = tuple(float(spacing_mm[a]) for a in axis_of)
-    size = tuple(int(round(extent_mm[a] / spacing_mm[a])) for a in axis_of)
+    size = tuple(round(extent_mm[a] / spacing_mm[a]) for a in axis_of)
     return size, spacing
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def phantom(**changes):
     """Cached: the same spec gives the same phantom (PhantomSpec is deterministic per seed)."""
     return make_phantom(PhantomSpec(), **changes)

@@ -11,8 +11,16 @@ from pydicom.uid import CTImageStorage, ExplicitVRLittleEndian, generate_uid
 ROOT = "1.2.826.0.1.3680043.10.1462."
 
 
-def write_ct_slice(path, pixels: np.ndarray, position, orientation=(1, 0, 0, 0, 1, 0), pixel_mm=(1.0, 1.0),
-                   series_uid: str = ROOT + "7", instance: int = 1, **tags) -> Path:
+def write_ct_slice(
+    path,
+    pixels: np.ndarray,
+    position,
+    orientation=(1, 0, 0, 0, 1, 0),
+    pixel_mm=(1.0, 1.0),
+    series_uid: str = ROOT + "7",
+    instance: int = 1,
+    **tags,
+) -> Path:
     """One CT Image Storage file; pixels (rows, columns) are HU stored as int16 (slope 1, intercept 0)."""
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = tags.pop("SOPClassUID", CTImageStorage)
@@ -43,14 +51,23 @@ def write_ct_slice(path, pixels: np.ndarray, position, orientation=(1, 0, 0, 0, 
 def plane_points(position, orientation, pixel_mm, shape) -> np.ndarray:
     """LPS points (rows, columns, 3) of a slice's pixels (DICOM: row direction = along the columns)."""
     row, column = np.asarray(orientation[:3], float), np.asarray(orientation[3:], float)
-    j, i = np.mgrid[0:shape[0], 0:shape[1]]
-    return (np.asarray(position, float) + i[..., None] * pixel_mm[1] * row
-            + j[..., None] * pixel_mm[0] * column)
+    j, i = np.mgrid[0 : shape[0], 0 : shape[1]]
+    return np.asarray(position, float) + i[..., None] * pixel_mm[1] * row + j[..., None] * pixel_mm[0] * column
 
 
-def write_series(folder, field, positions, orientation=(1, 0, 0, 0, 1, 0), pixel_mm=(1.0, 1.0), shape=(40, 48),
-                 **tags) -> list[Path]:
+def write_series(
+    folder, field, positions, orientation=(1, 0, 0, 0, 1, 0), pixel_mm=(1.0, 1.0), shape=(40, 48), **tags
+) -> list[Path]:
     """One file per position, pixels = field(LPS points) sampled on each slice plane."""
-    return [write_ct_slice(Path(folder) / f"IM{k:04d}", field(plane_points(p, orientation, pixel_mm, shape)), p,
-                           orientation, pixel_mm, instance=k + 1, **tags)
-            for k, p in enumerate(positions)]
+    return [
+        write_ct_slice(
+            Path(folder) / f"IM{k:04d}",
+            field(plane_points(p, orientation, pixel_mm, shape)),
+            p,
+            orientation,
+            pixel_mm,
+            instance=k + 1,
+            **tags,
+        )
+        for k, p in enumerate(positions)
+    ]

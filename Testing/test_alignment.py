@@ -2,20 +2,28 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.alignment import VOI_MM, align_phases, resample_onto_reference
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.registration import register_rigid
-from conftest import phantom
 
-MOVED = dict(seed=13, size=(128, 128, 56), spacing=(2.0, 2.0, 2.5), side="left", pole="mid",
-             misregistration_mm=4.0, misregistration_deg=2.0)
+MOVED = dict(
+    seed=13,
+    size=(128, 128, 56),
+    spacing=(2.0, 2.0, 2.5),
+    side="left",
+    pole="mid",
+    misregistration_mm=4.0,
+    misregistration_deg=2.0,
+)
 
 
 def _error_at_lesion(p, phase, transform):
     center = list(p.lesion_center_lps)
     truth = np.asarray(p.phase_transforms[phase].TransformPoint(center))
     return float(np.linalg.norm(np.asarray(transform.TransformPoint(center)) - truth)), float(
-        np.linalg.norm(truth - center))
+        np.linalg.norm(truth - center)
+    )
 
 
 @pytest.mark.parametrize("phase", [Phase.NON_CONTRAST, Phase.VENOUS])
@@ -45,7 +53,7 @@ def test_rigid_alignment_reports_quality_and_resamples_onto_the_reference_grid()
     assert venous["method"] == "rigid" and venous["correlation_after"] > venous["correlation_before"]
     aligned = resample_onto_reference(case, alignments)
     labels = sitk.GetArrayViewFromImage(p.labels)
-    for phase, image in aligned.items():
+    for _phase, image in aligned.items():
         assert image.GetSize() == case.reference.GetSize()
         assert np.allclose(image.GetOrigin(), case.reference.GetOrigin())
     # Registered, the venous kidney falls where the reference's label map says kidney: it is

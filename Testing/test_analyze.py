@@ -6,14 +6,22 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.model_registry import builtin_dir
 from RenalMassAILib.cli import main
 from RenalMassAILib.present.report import DEMO_BANNER
-from conftest import phantom
 
-SPEC = dict(seed=41, subtype="ccRCC", grade=4, necrosis=True, diameter_mm=50.0, size=(128, 128, 28),
-            spacing=(2.6, 2.6, 4.0), side="left")
+SPEC = dict(
+    seed=41,
+    subtype="ccRCC",
+    grade=4,
+    necrosis=True,
+    diameter_mm=50.0,
+    size=(128, 128, 28),
+    spacing=(2.6, 2.6, 4.0),
+    side="left",
+)
 
 
 @pytest.fixture(scope="module")
@@ -27,10 +35,27 @@ def test_demo_model_is_bundled():
 
 
 def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, capsys):
-    p, files = case
+    _p, files = case
     out = tmp_path / "out"
-    assert main(["analyze", "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
-                 "--segmentation", files["segmentation"], "--save-inputs", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "-N",
+                files["non-contrast"],
+                "-A",
+                files["arterial"],
+                "-V",
+                files["venous"],
+                "--segmentation",
+                files["segmentation"],
+                "--save-inputs",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert DEMO_BANNER in printed
     report = json.loads((out / "report.json").read_text())
@@ -45,11 +70,29 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
     renal = report["nephrometry"]  # R.E.N.A.L. of the analysed tumour (50 mm: R = 2)
     assert renal["R_points"] == 2 and renal["total"] == sum(renal[f"{c}_points"] for c in "RENL")
     # the saved inputs are exactly what `prepare` writes for the same preset
-    assert main(["prepare", "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
-                 "--segmentation", files["segmentation"], "--out", str(tmp_path / "prep")]) == 0
+    assert (
+        main(
+            [
+                "prepare",
+                "-N",
+                files["non-contrast"],
+                "-A",
+                files["arterial"],
+                "-V",
+                files["venous"],
+                "--segmentation",
+                files["segmentation"],
+                "--out",
+                str(tmp_path / "prep"),
+            ]
+        )
+        == 0
+    )
     for phase in "NAV":
-        assert np.array_equal(np.load(out / "inputs" / "authors-code" / f"{phase}.npy"),
-                              np.load(tmp_path / "prep" / "inputs" / f"{phase}.npy"))
+        assert np.array_equal(
+            np.load(out / "inputs" / "authors-code" / f"{phase}.npy"),
+            np.load(tmp_path / "prep" / "inputs" / f"{phase}.npy"),
+        )
     # Grad-CAM maps: one per task and phase, in [0, 1], also as images in the case's physical space
     for task in ("malignancy", "aggressiveness"):
         for phase in "NAV":
@@ -65,8 +108,23 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
 def test_a_missing_phase_is_reported_in_the_result(tmp_path, case):
     _, files = case
     out = tmp_path / "out"
-    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--segmentation", files["segmentation"],
-                 "--no-screenshots", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "-A",
+                files["arterial"],
+                "-V",
+                files["venous"],
+                "--segmentation",
+                files["segmentation"],
+                "--no-screenshots",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert report["predictions"]["malignancy"]["phases_used"] == ["A", "V"]
     assert set(report["explanations"]["malignancy"]) == {"A", "V"}
@@ -87,8 +145,12 @@ def test_gradcam_concentrates_on_the_lesion(case):
     prepared = prepare_case(p.case(), preset("authors-code"), to_label_map(p.labels, p.images[Phase.ARTERIAL]))
     analysis = Analyzer(prepared).run()
     geometry = analysis.model_inputs["authors-code"].geometry
-    lesion = sitk.GetArrayViewFromImage(
-        sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0))[0] == 2
+    lesion = (
+        sitk.GetArrayViewFromImage(
+            sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+        )[0]
+        == 2
+    )
     assert lesion.mean() > 0.05
     for task, maps in analysis.explanations.items():
         combined = np.mean(list(maps.values()), axis=0)

@@ -22,8 +22,16 @@ def _branch():
 
 
 def _head(features):
-    return nn.Sequential(nn.Linear(features, 512), nn.ReLU(), nn.Dropout(0.5), nn.Linear(512, 512), nn.ReLU(),
-                         nn.Dropout(0.5), nn.Linear(512, 512), nn.Linear(512, 2))
+    return nn.Sequential(
+        nn.Linear(features, 512),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(512, 512),
+        nn.ReLU(),
+        nn.Dropout(0.5),
+        nn.Linear(512, 512),
+        nn.Linear(512, 2),
+    )
 
 
 class AuthorsThreePhase(nn.Module):
@@ -78,19 +86,33 @@ def _inputs(seed=0):
     return ModelInput(patches, PatchGeometry((0.0, 0.0, 0.0), 120 / 224, 224), PRESETS["authors-code"])
 
 
-@pytest.mark.parametrize("cls, phases, wrap", [
-    (AuthorsThreePhase, ["N", "A", "V"], False),
-    (AuthorsTwoPhase, ["A", "V"], True),
-    (AuthorsOnePhase, ["V"], False),
-])
+@pytest.mark.parametrize(
+    "cls, phases, wrap",
+    [
+        (AuthorsThreePhase, ["N", "A", "V"], False),
+        (AuthorsTwoPhase, ["A", "V"], True),
+        (AuthorsOnePhase, ["V"], False),
+    ],
+)
 def test_imported_checkpoint_gives_the_authors_output(tmp_path, capsys, cls, phases, wrap):
     network = _random_network(cls, seed=len(phases))
     state = network.state_dict()
     if wrap:  # as saved from a DataParallel model inside a training checkpoint
         state = {"epoch": 3, "state_dict": {f"module.{k}": v for k, v in state.items()}}
     torch.save(state, tmp_path / "authors.pth")
-    code = main(["models", "import-authors", str(tmp_path / "authors.pth"), "--task", "malignancy",
-                 "--phases", *phases, "--out", str(tmp_path / "package")])
+    code = main(
+        [
+            "models",
+            "import-authors",
+            str(tmp_path / "authors.pth"),
+            "--task",
+            "malignancy",
+            "--phases",
+            *phases,
+            "--out",
+            str(tmp_path / "package"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     package = load_package(tmp_path / "package")
     assert package.card.preprocessing.name == "authors-code" and not package.card.demo
@@ -106,16 +128,59 @@ def test_imported_checkpoint_gives_the_authors_output(tmp_path, capsys, cls, pha
 def test_wrong_checkpoints_are_refused_clearly(tmp_path, capsys):
     network = _random_network(AuthorsOnePhase, seed=1)
     torch.save(network.state_dict(), tmp_path / "one.pth")
-    assert main(["models", "import-authors", str(tmp_path / "one.pth"), "--task", "malignancy",
-                 "--phases", "N", "A", "--out", str(tmp_path / "p")]) == 2
+    assert (
+        main(
+            [
+                "models",
+                "import-authors",
+                str(tmp_path / "one.pth"),
+                "--task",
+                "malignancy",
+                "--phases",
+                "N",
+                "A",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 2
+    )
     assert "takes 1 distinct phase" in capsys.readouterr().err
     torch.save({"conv.weight": torch.zeros(3)}, tmp_path / "other.pth")
-    assert main(["models", "import-authors", str(tmp_path / "other.pth"), "--task", "malignancy",
-                 "--phases", "N", "--out", str(tmp_path / "p")]) == 2
+    assert (
+        main(
+            [
+                "models",
+                "import-authors",
+                str(tmp_path / "other.pth"),
+                "--task",
+                "malignancy",
+                "--phases",
+                "N",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 2
+    )
     assert "match none of the authors' networks" in capsys.readouterr().err
     torch.save(network, tmp_path / "pickled_module.pth")  # a whole pickled model: never unpickled
-    assert main(["models", "import-authors", str(tmp_path / "pickled_module.pth"), "--task", "malignancy",
-                 "--phases", "N", "--out", str(tmp_path / "p")]) == 2
+    assert (
+        main(
+            [
+                "models",
+                "import-authors",
+                str(tmp_path / "pickled_module.pth"),
+                "--task",
+                "malignancy",
+                "--phases",
+                "N",
+                "--out",
+                str(tmp_path / "p"),
+            ]
+        )
+        == 2
+    )
     assert "cannot be read" in capsys.readouterr().err
 
 

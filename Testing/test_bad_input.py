@@ -3,14 +3,15 @@
 import hashlib
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
-from conftest import phantom
 
 
 @pytest.fixture(scope="module")
@@ -67,51 +68,98 @@ def _out(tmp_path):
 
 
 def test_missing_file(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "--arterial", "/no/such/arterial.nii.gz", "--center-lps", "0", "0", "0", *_out(tmp_path)],
-           "arterial image", "/no/such/arterial.nii.gz", "no such file")
+    _fails(
+        capsys,
+        ["prepare", "--arterial", "/no/such/arterial.nii.gz", "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        "arterial image",
+        "/no/such/arterial.nii.gz",
+        "no such file",
+    )
 
 
 def test_unreadable_file(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["broken"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-           files["broken"], "cannot be read as an image")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["broken"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        files["broken"],
+        "cannot be read as an image",
+    )
 
 
 def test_folder_without_dicom(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-V", files["empty_dir"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-           "venous image", "no DICOM series")
+    _fails(
+        capsys,
+        ["prepare", "-V", files["empty_dir"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        "venous image",
+        "no DICOM series",
+    )
 
 
 def test_not_3d(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["2d"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "expected a 3D volume")
+    _fails(
+        capsys, ["prepare", "-A", files["2d"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "expected a 3D volume"
+    )
 
 
 def test_not_ct(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["mri"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-           files["mri"], "does not look like CT")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["mri"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        files["mri"],
+        "does not look like CT",
+    )
 
 
 def test_nan_voxels(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["nan"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "1 voxel(s) are NaN")
+    _fails(
+        capsys, ["prepare", "-A", files["nan"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "1 voxel(s) are NaN"
+    )
 
 
 def test_absurd_spacing(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["spacing"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-           "voxel spacing", "50.0")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["spacing"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        "voxel spacing",
+        "50.0",
+    )
 
 
 def test_phase_that_does_not_overlap(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["arterial"], "-V", files["elsewhere"], "--segmentation", files["segmentation"],
-                    *_out(tmp_path)], "venous image", "does not overlap", "arterial image")
+    _fails(
+        capsys,
+        [
+            "prepare",
+            "-A",
+            files["arterial"],
+            "-V",
+            files["elsewhere"],
+            "--segmentation",
+            files["segmentation"],
+            *_out(tmp_path),
+        ],
+        "venous image",
+        "does not overlap",
+        "arterial image",
+    )
 
 
 def test_segmentation_that_does_not_overlap(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["arterial"], "--segmentation", files["seg_elsewhere"], *_out(tmp_path)],
-           "segmentation", "does not overlap")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["arterial"], "--segmentation", files["seg_elsewhere"], *_out(tmp_path)],
+        "segmentation",
+        "does not overlap",
+    )
 
 
 def test_no_tumour_and_no_centre(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["arterial"], "--segmentation", files["no_tumor_seg"], *_out(tmp_path)],
-           "no tumour voxels", "--center-lps")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["arterial"], "--segmentation", files["no_tumor_seg"], *_out(tmp_path)],
+        "no tumour voxels",
+        "--center-lps",
+    )
 
 
 def test_neither_segmentation_nor_centre(capsys, files, tmp_path):
@@ -119,30 +167,66 @@ def test_neither_segmentation_nor_centre(capsys, files, tmp_path):
 
 
 def test_centre_outside_the_image(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["arterial"], "--center-lps", "0", "0", "900", *_out(tmp_path)],
-           "tumour centre", "lies outside")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["arterial"], "--center-lps", "0", "0", "900", *_out(tmp_path)],
+        "tumour centre",
+        "lies outside",
+    )
 
 
 def test_no_image_and_mixed_modes(capsys, files, tmp_path):
     _fails(capsys, ["prepare", "--center-lps", "0", "0", "0", *_out(tmp_path)], "no image given")
-    _fails(capsys, ["prepare", "-A", files["arterial"], "--auto", files["venous"], "--center-lps", "0", "0", "0",
-                    *_out(tmp_path)], "not both")
+    _fails(
+        capsys,
+        ["prepare", "-A", files["arterial"], "--auto", files["venous"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
+        "not both",
+    )
 
 
 def test_input_files_stay_intact(capsys, files, tmp_path):
-    digest = {name: hashlib.sha256(open(path, "rb").read()).hexdigest()
-              for name, path in files.items() if name not in ("empty_dir",)}
-    main(["prepare", "-A", files["arterial"], "-V", files["elsewhere"], "--segmentation", files["segmentation"],
-          *_out(tmp_path)])
+    digest = {
+        name: hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        for name, path in files.items()
+        if name not in ("empty_dir",)
+    }
+    main(
+        [
+            "prepare",
+            "-A",
+            files["arterial"],
+            "-V",
+            files["elsewhere"],
+            "--segmentation",
+            files["segmentation"],
+            *_out(tmp_path),
+        ]
+    )
     main(["prepare", "-A", files["arterial"], "--segmentation", files["no_tumor_seg"], *_out(tmp_path)])
     capsys.readouterr()
-    assert digest == {name: hashlib.sha256(open(files[name], "rb").read()).hexdigest() for name in digest}
+    assert digest == {name: hashlib.sha256(Path(files[name]).read_bytes()).hexdigest() for name in digest}
 
 
 def test_as_a_new_user_on_the_command_line(files, tmp_path):
     """The installed command: one line on stderr, exit 2, no traceback."""
-    result = subprocess.run([sys.executable, "-m", "RenalMassAILib", "prepare", "-A", files["mri"], "--center-lps",
-                             "0", "0", "0", "--out", str(tmp_path / "o")], capture_output=True, text=True)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "RenalMassAILib",
+            "prepare",
+            "-A",
+            files["mri"],
+            "--center-lps",
+            "0",
+            "0",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.startswith("renalmassai: error: arterial image") and "Traceback" not in result.stderr
     assert not (tmp_path / "o").exists()

@@ -13,24 +13,49 @@ from radiomics import featureextractor
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 
+from conftest import csv_rows
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.cli import main
-from RenalMassAILib.cohort.radiomics_features import (case_features, extractor_record, section_extractor,
-                                                      section_features, section_images)
+from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
+from RenalMassAILib.cohort.radiomics_features import (
+    case_features,
+    extractor_record,
+    section_extractor,
+    section_features,
+    section_images,
+)
 from RenalMassAILib.cohort.radiomics_model import fit_radiomics_model, load_radiomics_model, save_radiomics_model
 from RenalMassAILib.cohort.renal_nomogram import FEATURES, fit_nomogram, predict_nomogram
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import to_label_map
-from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.phantom.generator import make_phantom
 from RenalMassAILib.prepare import prepare_case
 
-
-AUTHORS_GLCM = ["Autocorrelation", "JointAverage", "ClusterProminence", "ClusterShade", "ClusterTendency", "Contrast",
-                "Correlation", "DifferenceAverage", "DifferenceEntropy", "DifferenceVariance", "JointEnergy",
-                "JointEntropy", "Imc1", "Imc2", "Idm", "Idmn", "Id", "Idn", "InverseVariance", "MaximumProbability",
-                "SumEntropy", "SumSquares"]
+AUTHORS_GLCM = [
+    "Autocorrelation",
+    "JointAverage",
+    "ClusterProminence",
+    "ClusterShade",
+    "ClusterTendency",
+    "Contrast",
+    "Correlation",
+    "DifferenceAverage",
+    "DifferenceEntropy",
+    "DifferenceVariance",
+    "JointEnergy",
+    "JointEntropy",
+    "Imc1",
+    "Imc2",
+    "Idm",
+    "Idmn",
+    "Id",
+    "Idn",
+    "InverseVariance",
+    "MaximumProbability",
+    "SumEntropy",
+    "SumSquares",
+]
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +69,9 @@ def phantom_sections():
 def _authors_extractor():
     """pyradiomics configured in code with the facts of the authors' radiomics_feat.yaml (2D, Original
     image only, binWidth 4, distance 1, no normalisation), independent of our settings file."""
-    extractor = featureextractor.RadiomicsFeatureExtractor(normalize=False, label=1, binWidth=4, distances=[1],
-                                                           geometryTolerance=0.01)
+    extractor = featureextractor.RadiomicsFeatureExtractor(
+        normalize=False, label=1, binWidth=4, distances=[1], geometryTolerance=0.01
+    )
     extractor.disableAllFeatures()
     extractor.enableImageTypes(Original={})
     extractor.enableFeaturesByName(shape2D=[], firstorder=[], glcm=AUTHORS_GLCM, glrlm=[], glszm=[], gldm=[], ngtdm=[])
@@ -59,8 +85,11 @@ def test_radiomics_features_equal_pyradiomics_own_extractor_on_a_phantom_section
     reference = _authors_extractor()
     for phase, (image, mask) in sections.items():
         assert image.GetDimension() == 2 and image.GetSpacing() == (1.0, 1.0)  # one axial section, 1 mm pixels
-        expected = {f"{phase.value}_{k}": float(v) for k, v in reference.execute(image, mask).items()
-                    if not k.startswith("diagnostics_")}
+        expected = {
+            f"{phase.value}_{k}": float(v)
+            for k, v in reference.execute(image, mask).items()
+            if not k.startswith("diagnostics_")
+        }
         ours = {k: v for k, v in features.items() if k.startswith(f"{phase.value}_")}
         assert ours.keys() == expected.keys() and len(ours) == 100  # 9 + 18 + 22 + 16 + 16 + 14 + 5
         for name, value in expected.items():
@@ -81,7 +110,7 @@ def test_section_features_follow_the_definitions_with_bin_width_4_hu(phantom_sec
     p = counts / counts.sum()
     assert len(p) > 3  # the phantom's noise spreads the tumor over several bins
     assert features["original_firstorder_Entropy"] == pytest.approx(-(p * np.log2(p)).sum(), rel=1e-6)
-    assert features["original_firstorder_Uniformity"] == pytest.approx((p ** 2).sum(), rel=1e-9)
+    assert features["original_firstorder_Uniformity"] == pytest.approx((p**2).sum(), rel=1e-9)
 
 
 def test_a_section_pyradiomics_cannot_analyze_is_refused_with_its_phase():
@@ -168,7 +197,7 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     manifest = write_phantom_cohort(tmp_path / "cohort", 24, seed=5, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0))
     batch = tmp_path / "batch"  # what `batch` writes: the deep model's predictions per task
     batch.mkdir()
-    rows = list(csv.DictReader(open(manifest)))
+    rows = csv_rows(manifest)
     with open(batch / "predictions_malignancy.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["case_id", "label", "probability"])
@@ -180,19 +209,29 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     summary = json.loads((out / "baselines.json").read_text())
     cysts = {r["case_id"] for r in rows if not r["segmentation"]}
     assert set(summary["errors"]) == cysts  # Bosniak 2 cysts have no tumour segment: recorded, not scored
-    predictions = list(csv.DictReader(open(out / "predictions_malignancy.csv")))
+    predictions = csv_rows(out / "predictions_malignancy.csv")
     test_ids = {r["case_id"] for r in rows if r["split"] == "test"} - cysts
     assert {p["case_id"] for p in predictions} == test_ids
     for p in predictions:
         assert p["deep_model"] == "0.5" and p["probability"] == "0.5"
-        assert 0 <= float(p["radiomics"]) <= 1 and 0 <= float(p["renal_nomogram"]) <= 1 and 4 <= int(p["renal_score"]) <= 12
+        assert (
+            0 <= float(p["radiomics"]) <= 1
+            and 0 <= float(p["renal_nomogram"]) <= 1
+            and 4 <= int(p["renal_score"]) <= 12
+        )
     assert (out / "renal_nomogram_malignancy.json").exists()
     assert summary["radiomics_extractor"]["settings"]["binWidth"] == 4
-    features = {f["case_id"]: f for f in csv.DictReader(open(out / "features.csv"))}
-    assert {"renal_R_points", "renal_total", "A_original_glcm_Contrast", "V_original_firstorder_Mean",
-            "N_original_ngtdm_Busyness"} <= set(next(iter(features.values())))
+    features = {f["case_id"]: f for f in csv_rows(out / "features.csv")}
+    assert {
+        "renal_R_points",
+        "renal_total",
+        "A_original_glcm_Contrast",
+        "V_original_firstorder_Mean",
+        "N_original_ngtdm_Busyness",
+    } <= set(next(iter(features.values())))
     # the saved package reproduces the CSV's radiomics column from the features it wrote
     package = load_radiomics_model(out / "radiomics_malignancy")
     rows = [{k: float(v) for k, v in features[p["case_id"]].items() if k in package.features} for p in predictions]
-    np.testing.assert_allclose(package.predict(package.feature_matrix(rows)),
-                               [float(p["radiomics"]) for p in predictions], atol=1e-6)
+    np.testing.assert_allclose(
+        package.predict(package.feature_matrix(rows)), [float(p["radiomics"]) for p in predictions], atol=1e-6
+    )

@@ -1,10 +1,10 @@
 """`renalmassai batch`: a cohort on a local Dask cluster, a failing case recorded, resumable: a rerun
 skips finished cases whose settings are unchanged, retries failed ones and redoes changed ones."""
 
-import csv
 import json
 import shutil
 
+from conftest import csv_rows
 from RenalMassAILib.cli import main
 from RenalMassAILib.cohort.manifest import write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -13,14 +13,30 @@ from RenalMassAILib.phantom import PhantomSpec, make_phantom
 def _cohort(folder):
     rows = []
     for number, (subtype, grade) in enumerate([("ccRCC", 4), ("classic-AML", 1), ("papillary", 2)]):
-        phantom = make_phantom(PhantomSpec(subtype=subtype, grade=grade, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0),
-                                           seed=900 + number))
+        phantom = make_phantom(
+            PhantomSpec(subtype=subtype, grade=grade, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), seed=900 + number)
+        )
         paths = phantom.write(folder / f"c{number}")
-        rows.append({"case_id": f"c{number}", "arterial": paths["arterial"], "venous": paths["venous"],
-                     "non_contrast": paths["non-contrast"], "segmentation": paths["segmentation"],
-                     "class": phantom.pathology})
-    rows.append({"case_id": "broken", "arterial": str(folder / "missing.nii.gz"), "venous": "", "non_contrast": "",
-                 "segmentation": str(folder / "c0" / "segmentation.nii.gz"), "class": "benign"})
+        rows.append(
+            {
+                "case_id": f"c{number}",
+                "arterial": paths["arterial"],
+                "venous": paths["venous"],
+                "non_contrast": paths["non-contrast"],
+                "segmentation": paths["segmentation"],
+                "class": phantom.pathology,
+            }
+        )
+    rows.append(
+        {
+            "case_id": "broken",
+            "arterial": str(folder / "missing.nii.gz"),
+            "venous": "",
+            "non_contrast": "",
+            "segmentation": str(folder / "c0" / "segmentation.nii.gz"),
+            "class": "benign",
+        }
+    )
     return write_manifest(folder / "manifest.csv", rows)
 
 
@@ -28,13 +44,13 @@ def test_batch_records_failures_and_resumes(tmp_path, capsys):
     manifest = _cohort(tmp_path)
     out = tmp_path / "out"
     assert main(["batch", str(manifest), "--out", str(out), "--workers", "1"]) == 0
-    results = {r["case_id"]: r for r in csv.DictReader(open(out / "results.csv"))}
+    results = {r["case_id"]: r for r in csv_rows(out / "results.csv")}
     assert set(results) == {"c0", "c1", "c2", "broken"}
     assert results["broken"]["status"] == "error" and "no such file" in results["broken"]["error"]
     for case_id in ("c0", "c1", "c2"):
         assert results[case_id]["status"] == "ok" and 0 <= float(results[case_id]["probability_malignancy"]) <= 1
         assert (out / "cases" / case_id / "report.json").exists()
-    predictions = list(csv.DictReader(open(out / "predictions_malignancy.csv")))
+    predictions = csv_rows(out / "predictions_malignancy.csv")
     assert {r["case_id"] for r in predictions} == {"c0", "c1", "c2"}
     # an interrupted run: one case's result is missing; the rerun does that case and retries the failed one
     done = {c: (out / "cases" / c / "result.json").stat().st_mtime_ns for c in ("c0", "c2", "broken")}
@@ -43,8 +59,12 @@ def test_batch_records_failures_and_resumes(tmp_path, capsys):
     after = {c: (out / "cases" / c / "result.json").stat().st_mtime_ns for c in done}
     assert after["c0"] == done["c0"] and after["c2"] == done["c2"] and after["broken"] > done["broken"]
     assert (out / "cases" / "c1" / "result.json").exists()
-    assert _decisions(out) == {"c0": "skipped: done with the same settings", "c1": "new",
-                               "c2": "skipped: done with the same settings", "broken": "retry: it failed before"}
+    assert _decisions(out) == {
+        "c0": "skipped: done with the same settings",
+        "c1": "new",
+        "c2": "skipped: done with the same settings",
+        "broken": "retry: it failed before",
+    }
     captured = capsys.readouterr()
     assert "3 of 4 cases analysed; failed: broken" in captured.out
     assert "this run: new 1, retry 1, skipped 2" in captured.err
@@ -65,14 +85,39 @@ def test_resume_retries_failures_and_redoes_cases_whose_settings_changed(tmp_pat
     model = tmp_path / "model"
     shutil.copytree(resources_dir() / "Models" / "demo-shared-resnet18", model)
     late = tmp_path / "late" / "arterial.nii.gz"  # not there at the first run
-    manifest = write_manifest(tmp_path / "manifest.csv", [
-        {"case_id": "c0", "arterial": paths["arterial"], "segmentation": paths["segmentation"], "class": "aggressive"},
-        {"case_id": "late", "arterial": str(late), "segmentation": paths["segmentation"], "class": "aggressive"}])
+    manifest = write_manifest(
+        tmp_path / "manifest.csv",
+        [
+            {
+                "case_id": "c0",
+                "arterial": paths["arterial"],
+                "segmentation": paths["segmentation"],
+                "class": "aggressive",
+            },
+            {"case_id": "late", "arterial": str(late), "segmentation": paths["segmentation"], "class": "aggressive"},
+        ],
+    )
     out = tmp_path / "out"
 
     def run(*options):
-        assert main(["batch", str(manifest), "--out", str(out), "--workers", "0", "--malignancy-model", str(model),
-                     "--aggressiveness-model", str(model), *options]) == 0
+        assert (
+            main(
+                [
+                    "batch",
+                    str(manifest),
+                    "--out",
+                    str(out),
+                    "--workers",
+                    "0",
+                    "--malignancy-model",
+                    str(model),
+                    "--aggressiveness-model",
+                    str(model),
+                    *options,
+                ]
+            )
+            == 0
+        )
         return {c: json.loads((out / "cases" / c / "result.json").read_text()) for c in ("c0", "late")}
 
     first = run()
@@ -101,8 +146,9 @@ def test_resume_retries_failures_and_redoes_cases_whose_settings_changed(tmp_pat
     card = {k: v for k, v in package.card.fields.items() if k not in ("format", "weights")}
     write_package(model, package.network, card)
     fourth = run("--preprocessing", "paper")
-    assert _decisions(out) == {c: "redo: settings changed (aggressiveness_model, malignancy_model)"
-                               for c in ("c0", "late")}
+    assert _decisions(out) == {
+        c: "redo: settings changed (aggressiveness_model, malignancy_model)" for c in ("c0", "late")
+    }
     assert fourth["c0"]["case_settings"]["malignancy_model"] != third["c0"]["case_settings"]["malignancy_model"]
     assert fourth["c0"]["probability_malignancy"] != third["c0"]["probability_malignancy"]
 
@@ -112,8 +158,10 @@ def test_a_result_without_recorded_settings_is_redone_and_a_broken_one_rerun(tmp
 
     result = tmp_path / "result.json"
     result.write_text(json.dumps({"case_id": "c0", "status": "ok"}))  # written before settings were recorded
-    assert _decision(result, {"preprocessing": "paper"}) == "redo: its settings were not recorded (an earlier " \
-                                                            "version's result)"
+    assert (
+        _decision(result, {"preprocessing": "paper"}) == "redo: its settings were not recorded (an earlier "
+        "version's result)"
+    )
     result.write_text("{")
     assert _decision(result, {}) == "rerun: its result.json was unreadable"
     assert _decision(tmp_path / "absent.json", {}) == "new"
@@ -124,9 +172,17 @@ def test_batch_labels_option_reads_a_totalsegmentator_map(tmp_path):
     from pathlib import Path
 
     data = Path(__file__).parent / "data" / "totalsegmentator"
-    manifest = write_manifest(tmp_path / "manifest.csv", [
-        {"case_id": "ts", "arterial": str(data / "example_ct_sm.nii.gz"), "segmentation": str(data / "example_seg.nii.gz"),
-         "center_lps": "-64.4 -125.3 118.2"}])
+    manifest = write_manifest(
+        tmp_path / "manifest.csv",
+        [
+            {
+                "case_id": "ts",
+                "arterial": str(data / "example_ct_sm.nii.gz"),
+                "segmentation": str(data / "example_seg.nii.gz"),
+                "center_lps": "-64.4 -125.3 118.2",
+            }
+        ],
+    )
     out = tmp_path / "out"
     assert main(["batch", str(manifest), "--out", str(out), "--workers", "0"]) == 0
     refused = json.loads((out / "cases" / "ts" / "result.json").read_text())

@@ -14,6 +14,7 @@ import pytest
 import SimpleITK as sitk
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import read_image
 from RenalMassAILib.cli import main
@@ -25,10 +26,10 @@ from RenalMassAILib.present.dicom_results import store_results, write_dicom_resu
 from RenalMassAILib.present.dicom_seg import present_segments, segment_terminology, unnamed_label_values
 from RenalMassAILib.present.dicom_source import read_source_series, reference_source
 from RenalMassAILib.present.dicom_store import parse_peer, store_files
-from conftest import phantom
 
-SPEC = dict(seed=41, subtype="ccRCC", grade=4, diameter_mm=40.0, size=(96, 96, 24), spacing=(3.4, 3.4, 5.0),
-            side="left")
+SPEC = dict(
+    seed=41, subtype="ccRCC", grade=4, diameter_mm=40.0, size=(96, 96, 24), spacing=(3.4, 3.4, 5.0), side="left"
+)
 PATIENT = {"PatientName": "Doe^Jane^Q", "PatientID": "MRN-0042", "PatientBirthDate": "19610203"}
 STUDY_UID = "1.2.826.0.1.3680043.10.1462.77"
 SCP_AET = "RMAI-TEST-SCP"
@@ -52,9 +53,18 @@ def run(tmp_path_factory):
     files = {k: str(v) for k, v in p.write(root / "nifti").items()}
     series = {"art": (Phase.ARTERIAL, "Arterial 5mm", "100035", 2), "ven": (Phase.VENOUS, "Venous 5mm", "100130", 3)}
     for folder, (phase, description, time, number) in series.items():
-        write_dicom_series(p.images[phase], root / folder, description, "Iohexol", time, number, study_uid=STUDY_UID,
-                           patient_id=PATIENT["PatientID"], patient_name=PATIENT["PatientName"],
-                           patient_birth_date=PATIENT["PatientBirthDate"])
+        write_dicom_series(
+            p.images[phase],
+            root / folder,
+            description,
+            "Iohexol",
+            time,
+            number,
+            study_uid=STUDY_UID,
+            patient_id=PATIENT["PatientID"],
+            patient_name=PATIENT["PatientName"],
+            patient_birth_date=PATIENT["PatientBirthDate"],
+        )
     received = {}
 
     def keep(event):
@@ -65,16 +75,36 @@ def run(tmp_path_factory):
 
     server, port = storage_scp(keep)
     try:
-        code = main(["analyze", "-A", str(root / "art"), "-V", str(root / "ven"), "--segmentation",
-                     str(files["segmentation"]), "--out", str(root / "out"), "--dicom-out", str(root / "dicom"),
-                     "--store", f"127.0.0.1:{port}:{SCP_AET}"])
+        code = main(
+            [
+                "analyze",
+                "-A",
+                str(root / "art"),
+                "-V",
+                str(root / "ven"),
+                "--segmentation",
+                str(files["segmentation"]),
+                "--out",
+                str(root / "out"),
+                "--dicom-out",
+                str(root / "dicom"),
+                "--store",
+                f"127.0.0.1:{port}:{SCP_AET}",
+            ]
+        )
     finally:
         server.shutdown()
     assert code == 0
     manifest = json.loads((root / "dicom" / "dicom_results.json").read_text())
     objects = {entry["file"]: pydicom.dcmread(root / "dicom" / entry["file"]) for entry in manifest["objects"]}
-    return {"root": root, "report": json.loads((root / "out" / "report.json").read_text()), "manifest": manifest,
-            "objects": objects, "received": received, "files": files}
+    return {
+        "root": root,
+        "report": json.loads((root / "out" / "report.json").read_text()),
+        "manifest": manifest,
+        "objects": objects,
+        "received": received,
+        "files": files,
+    }
 
 
 def of_modality(run, modality: str) -> list[pydicom.Dataset]:
@@ -92,8 +122,10 @@ def dciodvfy_errors(path) -> list[str]:
 
 def test_every_object_is_valid_for_dciodvfy(run):
     names = sorted(run["objects"])
-    assert names == sorted(["segmentation.dcm", "report_sr.dcm", "summary_pdf.dcm"]
-                           + [f"screenshot_{v}.dcm" for v in run["report"]["screenshots"]])
+    assert names == sorted(
+        ["segmentation.dcm", "report_sr.dcm", "summary_pdf.dcm"]
+        + [f"screenshot_{v}.dcm" for v in run["report"]["screenshots"]]
+    )
     for name in names:
         assert not dciodvfy_errors(run["root"] / "dicom" / name), name
 
@@ -102,8 +134,9 @@ def test_seg_segments_map_back_onto_the_label_map_voxel_for_voxel(run):
     (seg,) = of_modality(run, "SEG")
     labels = sitk.ReadImage(str(run["root"] / "out" / "segmentation.nii.gz"))  # the analysis' label map
     expected = sitk.GetArrayFromImage(labels)
-    value_of_segment = {s.SegmentNumber: SEGMENT_VALUES[s.SegmentedPropertyTypeCodeSequence[0].CodeValue]
-                        for s in seg.SegmentSequence}
+    value_of_segment = {
+        s.SegmentNumber: SEGMENT_VALUES[s.SegmentedPropertyTypeCodeSequence[0].CodeValue] for s in seg.SegmentSequence
+    }
     assert sorted(value_of_segment.values()) == sorted(np.unique(expected[expected > 0]).tolist())
     sources = source_headers(run["root"])
     rebuilt = np.zeros_like(expected)
@@ -134,24 +167,34 @@ def test_sr_numbers_equal_report_json_and_reference_the_tumor_segment(run):
     (seg,) = of_modality(run, "SEG")
     report = run["report"]
     items = list(content_items(sr.ContentSequence))
-    numbers = {i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
-               for i in items if i.ValueType == "NUM"}
+    numbers = {
+        i.ConceptNameCodeSequence[0].CodeMeaning: float(i.MeasuredValueSequence[0].NumericValue)
+        for i in items
+        if i.ValueType == "NUM"
+    }
     renal = report["nephrometry"]
-    expected = {"Volume": report["lesion"]["volume_ml"], "Diameter": report["lesion"]["max_diameter_mm"],
-                "Probability of malignancy": report["predictions"]["malignancy"]["probability"],
-                "Probability of aggressiveness": report["predictions"]["aggressiveness"]["probability"],
-                "Aggressiveness score (0-10)": report["predictions"]["aggressiveness"]["score_0_10"],
-                "RENAL radius points": renal["R_points"], "RENAL exophytic/endophytic points": renal["E_points"],
-                "RENAL nearness to collecting system points": renal["N_points"],
-                "RENAL location relative to polar lines points": renal["L_points"],
-                "RENAL nephrometry score total": renal["total"]}
+    expected = {
+        "Volume": report["lesion"]["volume_ml"],
+        "Diameter": report["lesion"]["max_diameter_mm"],
+        "Probability of malignancy": report["predictions"]["malignancy"]["probability"],
+        "Probability of aggressiveness": report["predictions"]["aggressiveness"]["probability"],
+        "Aggressiveness score (0-10)": report["predictions"]["aggressiveness"]["score_0_10"],
+        "RENAL radius points": renal["R_points"],
+        "RENAL exophytic/endophytic points": renal["E_points"],
+        "RENAL nearness to collecting system points": renal["N_points"],
+        "RENAL location relative to polar lines points": renal["L_points"],
+        "RENAL nephrometry score total": renal["total"],
+    }
     assert numbers == pytest.approx(expected, abs=0)
     texts = [i.TextValue for i in items if i.ValueType == "TEXT"]
     assert "demo-shared-resnet18" in texts and "0.1.0" in texts and "demo=yes" in texts  # algorithm identification
     demo = next(i for i in items if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeValue == "RMAI020")
     assert demo.ConceptCodeSequence[0].CodeMeaning == "Yes"
-    (reference,) = [i.ReferencedSOPSequence[0] for i in items if i.ValueType == "IMAGE"
-                    and "ReferencedSegmentNumber" in i.ReferencedSOPSequence[0]]
+    (reference,) = [
+        i.ReferencedSOPSequence[0]
+        for i in items
+        if i.ValueType == "IMAGE" and "ReferencedSegmentNumber" in i.ReferencedSOPSequence[0]
+    ]
     tumor = next(s.SegmentNumber for s in seg.SegmentSequence if s.SegmentLabel == "Renal tumor")
     assert reference.ReferencedSOPInstanceUID == seg.SOPInstanceUID and reference.ReferencedSegmentNumber == tumor
 
@@ -171,14 +214,20 @@ def test_uids_patient_and_references_are_those_of_the_source_study(run):
     (seg,) = of_modality(run, "SEG")
     assert seg.FrameOfReferenceUID == first.FrameOfReferenceUID
     assert seg.ReferencedSeriesSequence[0].SeriesInstanceUID == first.SeriesInstanceUID
-    assert {i.ReferencedSOPInstanceUID for i in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence} <= set(sources)
+    assert {i.ReferencedSOPInstanceUID for i in seg.ReferencedSeriesSequence[0].ReferencedInstanceSequence} <= set(
+        sources
+    )
     (sr,) = of_modality(run, "SR")
-    evidence = {i.ReferencedSOPInstanceUID for s in sr.CurrentRequestedProcedureEvidenceSequence
-                for r in s.ReferencedSeriesSequence for i in r.ReferencedSOPSequence}
+    evidence = {
+        i.ReferencedSOPInstanceUID
+        for s in sr.CurrentRequestedProcedureEvidenceSequence
+        for r in s.ReferencedSeriesSequence
+        for i in r.ReferencedSOPSequence
+    }
     assert seg.SOPInstanceUID in evidence and set(sources) <= evidence
     (pdf,) = of_modality(run, "DOC")
     document = (run["root"] / "dicom" / "summary.pdf").read_bytes()
-    assert pdf.EncapsulatedDocumentLength == len(document) and pdf.EncapsulatedDocument[:len(document)] == document
+    assert pdf.EncapsulatedDocumentLength == len(document) and pdf.EncapsulatedDocument[: len(document)] == document
     manifest = run["manifest"]
     assert manifest["source_study"]["reference_series_uid"] == first.SeriesInstanceUID
     assert manifest["deidentified"] is False
@@ -188,6 +237,7 @@ def test_screenshots_become_secondary_captures_with_the_demo_banner(run):
     captures = {d.DerivationDescription.split()[2]: d for d in of_modality(run, "OT")}
     assert set(captures) == set(run["report"]["screenshots"])
     from PIL import Image
+
     axial = np.asarray(Image.open(run["root"] / "out" / run["report"]["screenshots"]["axial"]).convert("RGB"))
     assert np.array_equal(captures["axial"].pixel_array, axial)
     assert captures["axial"].PatientOrientation == ["L", "P"] and captures["axial"].BurnedInAnnotation == "YES"
@@ -196,8 +246,9 @@ def test_screenshots_become_secondary_captures_with_the_demo_banner(run):
 
 
 def pdf_text(path) -> str:
-    return subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, encoding="utf-8",
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", str(path), "-"], capture_output=True, encoding="utf-8", check=True
+    ).stdout
 
 
 def test_the_pdf_renders_on_one_page_and_shows_the_findings(run, tmp_path):
@@ -206,15 +257,22 @@ def test_the_pdf_renders_on_one_page_and_shows_the_findings(run, tmp_path):
     pages = sorted(tmp_path.glob("page*.png"))
     assert len(pages) == 1
     from PIL import Image
+
     pixels = np.asarray(Image.open(pages[0]).convert("RGB")).astype(int)
     assert ((pixels[..., 0] > 150) & (pixels[..., 1] < 60)).sum() > 200  # the red DEMO banner
     assert (pixels.sum(axis=-1) < 200).mean() > 0.05  # the axial screenshot (dark CT) is on the page
     text = pdf_text(pdf)
     report = run["report"]
-    for line in ("DEMO MODEL - NOT FOR CLINICAL USE", f"P(malignancy) = {report['predictions']['malignancy']['probability']:.3f}",
-                 f"score {report['predictions']['aggressiveness']['score_0_10']:.2f} / 10",
-                 f"volume {report['lesion']['volume_ml']} mL", f"total {report['nephrometry']['total']}",
-                 "Doe^Jane^Q", "MRN-0042", "19610203"):
+    for line in (
+        "DEMO MODEL - NOT FOR CLINICAL USE",
+        f"P(malignancy) = {report['predictions']['malignancy']['probability']:.3f}",
+        f"score {report['predictions']['aggressiveness']['score_0_10']:.2f} / 10",
+        f"volume {report['lesion']['volume_ml']} mL",
+        f"total {report['nephrometry']['total']}",
+        "Doe^Jane^Q",
+        "MRN-0042",
+        "19610203",
+    ):
         assert line in text, line
 
 
@@ -288,8 +346,11 @@ def test_a_series_off_the_label_maps_grid_is_refused(run, tmp_path):
     dataset = pydicom.dcmread(moved)
     dataset.ImagePositionPatient[2] = float(dataset.ImagePositionPatient[2]) + 2.0
     dataset.save_as(moved)
-    with pytest.raises(InputError, match="no DICOM series in .* lies on the label map's grid, so DICOM SEG cannot "
-                                         "reference its slices .*not on one of the grid's slice positions"):
+    with pytest.raises(
+        InputError,
+        match="no DICOM series in .* lies on the label map's grid, so DICOM SEG cannot "
+        "reference its slices .*not on one of the grid's slice positions",
+    ):
         read_source_series(str(folder), None, p.images[Phase.ARTERIAL])
 
 
@@ -304,8 +365,11 @@ def test_without_a_label_map_there_is_no_seg_and_the_sr_references_the_images(ru
     assert any("no SEG written" in note for note in manifest["notes"])
     sr = pydicom.dcmread(tmp_path / "dicom" / "report_sr.dcm")
     assert not dciodvfy_errors(tmp_path / "dicom" / "report_sr.dcm")
-    referenced = {i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID for i in content_items(sr.ContentSequence)
-                  if i.ValueType == "IMAGE"}
+    referenced = {
+        i.ReferencedSOPSequence[0].ReferencedSOPInstanceUID
+        for i in content_items(sr.ContentSequence)
+        if i.ValueType == "IMAGE"
+    }
     assert referenced == set(source_headers(root))
 
 
@@ -339,7 +403,9 @@ def test_a_series_picked_out_of_a_shared_folder_is_found_by_its_description(tmp_
     assert series.series_uid == "1.2.826.0.1.3680043.10.1462.1.2" and len(series.slices) == SPEC["size"][2]
     with pytest.raises(InputError, match="2 DICOM series in .* lie on the label map's grid"):
         read_source_series(str(folder), None, p.images[Phase.ARTERIAL])
-    assert reference_source({"reference_phase": "A", "sources": {"A": str(p.write(tmp_path / "nii")["arterial"])}}) is None
+    assert (
+        reference_source({"reference_phase": "A", "sources": {"A": str(p.write(tmp_path / "nii")["arterial"])}}) is None
+    )
 
 
 def test_a_non_ascii_patient_name_comes_out_exactly_as_it_came_in(run, tmp_path):

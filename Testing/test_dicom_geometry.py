@@ -65,8 +65,9 @@ def test_gantry_tilt_is_corrected_onto_an_orthogonal_grid(tmp_path):
     naive = sitk.ImageSeriesReader()
     naive.SetFileNames([str(f) for f in files])
     naive_image = naive.Execute()
-    naive_error = sitk.GetArrayFromImage(naive_image)[:, 12:-12, 2:-2] - linear_field(voxel_points(naive_image))[
-        :, 12:-12, 2:-2]
+    naive_error = (
+        sitk.GetArrayFromImage(naive_image)[:, 12:-12, 2:-2] - linear_field(voxel_points(naive_image))[:, 12:-12, 2:-2]
+    )
     assert np.abs(naive_error).max() > 20
 
 
@@ -78,8 +79,9 @@ def test_missing_slice_is_interpolated_and_recorded(tmp_path):
     assert any("uneven slice gaps (2.00, 4.00 mm" in note for note in read.notes)
     voxels = sitk.GetArrayFromImage(read.image)
     assert np.abs(voxels - linear_field(voxel_points(read.image))).max() <= 0.6
-    assert voxels[3].mean() == pytest.approx(linear_field(plane_points((0, 0, 6.0), (1, 0, 0, 0, 1, 0), (1, 1),
-                                                                      (40, 48))).mean(), abs=0.6)
+    assert voxels[3].mean() == pytest.approx(
+        linear_field(plane_points((0, 0, 6.0), (1, 0, 0, 0, 1, 0), (1, 1), (40, 48))).mean(), abs=0.6
+    )
 
 
 def test_uneven_order_of_files_does_not_matter(tmp_path):
@@ -167,8 +169,10 @@ def test_tilt_already_in_the_geometry_is_read_as_is_and_noted(tmp_path):
     positions = [tuple(np.array([-20.0, -15.0, 0.0]) + 2.5 * k * normal) for k in range(6)]
     write_series(tmp_path / "along", linear_field, positions, orientation, GantryDetectorTilt="15")
     read = _read(tmp_path / "along")
-    assert read.notes == ("Gantry/Detector Tilt 15 degrees, but the slice positions lie along the slice normal: "
-                          "read as is (the scanner wrote the tilt into the geometry)",)
+    assert read.notes == (
+        "Gantry/Detector Tilt 15 degrees, but the slice positions lie along the slice normal: "
+        "read as is (the scanner wrote the tilt into the geometry)",
+    )
     assert read.image.GetSize() == (48, 40, 6) and read.image.GetSpacing()[2] == pytest.approx(2.5, abs=1e-4)
     assert np.abs(sitk.GetArrayFromImage(read.image) - linear_field(voxel_points(read.image))).max() <= 0.5
 
@@ -176,13 +180,16 @@ def test_tilt_already_in_the_geometry_is_read_as_is_and_noted(tmp_path):
 def test_real_tilt_correction_agrees_with_dcm2niix():
     """dcm2niix v1.0.20260724 (`dcm2niix -z y` on the three copied slices) wrote the reference: its
     gantry-tilt corrected volume. Compared in physical space where both have scanned data."""
-    reference = sitk.Cast(sitk.ReadImage(str(DATA / "philips-tilted-series" / "dcm2niix" /
-                                             "S2010_I260-I280_Tilt_1.nii.gz")), sitk.sitkFloat32)
+    reference = sitk.Cast(
+        sitk.ReadImage(str(DATA / "philips-tilted-series" / "dcm2niix" / "S2010_I260-I280_Tilt_1.nii.gz")),
+        sitk.sitkFloat32,
+    )
     expected = sitk.GetArrayFromImage(reference)
 
     def difference(image):
-        on_reference = sitk.GetArrayFromImage(sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), reference,
-                                                            sitk.Transform(), sitk.sitkLinear, np.nan))
+        on_reference = sitk.GetArrayFromImage(
+            sitk.Resample(sitk.Cast(image, sitk.sitkFloat32), reference, sitk.Transform(), sitk.sitkLinear, np.nan)
+        )
         scanned = np.isfinite(on_reference) & (on_reference > -1020) & (expected > -1020)
         return np.abs(on_reference - expected)[scanned]
 

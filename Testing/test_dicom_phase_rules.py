@@ -9,22 +9,37 @@ from RenalMassAILib.errors import InputError
 
 
 def _series(description, agent=None, time=None, date=None, number=1):
-    return ImageSource(path=f"/study/S{number}", description=description, series_uid=f"2.25.{number}",
-                       dicom_files=(f"/study/S{number}/IM1",), contrast_agent=agent, acquisition_time=time,
-                       acquisition_date=date)
+    return ImageSource(
+        path=f"/study/S{number}",
+        description=description,
+        series_uid=f"2.25.{number}",
+        dicom_files=(f"/study/S{number}/IM1",),
+        contrast_agent=agent,
+        acquisition_time=time,
+        acquisition_date=date,
+    )
 
 
-@pytest.mark.parametrize("name", ["CT A/P 5mm", "CT ABD/PEL 5mm", "CT C/A/P 3mm", "CAP 5.0", "ABD / PELVIS",
-                                  "CT A&P W/WO", "CT ABDOMEN W/ AND W/O"])
+@pytest.mark.parametrize(
+    "name",
+    ["CT A/P 5mm", "CT ABD/PEL 5mm", "CT C/A/P 3mm", "CAP 5.0", "ABD / PELVIS", "CT A&P W/WO", "CT ABDOMEN W/ AND W/O"],
+)
 def test_body_region_and_combined_names_name_no_phase(name):
     assert phase_from_name(name) is None
 
 
-@pytest.mark.parametrize("name, phase", [
-    ("CT A/P W/O 5mm", Phase.NON_CONTRAST), ("ABD/PEL C- 5mm", Phase.NON_CONTRAST),
-    ("CT A/P without contrast", Phase.NON_CONTRAST), ("CT A/P ART 1.25", Phase.ARTERIAL),
-    ("C/A/P PV 3mm", Phase.VENOUS), ("ABD/PEL C+ nephrographic", Phase.VENOUS), ("Arterial 1.0 B30f", Phase.ARTERIAL),
-])
+@pytest.mark.parametrize(
+    "name, phase",
+    [
+        ("CT A/P W/O 5mm", Phase.NON_CONTRAST),
+        ("ABD/PEL C- 5mm", Phase.NON_CONTRAST),
+        ("CT A/P without contrast", Phase.NON_CONTRAST),
+        ("CT A/P ART 1.25", Phase.ARTERIAL),
+        ("C/A/P PV 3mm", Phase.VENOUS),
+        ("ABD/PEL C+ nephrographic", Phase.VENOUS),
+        ("Arterial 1.0 B30f", Phase.ARTERIAL),
+    ],
+)
 def test_phase_words_around_abbreviations(name, phase):
     assert phase_from_name(name) == phase
 
@@ -53,11 +68,18 @@ def test_without_dates_times_of_day_decide():
     assert assignment.sources[Phase.ARTERIAL] is early
 
 
-@pytest.mark.parametrize("time, date, field", [("25:61:00", None, "Acquisition Time"),
-                                               ("10h15", None, "Acquisition Time"),
-                                               ("101500", "2026-13-01", "Acquisition Date")])
+@pytest.mark.parametrize(
+    "time, date, field",
+    [
+        ("25:61:00", None, "Acquisition Time"),
+        ("10h15", None, "Acquisition Time"),
+        ("101500", "2026-13-01", "Acquisition Date"),
+    ],
+)
 def test_unreadable_times_are_one_clear_error(time, date, field):
     bad = _series("Abdomen", agent="Iohexol", time=time, date=date, number=8)
     good = _series("Abdomen", agent="Iohexol", time="101000", date="20261201", number=9)
-    with pytest.raises(InputError, match=rf"'/study/S8' \(series 'Abdomen'\): DICOM {field} '{time if 'Time' in field else date}'"):
+    with pytest.raises(
+        InputError, match=rf"'/study/S8' \(series 'Abdomen'\): DICOM {field} '{time if 'Time' in field else date}'"
+    ):
         detect_phases([good, bad])

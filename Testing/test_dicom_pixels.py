@@ -22,8 +22,13 @@ from RenalMassAILib.errors import InputError
 
 SYNTAXES = Path(__file__).parent / "data" / "transfer-syntaxes"
 REFERENCE = SYNTAXES / "CTImage.dcm"
-LOSSLESS = ["1.2.840.10008.1.2.1.99", "1.2.840.10008.1.2.4.90", "1.2.840.10008.1.2.4.80", "1.2.840.10008.1.2.4.70",
-            "1.2.840.10008.1.2.5"]
+LOSSLESS = [
+    "1.2.840.10008.1.2.1.99",
+    "1.2.840.10008.1.2.4.90",
+    "1.2.840.10008.1.2.4.80",
+    "1.2.840.10008.1.2.4.70",
+    "1.2.840.10008.1.2.5",
+]
 NEAR_LOSSLESS = {"1.2.840.10008.1.2.4.91": 5, "1.2.840.10008.1.2.4.81": 1}  # max |HU error| measured
 LOSSY_JPEG = ["1.2.840.10008.1.2.4.50", "1.2.840.10008.1.2.4.51"]
 
@@ -80,8 +85,13 @@ def _fails(capsys, argv, *fragments):
 
 
 def test_single_real_slice_is_not_a_3d_volume(capsys, tmp_path):
-    _fails(capsys, ["prepare", "-A", str(REFERENCE), "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")],
-           "arterial image", "CTImage.dcm", "is not a 3D volume")
+    _fails(
+        capsys,
+        ["prepare", "-A", str(REFERENCE), "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")],
+        "arterial image",
+        "CTImage.dcm",
+        "is not a 3D volume",
+    )
 
 
 @pytest.mark.parametrize("suffix", [".nii.gz", ".nii"])
@@ -92,5 +102,9 @@ def test_nan_in_nifti_is_found_in_the_raw_data(capsys, tmp_path, suffix):
     voxels[0, 0, 0], voxels[-1, -1, -1] = np.nan, np.inf  # the first and last stored voxels
     path = tmp_path / f"venous{suffix}"
     nib.save(nib.Nifti1Image(voxels, np.diag([2.0, 2.0, 3.0, 1.0])), path)
-    _fails(capsys, ["prepare", "-V", str(path), "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")],
-           "venous image", "3 voxel(s) are NaN or infinite in the file's raw data")
+    _fails(
+        capsys,
+        ["prepare", "-V", str(path), "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")],
+        "venous image",
+        "3 voxel(s) are NaN or infinite in the file's raw data",
+    )

@@ -18,13 +18,13 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import find_sources, read_volume
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
 from RenalMassAILib.prepare import load_case, load_case_auto
-from conftest import phantom
 from synthetic_dicom import write_ct_slice
 
 DATA = Path(__file__).parent / "data"
@@ -58,13 +58,33 @@ def cd_study(tmp_path_factory):
     write_dicom_series(p.images[Phase.ARTERIAL], study / "SE2", "CT A/P C+ 5mm", "Iohexol", "10:11:05", 2)
     shutil.copy(PHILIPS / "DIRFILE", study.parent / "DICOMDIR")  # a real DICOMDIR: a directory, not an image
     flat = np.full((32, 32), -1000.0)
-    write_ct_slice(study / "SE0" / "IM1", flat, (0, 0, 0), (0, 1, 0, 0, 0, -1), series_uid="2.25.100",
-                   SeriesDescription="Topogram 0.6", ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"])
-    write_ct_slice(study / "SE9" / "IM1", flat, (0, 0, 0), series_uid="2.25.109", SeriesDescription="Dose Report",
-                   SOPClassUID="1.2.840.10008.5.1.4.1.1.7")
+    write_ct_slice(
+        study / "SE0" / "IM1",
+        flat,
+        (0, 0, 0),
+        (0, 1, 0, 0, 0, -1),
+        series_uid="2.25.100",
+        SeriesDescription="Topogram 0.6",
+        ImageType=["ORIGINAL", "PRIMARY", "LOCALIZER"],
+    )
+    write_ct_slice(
+        study / "SE9" / "IM1",
+        flat,
+        (0, 0, 0),
+        series_uid="2.25.109",
+        SeriesDescription="Dose Report",
+        SOPClassUID="1.2.840.10008.5.1.4.1.1.7",
+    )
     for k in range(3):
-        write_ct_slice(study / "SE5" / f"IM{k}", flat, (0, 0, 5.0 * k), series_uid="2.25.105", instance=k + 1,
-                       SeriesDescription="MIP 10mm", ImageType=["DERIVED", "SECONDARY", "MIP"])
+        write_ct_slice(
+            study / "SE5" / f"IM{k}",
+            flat,
+            (0, 0, 5.0 * k),
+            series_uid="2.25.105",
+            instance=k + 1,
+            SeriesDescription="MIP 10mm",
+            ImageType=["DERIVED", "SECONDARY", "MIP"],
+        )
     return p, study.parent
 
 
@@ -73,8 +93,9 @@ def test_auto_on_a_cd_study_folder(cd_study):
     case, assignment = load_case_auto([str(root)])
     assert case.phases == (Phase.NON_CONTRAST, Phase.ARTERIAL, Phase.VENOUS)
     for phase in case.phases:
-        assert np.array_equal(sitk.GetArrayViewFromImage(case.images[phase]),
-                              sitk.GetArrayViewFromImage(p.images[phase]))
+        assert np.array_equal(
+            sitk.GetArrayViewFromImage(case.images[phase]), sitk.GetArrayViewFromImage(p.images[phase])
+        )
     assert "10:11:05" in assignment.reasons[Phase.ARTERIAL] and "C+" in assignment.reasons[Phase.ARTERIAL]
     assert "Contrast/Bolus Agent is empty" in assignment.reasons[Phase.NON_CONTRAST]
     skipped = "\n".join(case.skipped_series)
@@ -87,8 +108,9 @@ def test_auto_on_a_cd_study_folder(cd_study):
 def test_prepare_json_records_what_was_skipped(cd_study, tmp_path):
     p, root = cd_study
     out = tmp_path / "out"
-    assert main(["prepare", "--auto", str(root), "--center-lps", *map(str, p.lesion_center_lps),
-                 "--out", str(out)]) == 0
+    assert (
+        main(["prepare", "--auto", str(root), "--center-lps", *map(str, p.lesion_center_lps), "--out", str(out)]) == 0
+    )
     summary = json.loads((out / "prepare.json").read_text())
     assert len(summary["skipped_series"]) == 3 and any("Topogram" in s for s in summary["skipped_series"])
     assert summary["input_notes"] == {"N": [], "A": [], "V": []}
@@ -96,14 +118,28 @@ def test_prepare_json_records_what_was_skipped(cd_study, tmp_path):
 
 
 def test_folder_of_only_non_volumes_is_refused_naming_each():
-    with pytest.raises(InputError, match=r"no CT volume among its DICOM series \('series 3': DERIVED image "
-                                         r"\(ImageType 'DERIVED\\PRIMARY\\PERFUSION\\RCBF'"):
+    with pytest.raises(
+        InputError,
+        match=r"no CT volume among its DICOM series \('series 3': DERIVED image "
+        r"\(ImageType 'DERIVED\\PRIMARY\\PERFUSION\\RCBF'",
+    ):
         find_sources(DATA / "enhanced-ct", "arterial image")
 
 
 def test_enhanced_ct_perfusion_map_file_is_refused_by_name(capsys, tmp_path):
-    code = main(["prepare", "-A", str(DATA / "enhanced-ct" / "eCT_Supplemental.dcm"), "--center-lps", "0", "0", "0",
-                 "--out", str(tmp_path / "o")])
+    code = main(
+        [
+            "prepare",
+            "-A",
+            str(DATA / "enhanced-ct" / "eCT_Supplemental.dcm"),
+            "--center-lps",
+            "0",
+            "0",
+            "0",
+            "--out",
+            str(tmp_path / "o"),
+        ]
+    )
     err = capsys.readouterr().err.strip()
     assert code == 2 and len(err.splitlines()) == 1
     assert "DERIVED image" in err and "PERFUSION" in err and "eCT_Supplemental.dcm" in err
@@ -111,8 +147,20 @@ def test_enhanced_ct_perfusion_map_file_is_refused_by_name(capsys, tmp_path):
 
 def test_surview_localizer_refused_by_name_on_the_command_line(tmp_path):
     """The real CLI in a subprocess: exit status 2, one stderr line, no traceback."""
-    command = [sys.executable, "-m", "RenalMassAILib", "prepare", "-V", str(DATA / "edge-cases" / "GH342.dcm"),
-               "--center-lps", "0", "0", "0", "--out", str(tmp_path / "o")]
+    command = [
+        sys.executable,
+        "-m",
+        "RenalMassAILib",
+        "prepare",
+        "-V",
+        str(DATA / "edge-cases" / "GH342.dcm"),
+        "--center-lps",
+        "0",
+        "0",
+        "0",
+        "--out",
+        str(tmp_path / "o"),
+    ]
     result = subprocess.run(command, capture_output=True, text=True, check=False)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr

@@ -17,11 +17,19 @@ def predictions(tmp_path):
     probability = np.clip(0.3 + 0.3 * label + rng.normal(0, 0.18, n), 0, 1)
     nephrometry = np.clip(0.4 + 0.1 * label + rng.normal(0, 0.2, n), 0, 1)
     time = rng.exponential(1 / (0.05 + 0.3 * probability))
-    frame = pd.DataFrame({
-        "case_id": [f"c{i}" for i in range(n)], "label": label, "probability": probability,
-        "renal_nomogram": nephrometry, "time": np.minimum(time, 10.0), "event": (time < 10.0).astype(int),
-        "reader_1": ((label == 1) & (rng.random(n) < 0.7) | (label == 0) & (rng.random(n) < 0.25)).astype(int),
-        "size_group": np.where(rng.random(n) < 0.5, "<=4 cm", ">4 cm"), "age": rng.normal(60, 10, n)})
+    frame = pd.DataFrame(
+        {
+            "case_id": [f"c{i}" for i in range(n)],
+            "label": label,
+            "probability": probability,
+            "renal_nomogram": nephrometry,
+            "time": np.minimum(time, 10.0),
+            "event": (time < 10.0).astype(int),
+            "reader_1": ((label == 1) & (rng.random(n) < 0.7) | (label == 0) & (rng.random(n) < 0.25)).astype(int),
+            "size_group": np.where(rng.random(n) < 0.5, "<=4 cm", ">4 cm"),
+            "age": rng.normal(60, 10, n),
+        }
+    )
     path = tmp_path / "predictions.csv"
     frame.to_csv(path, index=False)
     return path
@@ -29,8 +37,24 @@ def predictions(tmp_path):
 
 def test_evaluate_writes_the_papers_statistics(tmp_path, predictions, capsys):
     out = tmp_path / "eval"
-    assert main(["evaluate", "--predictions", str(predictions), "--out", str(out), "--compare", "renal_nomogram",
-                 "--subgroups", "size_group", "--covariates", "age"]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--predictions",
+                str(predictions),
+                "--out",
+                str(out),
+                "--compare",
+                "renal_nomogram",
+                "--subgroups",
+                "size_group",
+                "--covariates",
+                "age",
+            ]
+        )
+        == 0
+    )
     metrics = json.loads((out / "metrics.json").read_text())
     assert 0.8 < metrics["auc"] < 0.95 and metrics["auc_ci95"][0] < metrics["auc"] < metrics["auc_ci95"][1]
     assert metrics["comparisons"]["renal_nomogram"]["p"] < 0.001

@@ -17,8 +17,10 @@ from RenalMassAILib.errors import InputError
 def imagenet_file(tmp_path_factory):
     generator = torch.Generator().manual_seed(7)
     reference = torchvision.models.resnet18(weights=None).state_dict()
-    state = {k: (torch.randn(v.shape, generator=generator) if v.is_floating_point() else v.clone())
-             for k, v in reference.items()}
+    state = {
+        k: (torch.randn(v.shape, generator=generator) if v.is_floating_point() else v.clone())
+        for k, v in reference.items()
+    }
     path = tmp_path_factory.mktemp("imagenet") / "resnet18_random_values.pth"
     torch.save(state, path)
     return path, state
@@ -53,8 +55,10 @@ def test_files_of_another_layout_are_refused_with_one_line(imagenet_file, tmp_pa
     _, state = imagenet_file
     cases = {
         "resnet34.pth": (torchvision.models.resnet34(weights=None).state_dict(), "keys missing .*unexpected"),
-        "no_layer4.pth": ({k: v for k, v in state.items() if not k.startswith("layer4.")},
-                          "keys missing \\(first: 'layer4"),
+        "no_layer4.pth": (
+            {k: v for k, v in state.items() if not k.startswith("layer4.")},
+            "keys missing \\(first: 'layer4",
+        ),
         "wide_fc.pth": ({**state, "fc.weight": torch.zeros(10, 512)}, "'fc.weight' has shape \\(10, 512\\)"),
     }
     for name, (wrong, message) in cases.items():

@@ -31,14 +31,24 @@ def _shares_inside(boxes, points: np.ndarray) -> list[float]:
 
 
 def _volume_share(boxes, image: sitk.Image) -> float:
-    return sum(float(np.prod(size)) for _, size in boxes) / float(np.prod(np.multiply(image.GetSize(),
-                                                                                      image.GetSpacing())))
+    return sum(float(np.prod(size)) for _, size in boxes) / float(
+        np.prod(np.multiply(image.GetSize(), image.GetSpacing()))
+    )
 
 
 def _resampled(image: sitk.Image, spacing, interpolator, default: float) -> sitk.Image:
     size = [round(n * s / t) for n, s, t in zip(image.GetSize(), image.GetSpacing(), spacing)]
-    return sitk.Resample(image, size, sitk.Transform(), interpolator, image.GetOrigin(), spacing,
-                         image.GetDirection(), default, image.GetPixelID())
+    return sitk.Resample(
+        image,
+        size,
+        sitk.Transform(),
+        interpolator,
+        image.GetOrigin(),
+        spacing,
+        image.GetDirection(),
+        default,
+        image.GetPixelID(),
+    )
 
 
 def _slab_case(in_plane_mm: float):
@@ -62,10 +72,15 @@ def _full_case():
 
 @pytest.mark.parametrize("which", ["slab 3 mm", "slab 0.8 mm in-plane", "whole scan"])
 def test_both_kidneys_are_found_on_real_unenhanced_ct(which):
-    ct, labels = {"slab 3 mm": lambda: _slab_case(3.0), "slab 0.8 mm in-plane": lambda: _slab_case(0.8),
-                  "whole scan": _full_case}[which]()
-    assert np.array_equal(sitk.GetArrayFromImage(_full_case()[0])[SLAB_START:],
-                          sitk.GetArrayFromImage(sitk.ReadImage(str(DATA / "example_ct_sm.nii.gz"))))
+    ct, labels = {
+        "slab 3 mm": lambda: _slab_case(3.0),
+        "slab 0.8 mm in-plane": lambda: _slab_case(0.8),
+        "whole scan": _full_case,
+    }[which]()
+    assert np.array_equal(
+        sitk.GetArrayFromImage(_full_case()[0])[SLAB_START:],
+        sitk.GetArrayFromImage(sitk.ReadImage(str(DATA / "example_ct_sm.nii.gz"))),
+    )
     boxes = locate_kidneys(ct)
     assert len(boxes) == 2
     for kidney in (RIGHT_KIDNEY, LEFT_KIDNEY):

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import ORIENTATIONS, grid_for, phantom
 from RenalMassAILib.lesion.label_map import to_label_map
 from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions, lesion_at
-from conftest import ORIENTATIONS, grid_for, phantom
 
 
 def _lesions(p):
@@ -15,8 +15,15 @@ def _lesions(p):
 @pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
 def test_centre_within_one_voxel_in_any_orientation(orientation):
     size, spacing = grid_for(ORIENTATIONS[orientation], spacing_mm=(1.6, 1.6, 2.5))
-    p = phantom(seed=21, size=size, spacing=spacing, direction=tuple(ORIENTATIONS[orientation].flatten()),
-                side="right", pole="lower", diameter_mm=35.0)
+    p = phantom(
+        seed=21,
+        size=size,
+        spacing=spacing,
+        direction=tuple(ORIENTATIONS[orientation].flatten()),
+        side="right",
+        pole="lower",
+        diameter_mm=35.0,
+    )
     lesions, _ = _lesions(p)
     assert len(lesions) == 1
     error = np.abs(np.asarray(lesions[0].centroid_lps) - p.lesion_center_lps)
@@ -31,10 +38,10 @@ def test_centre_volume_and_diameter_at_several_spacings(spacing):
     p = phantom(seed=8, size=size, spacing=spacing, side="left", diameter_mm=40.0)
     lesion = _lesions(p)[0][0]
     assert np.all(np.abs(np.asarray(lesion.centroid_lps) - p.lesion_center_lps) <= np.asarray(spacing))
-    assert lesion.volume_ml == pytest.approx(4 / 3 * np.pi * 20 ** 3 / 1000, rel=0.12)
+    assert lesion.volume_ml == pytest.approx(4 / 3 * np.pi * 20**3 / 1000, rel=0.12)
     assert lesion.max_diameter_mm == pytest.approx(40.0, abs=2 * max(spacing))
     assert lesion.max_area_z_lps == pytest.approx(p.lesion_center_lps[2], abs=spacing[2] + 1.0)
-    assert lesion.max_area_mm2 == pytest.approx(np.pi * 20 ** 2, rel=0.1)
+    assert lesion.max_area_mm2 == pytest.approx(np.pi * 20**2, rel=0.1)
     assert lesion.side == "left"
 
 

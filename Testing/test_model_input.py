@@ -2,12 +2,12 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import ORIENTATIONS, grid_for, phantom
 from RenalMassAILib.case.alignment import align_phases
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.model_input import make_model_input
 from RenalMassAILib.classify.preprocessing import PRESETS, preset
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
-from conftest import ORIENTATIONS, grid_for, phantom
 
 SPEC = dict(seed=31, side="left", pole="mid", diameter_mm=36.0)
 
@@ -38,11 +38,11 @@ def test_patches_are_the_same_whatever_the_input_orientation(orientation):
 def test_patches_hold_hu_window_and_display_orientation():
     p, inputs = _inputs("LPS")
     patch = inputs.patches[Phase.ARTERIAL]
-    assert patch.dtype == np.float32 and 0.0 <= patch.min() and patch.max() <= 1.0
+    assert patch.dtype == np.float32 and patch.min() >= 0.0 and patch.max() <= 1.0
     # Columns run patient right -> left: the body midline (x = 0) lies to the image left of a
     # lesion in the left kidney.
     geometry = inputs.geometry
-    row, col = geometry.lps_to_pixel(np.array([0.0, p.lesion_center_lps[1], p.lesion_center_lps[2]]))
+    _row, col = geometry.lps_to_pixel(np.array([0.0, p.lesion_center_lps[1], p.lesion_center_lps[2]]))
     assert col < 0  # the midline (x = 0) is to the image left of a left-kidney lesion
     # anterior is up: a point 20 mm anterior has a smaller row
     row_anterior, _ = geometry.lps_to_pixel(np.asarray(p.lesion_center_lps) - [0, 20, 0])
@@ -91,7 +91,7 @@ def test_presets_differ_as_documented():
 
 
 def test_to_image_places_a_patch_map_in_physical_space():
-    p, inputs = _inputs("LPS")
+    _p, inputs = _inputs("LPS")
     heat = np.zeros((224, 224), dtype=np.float32)
     heat[100, 150] = 1.0
     image = inputs.geometry.to_image(heat)

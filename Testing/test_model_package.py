@@ -16,13 +16,29 @@ from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 
 
-def _package(folder, architecture="authors-hybrid", phases=("N", "A", "V"), tasks=("malignancy",), demo=False,
-             model_id="test-model"):
+def _package(
+    folder,
+    architecture="authors-hybrid",
+    phases=("N", "A", "V"),
+    tasks=("malignancy",),
+    demo=False,
+    model_id="test-model",
+):
     torch.manual_seed(0)
     network = build_network(architecture, phases, tasks)
-    return write_package(folder, network, {"id": model_id, "version": "1.0", "demo": demo, "tasks": list(tasks),
-                                           "phases": list(phases), "architecture": architecture,
-                                           "preprocessing": PRESETS["authors-code"].to_dict()})
+    return write_package(
+        folder,
+        network,
+        {
+            "id": model_id,
+            "version": "1.0",
+            "demo": demo,
+            "tasks": list(tasks),
+            "phases": list(phases),
+            "architecture": architecture,
+            "preprocessing": PRESETS["authors-code"].to_dict(),
+        },
+    )
 
 
 @pytest.fixture
@@ -50,6 +66,7 @@ def test_truncated_weights_are_refused(tmp_path):
         load_package(folder)
     # Even with a card updated to the truncated file, the weights cannot be read: still a clear error.
     from RenalMassAILib.classify.model_package import sha256_of
+
     card = json.loads((folder / "model.json").read_text())
     card["weights"]["sha256"] = sha256_of(weights)
     (folder / "model.json").write_text(json.dumps(card))
@@ -60,8 +77,11 @@ def test_truncated_weights_are_refused(tmp_path):
 def test_broken_cards_are_refused(tmp_path):
     folder = _package(tmp_path / "p", "authors-hybrid", ("V",))
     card = json.loads((folder / "model.json").read_text())
-    for change, message in [({"architecture": "vgg"}, "unknown architecture"), ({"tasks": ["survival"]}, "tasks"),
-                            ({"format": "other/9"}, "format")]:
+    for change, message in [
+        ({"architecture": "vgg"}, "unknown architecture"),
+        ({"tasks": ["survival"]}, "tasks"),
+        ({"format": "other/9"}, "format"),
+    ]:
         (folder / "model.json").write_text(json.dumps(card | change))
         with pytest.raises(InputError, match=message):
             load_package(folder)
@@ -116,13 +136,16 @@ def _symlink(name: str, target: str) -> zipfile.ZipInfo:
     return info
 
 
-@pytest.mark.parametrize("member, message", [
-    ("../evil", "member '../evil' points outside the archive's folder"),
-    ("pkg/../../evil.txt", "member 'pkg/../../evil.txt' points outside the archive's folder"),
-    ("/tmp/evil.txt", "member '/tmp/evil.txt' is an absolute path"),
-    ("C:/evil.txt", "member 'C:/evil.txt' is an absolute path"),
-    (_symlink("pkg/weights-link", "/etc/passwd"), "member 'pkg/weights-link' is a symbolic link"),
-])
+@pytest.mark.parametrize(
+    "member, message",
+    [
+        ("../evil", "member '../evil' points outside the archive's folder"),
+        ("pkg/../../evil.txt", "member 'pkg/../../evil.txt' points outside the archive's folder"),
+        ("/tmp/evil.txt", "member '/tmp/evil.txt' is an absolute path"),
+        ("C:/evil.txt", "member 'C:/evil.txt' is an absolute path"),
+        (_symlink("pkg/weights-link", "/etc/passwd"), "member 'pkg/weights-link' is a symbolic link"),
+    ],
+)
 def test_hostile_zip_members_are_refused_in_one_line(tmp_path, registry, capsys, member, message):
     archive = _archive_with(tmp_path, member)
     assert main(["models", "import", str(archive)]) == 2
@@ -139,9 +162,9 @@ def _declare_size(archive, member: str, size: int) -> None:
     data = bytearray(archive.read_bytes())
     start = 0
     while (start := data.find(b"PK\x01\x02", start)) != -1:
-        name_length = int.from_bytes(data[start + 28:start + 30], "little")
-        if data[start + 46:start + 46 + name_length].decode() == member:
-            data[start + 24:start + 28] = size.to_bytes(4, "little")
+        name_length = int.from_bytes(data[start + 28 : start + 30], "little")
+        if data[start + 46 : start + 46 + name_length].decode() == member:
+            data[start + 24 : start + 28] = size.to_bytes(4, "little")
         start += 4
     archive.write_bytes(bytes(data))
 

@@ -8,7 +8,6 @@ scene (slicer-core), the Markups logic, the segmentation worker process with the
 the classifier, offscreen rendering, the export.
 """
 
-import csv
 import hashlib
 import importlib.util
 import json
@@ -23,6 +22,7 @@ import pytest
 import SimpleITK as sitk
 import slicer
 
+from conftest import csv_rows, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.scene import markers, segmentation_record
@@ -34,7 +34,6 @@ from RenalMassAILib.scene.scene_app import SceneApp
 from RenalMassAILib.scene.segmentation_task import SegmentationTask
 from RenalMassAILib.scene.views import SliceView, ThreeDView
 from RenalMassAILib.scene.volumes import add_ct_volume
-from conftest import phantom
 
 MODULE_FILE = Path(__file__).resolve().parents[1] / "RenalMassAI" / "RenalMassAI.py"
 
@@ -56,18 +55,22 @@ def _parameter_node_wrapper(cls):
     def field(name, kind, default):
         base = typing.get_args(kind)[0] if typing.get_origin(kind) is typing.Annotated else kind
         if isinstance(base, type) and issubclass(base, slicer.vtkMRMLNode):
-            return property(lambda self: self.parameterNode.GetNodeReference(name),
-                            lambda self, node: self.parameterNode.SetNodeReferenceID(name, node.GetID() if node else None))
+            return property(
+                lambda self: self.parameterNode.GetNodeReference(name),
+                lambda self, node: self.parameterNode.SetNodeReferenceID(name, node.GetID() if node else None),
+            )
 
         def get(self):
             text = self.parameterNode.GetParameter(name)
             if text == "":
                 return default
             return text == "True" if base is bool else base(text)
+
         return property(get, lambda self, value: self.parameterNode.SetParameter(name, str(value)))
 
     def __init__(self, node):
         self.parameterNode = node
+
     members = {"__init__": __init__}
     for name, kind in hints.items():
         members[name] = field(name, kind, cls.__dict__.get(name))
@@ -78,8 +81,14 @@ def _parameter_node_wrapper(cls):
 def module(monkeypatch, tmp_path):
     app = SceneApp.create()
     monkeypatch.setattr(slicer, "mrmlScene", app.scene, raising=False)
-    monkeypatch.setattr(slicer, "app", types.SimpleNamespace(slicerHome=str(tmp_path), applicationLogic=lambda: app.app_logic,
-                                                             majorVersion=5, minorVersion=10), raising=False)
+    monkeypatch.setattr(
+        slicer,
+        "app",
+        types.SimpleNamespace(
+            slicerHome=str(tmp_path), applicationLogic=lambda: app.app_logic, majorVersion=5, minorVersion=10
+        ),
+        raising=False,
+    )
     qt = types.ModuleType("qt")
     qt.QTimer, qt.QIcon = object, object
     i18n = types.ModuleType("slicer.i18n")
@@ -89,8 +98,12 @@ def module(monkeypatch, tmp_path):
         setattr(loadable, name, type(name, (), {}))
     wrapper = types.ModuleType("slicer.parameterNodeWrapper")
     wrapper.Choice, wrapper.WithinRange, wrapper.parameterNodeWrapper = _Choice, _WithinRange, _parameter_node_wrapper
-    for name, stand_in in (("qt", qt), ("slicer.i18n", i18n), ("slicer.ScriptedLoadableModule", loadable),
-                           ("slicer.parameterNodeWrapper", wrapper)):
+    for name, stand_in in (
+        ("qt", qt),
+        ("slicer.i18n", i18n),
+        ("slicer.ScriptedLoadableModule", loadable),
+        ("slicer.parameterNodeWrapper", wrapper),
+    ):
         monkeypatch.setitem(sys.modules, name, stand_in)
     spec = importlib.util.spec_from_file_location("RenalMassAI", MODULE_FILE)
     loaded = importlib.util.module_from_spec(spec)
@@ -99,8 +112,16 @@ def module(monkeypatch, tmp_path):
 
 
 def _add_phases(app, seed=7901, **changes):
-    case = phantom(seed=seed, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid",
-                   size=(112, 112, 36), spacing=(2.5, 2.5, 4.0), **changes)
+    case = phantom(
+        seed=seed,
+        subtype="ccRCC",
+        diameter_mm=45.0,
+        side="left",
+        pole="mid",
+        size=(112, 112, 36),
+        spacing=(2.5, 2.5, 4.0),
+        **changes,
+    )
     for phase in (Phase.ARTERIAL, Phase.VENOUS):
         add_ct_volume(app.scene, case.images[phase], f"CT {phase.long_name.upper()} 2.5mm")
     return case
@@ -113,6 +134,7 @@ def _ras(case) -> np.ndarray:
 def _poll_until_done(task, seconds=900.0):
     """The task's messages until it ends; cancels it (no worker left running) if it takes too long."""
     import time
+
     deadline, messages = time.time() + seconds, []
     try:
         while task.running and time.time() < deadline:
@@ -140,8 +162,10 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
     assert not task.running and messages[-1]["stage"] == "done"
     segmentation = messages[-1]["segmentation"]
     assert segmentation is params.segmentation
-    names = [segmentation.GetSegmentation().GetNthSegment(i).GetName()
-             for i in range(segmentation.GetSegmentation().GetNumberOfSegments())]
+    names = [
+        segmentation.GetSegmentation().GetNthSegment(i).GetName()
+        for i in range(segmentation.GetSegmentation().GetNumberOfSegments())
+    ]
     assert "Kidney" in names and "Renal tumor" in names
     assert not labels.exists()  # the label map (patient data) is removed
     record = segmentation_record.stored(segmentation)  # which model drew it, kept on the node
@@ -158,7 +182,7 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
         assert set(first) == {"malignancy", "aggressiveness"} and first["malignancy"]["demo"] == "yes"
         assert analyzed.scene.nodes.volumes["A"] is params.arterialVolume  # the user's volumes, not copies
         assert analyzed.label_map is not None and params.voi is not None
-        markers.move_center(params.tumorCenter, start + (6.0, 0.0, 0.0))
+        markers.move_center(params.tumorCenter, (*start, 6.0, 0.0, 0.0))
         analyzed.scene.refresher.wait()
         moved = {row["task"]: row for row in table_rows(params.resultsTable)}
         assert moved["malignancy"]["center_source"] == "user"
@@ -188,11 +212,12 @@ def test_a_failing_load_ends_the_run_and_removes_the_labels(module):
     logic.assignPhases(params)
     case = logic.case(params)
     import tempfile
+
     folder = Path(tempfile.mkdtemp(prefix=LABELS_FOLDER_PREFIX))
     (folder / "labels.nii.gz").write_bytes(b"not a NIfTI file")
 
     class FinishedJob:  # a worker that has ended and reported its (unreadable) label map
-        result = {"stage": "done", "output": str(folder / "labels.nii.gz")}
+        result: typing.ClassVar[dict] = {"stage": "done", "output": str(folder / "labels.nii.gz")}
         cancelled = False
 
         def messages(self):
@@ -265,7 +290,7 @@ def test_place_or_reset_after_an_analysis_places_a_new_point(module):
         interaction = app.app_logic.GetInteractionNode()
         assert interaction.GetCurrentInteractionMode() == interaction.Place
         assert app.app_logic.GetSelectionNode().GetActivePlaceNodeID() == fiducial.GetID()
-        clicked = _ras(case) + (3.0, 0.0, 0.0)
+        clicked = (*_ras(case), 3.0, 0.0, 0.0)
         fiducial.AddControlPoint(*clicked, markers.CENTER_NAME)  # the user's click
         assert fiducial.GetNumberOfControlPoints() == 1
         analyzed.scene.refresher.wait()  # the live analysis follows the new point
@@ -286,11 +311,14 @@ def _layout_app(app):
     layout = app.scene.AddNewNodeByClass("vtkMRMLLayoutNode")
     layout.SetViewArrangement(slicer.vtkMRMLLayoutNode.SlicerLayoutOneUpRedSliceView)
     arrangements = []
-    layout_app = LayoutApp(app.scene, app.app_logic,
-                           {name: SliceViewParts(view.node, view.logic, view.window, view.render)
-                            for name, view in views.items()},
-                           ThreeDViewParts(threed.node, threed.renderer, threed.window, threed.render),
-                           layout, lambda: arrangements.append(layout.GetViewArrangement()))
+    layout_app = LayoutApp(
+        app.scene,
+        app.app_logic,
+        {name: SliceViewParts(view.node, view.logic, view.window, view.render) for name, view in views.items()},
+        ThreeDViewParts(threed.node, threed.renderer, threed.window, threed.render),
+        layout,
+        lambda: arrangements.append(layout.GetViewArrangement()),
+    )
     return layout_app, views, threed, arrangements
 
 
@@ -309,9 +337,16 @@ def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module,
         red.composite.SetForegroundOpacity(0.8)
         camera = threed.renderer.GetActiveCamera()
         camera_before = (camera.GetPosition(), camera.GetFocalPoint())
-        slice_before = {name: (v.node.GetOrientationString(), v.node.GetFieldOfView(), v.node.GetSliceOffset(),
-                               v.composite.GetBackgroundVolumeID(), v.composite.GetForegroundOpacity())
-                        for name, v in views.items()}
+        slice_before = {
+            name: (
+                v.node.GetOrientationString(),
+                v.node.GetFieldOfView(),
+                v.node.GetSliceOffset(),
+                v.composite.GetBackgroundVolumeID(),
+                v.composite.GetForegroundOpacity(),
+            )
+            for name, v in views.items()
+        }
         props_before = {name: v.overlay.GetViewProps().GetNumberOfItems() for name, v in views.items()}
         nodes_before = app.scene.GetNumberOfNodes()
         params.outputFolder = str(tmp_path / "export")
@@ -320,12 +355,20 @@ def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module,
         shots = tmp_path / "export" / "screenshots"
         assert {"axial.png", "coronal.png", "sagittal.png", "3d.png"} <= {p.name for p in shots.iterdir()}
         import SimpleITK as sitk
+
         axial = sitk.GetArrayFromImage(sitk.ReadImage(str(shots / "axial.png")))
         assert axial.shape[:2] == (300, 320) and axial.std() > 5  # the borrowed view's own size, not blank
         assert app.scene.GetNumberOfNodes() == nodes_before  # no view nodes, no leftovers
-        assert {name: (v.node.GetOrientationString(), v.node.GetFieldOfView(), v.node.GetSliceOffset(),
-                       v.composite.GetBackgroundVolumeID(), v.composite.GetForegroundOpacity())
-                for name, v in views.items()} == slice_before
+        assert {
+            name: (
+                v.node.GetOrientationString(),
+                v.node.GetFieldOfView(),
+                v.node.GetSliceOffset(),
+                v.composite.GetBackgroundVolumeID(),
+                v.composite.GetForegroundOpacity(),
+            )
+            for name, v in views.items()
+        } == slice_before
         assert {name: v.overlay.GetViewProps().GetNumberOfItems() for name, v in views.items()} == props_before
         assert (camera.GetPosition(), camera.GetFocalPoint()) == camera_before
         assert arrangements[0] == slicer.vtkMRMLLayoutNode.SlicerLayoutFourUpView  # all views shown while capturing
@@ -341,6 +384,7 @@ def test_screenshots_leave_no_closed_surface_on_the_users_segmentation(module, t
     case = _add_phases(app, seed=11)
     from RenalMassAILib.lesion.label_map import to_label_map
     from RenalMassAILib.scene.segmentation import add_segmentation
+
     logic = renal.createLogic()
     params = logic.getParameterNode()
     logic.assignPhases(params)
@@ -360,10 +404,12 @@ def test_screenshots_leave_no_closed_surface_on_the_users_segmentation(module, t
 
 def test_constraints_hold_slicers_own_packages_and_torch(module):
     from RenalMassAILib.scene import dependencies
+
     pins = dict(line.split("==") for line in dependencies.constraints_text().split())
     assert set(pins) >= {"numpy", "SimpleITK", "vtk", "torch"}
     assert pins["numpy"] == np.__version__
     import torch
+
     assert pins["torch"] == torch.__version__.split("+")[0] or pins["torch"] == torch.__version__
     assert dependencies.missing_modules() == []
 
@@ -401,12 +447,12 @@ def test_bad_input_names_the_field_and_keeps_the_scene(module):
 def test_results_table_is_readable_as_csv(module, tmp_path):
     """The table node is a plain MRML table: what `table_rows` reads is what a scene file would store."""
     renal, app = module
-    case, logic, params, analyzed = _analyze_arterial_phantom(renal, app)
+    _case, _logic, params, analyzed = _analyze_arterial_phantom(renal, app)
     try:
         storage = slicer.vtkMRMLTableStorageNode()
         storage.SetFileName(str(tmp_path / "results.csv"))
         assert storage.WriteData(params.resultsTable)
-        rows = list(csv.DictReader(open(tmp_path / "results.csv")))
+        rows = csv_rows(tmp_path / "results.csv")
         assert {row["task"] for row in rows} == {"malignancy", "aggressiveness"}
         assert all(row["phases_used"] == "A" and row["center_source"] == "user" for row in rows)
     finally:
@@ -425,6 +471,7 @@ def test_sample_data_checksums_match_the_bundled_files():
         assert hashlib.sha256(entry.path().read_bytes()).hexdigest() == entry.sha256, entry.file_name
         assert entry.checksum().startswith("SHA256:")
     from RenalMassAILib.case.phase_detection import phase_from_name
+
     assert {phase_from_name(entry.node_name).value for entry in DEMO_FILES} == {"N", "A", "V"}
 
 
@@ -442,11 +489,14 @@ def _analyze_arterial_phantom(renal, app):
 class _DicomDatabase:
     """Slicer's DICOM database (ctkDICOMDatabase) as far as the export reads it: `isOpen` and
     `fileForInstance` (a SOP Instance UID's file, '' when the database does not know it)."""
+
     isOpen = True
 
     def __init__(self, folder: Path):
-        self.files = {str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID): str(path)
-                      for path in sorted(folder.iterdir())}
+        self.files = {
+            str(pydicom.dcmread(path, stop_before_pixels=True).SOPInstanceUID): str(path)
+            for path in sorted(folder.iterdir())
+        }
 
     def fileForInstance(self, uid: str) -> str:
         return self.files.get(uid, "")
@@ -462,10 +512,19 @@ def test_export_writes_dicom_results_in_the_study_of_a_volume_loaded_from_dicom(
     from RenalMassAILib.phantom.dicom_export import write_dicom_series
     from RenalMassAILib.scene.dicom_export import INSTANCE_UIDS_ATTRIBUTE, source_series
     from RenalMassAILib.scene.segmentation import add_segmentation
+
     renal, app = module
     case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
-    folder = write_dicom_series(case.images[Phase.ARTERIAL], tmp_path / "series", "Arterial 4mm", "Iohexol", "100035",
-                                2, study_uid="1.2.826.0.1.3680043.10.1462.88", patient_name="Doe^Jane")
+    folder = write_dicom_series(
+        case.images[Phase.ARTERIAL],
+        tmp_path / "series",
+        "Arterial 4mm",
+        "Iohexol",
+        "100035",
+        2,
+        study_uid="1.2.826.0.1.3680043.10.1462.88",
+        patient_name="Doe^Jane",
+    )
     database = _DicomDatabase(folder)
     image, _ = read_image(folder)
     volume = add_ct_volume(app.scene, image, "2: Arterial 4mm")
@@ -505,8 +564,11 @@ def test_export_writes_dicom_results_in_the_study_of_a_volume_loaded_from_dicom(
     assert referenced == set(database.files)  # every slice of the volume, found through the database
     tumor = next(s.SegmentNumber for s in seg.SegmentSequence if s.SegmentLabel == "Renal tumor")
     frames = seg.pixel_array.reshape(-1, *seg.pixel_array.shape[-2:])
-    tumor_voxels = sum(int(frame.sum()) for frame, group in zip(frames, seg.PerFrameFunctionalGroupsSequence)
-                       if group.SegmentIdentificationSequence[0].ReferencedSegmentNumber == tumor)
+    tumor_voxels = sum(
+        int(frame.sum())
+        for frame, group in zip(frames, seg.PerFrameFunctionalGroupsSequence)
+        if group.SegmentIdentificationSequence[0].ReferencedSegmentNumber == tumor
+    )
     assert tumor_voxels == int((sitk.GetArrayViewFromImage(label_map.image) == label_map.value("tumor")).sum()) > 0
 
     # A volume not loaded from DICOM: the PDF only, and the manifest says why.

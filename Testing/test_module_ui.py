@@ -32,44 +32,113 @@ MODULE_FILE = ROOT / "RenalMassAI" / "RenalMassAI.py"
 # qMRMLNodeComboBox.h, qMRMLTableView.h, qMRMLWidget.h, qSlicerSimpleMarkupsWidget.h). PythonQt maps
 # Qt properties to attributes, so "enabled" stands for isEnabled/setEnabled.
 WIDGETS = {
-    "QObject": (None, {"destroyed()", "objectNameChanged(QString)"}, {"objectName", "property", "setProperty",
-                                                                      "connect", "disconnect", "parent"}),
-    "QWidget": ("QObject", {"customContextMenuRequested(QPoint)"},
-                {"enabled", "visible", "toolTip", "show", "hide", "setVisible", "setEnabled", "setToolTip",
-                 "styleSheet", "update", "geometry"}),
-    "QLabel": ("QWidget", {"linkActivated(QString)", "linkHovered(QString)"},
-               {"text", "setText", "wordWrap", "alignment"}),
-    "QAbstractButton": ("QWidget", {"clicked()", "clicked(bool)", "pressed()", "released()", "toggled(bool)"},
-                        {"text", "setText", "checkable", "checked", "setChecked", "click"}),
+    "QObject": (
+        None,
+        {"destroyed()", "objectNameChanged(QString)"},
+        {"objectName", "property", "setProperty", "connect", "disconnect", "parent"},
+    ),
+    "QWidget": (
+        "QObject",
+        {"customContextMenuRequested(QPoint)"},
+        {
+            "enabled",
+            "visible",
+            "toolTip",
+            "show",
+            "hide",
+            "setVisible",
+            "setEnabled",
+            "setToolTip",
+            "styleSheet",
+            "update",
+            "geometry",
+        },
+    ),
+    "QLabel": (
+        "QWidget",
+        {"linkActivated(QString)", "linkHovered(QString)"},
+        {"text", "setText", "wordWrap", "alignment"},
+    ),
+    "QAbstractButton": (
+        "QWidget",
+        {"clicked()", "clicked(bool)", "pressed()", "released()", "toggled(bool)"},
+        {"text", "setText", "checkable", "checked", "setChecked", "click"},
+    ),
     "QPushButton": ("QAbstractButton", set(), {"default", "flat"}),
     "QCheckBox": ("QAbstractButton", {"stateChanged(int)"}, {"checkState", "tristate"}),
-    "QLineEdit": ("QWidget", {"textChanged(QString)", "textEdited(QString)", "editingFinished()",
-                              "returnPressed()"}, {"text", "setText", "placeholderText", "clear", "readOnly"}),
-    "QComboBox": ("QWidget", {"activated(int)", "currentIndexChanged(int)", "currentTextChanged(QString)"},
-                  {"currentText", "currentIndex", "setCurrentIndex", "addItem", "addItems", "clear", "count",
-                   "findText"}),
-    "QProgressBar": ("QWidget", {"valueChanged(int)"}, {"value", "minimum", "maximum", "setRange", "reset",
-                                                         "format", "textVisible"}),
+    "QLineEdit": (
+        "QWidget",
+        {"textChanged(QString)", "textEdited(QString)", "editingFinished()", "returnPressed()"},
+        {"text", "setText", "placeholderText", "clear", "readOnly"},
+    ),
+    "QComboBox": (
+        "QWidget",
+        {"activated(int)", "currentIndexChanged(int)", "currentTextChanged(QString)"},
+        {"currentText", "currentIndex", "setCurrentIndex", "addItem", "addItems", "clear", "count", "findText"},
+    ),
+    "QProgressBar": (
+        "QWidget",
+        {"valueChanged(int)"},
+        {"value", "minimum", "maximum", "setRange", "reset", "format", "textVisible"},
+    ),
     "QTableView": ("QWidget", {"clicked(QModelIndex)", "doubleClicked(QModelIndex)"}, {"model"}),
     "ctkCollapsibleButton": ("QAbstractButton", {"contentsCollapsed(bool)"}, {"collapsed"}),
-    "ctkSliderWidget": ("QWidget", {"valueChanged(double)", "valueIsChanging(double)"},
-                        {"value", "setValue", "minimum", "maximum", "singleStep", "decimals", "setRange"}),
+    "ctkSliderWidget": (
+        "QWidget",
+        {"valueChanged(double)", "valueIsChanging(double)"},
+        {"value", "setValue", "minimum", "maximum", "singleStep", "decimals", "setRange"},
+    ),
     "qMRMLWidget": ("QWidget", {"mrmlSceneChanged(vtkMRMLScene*)"}, {"setMRMLScene", "mrmlScene"}),
     "qSlicerWidget": ("QWidget", {"mrmlSceneChanged(vtkMRMLScene*)"}, {"setMRMLScene", "mrmlScene"}),
-    "qMRMLNodeComboBox": ("QWidget", {"currentNodeChanged(vtkMRMLNode*)", "currentNodeChanged(bool)",
-                                      "currentNodeIDChanged(QString)", "nodeActivated(vtkMRMLNode*)",
-                                      "nodeAdded(vtkMRMLNode*)", "mrmlSceneChanged(vtkMRMLScene*)"},
-                          {"currentNode", "setCurrentNode", "currentNodeID", "setCurrentNodeID", "nodeTypes",
-                           "noneEnabled", "addEnabled", "removeEnabled", "setMRMLScene", "mrmlScene"}),
-    "qMRMLTableView": ("QTableView", {"selectionChanged()"},
-                       {"setMRMLTableNode", "mrmlTableNode", "setMRMLScene", "mrmlScene"}),
+    "qMRMLNodeComboBox": (
+        "QWidget",
+        {
+            "currentNodeChanged(vtkMRMLNode*)",
+            "currentNodeChanged(bool)",
+            "currentNodeIDChanged(QString)",
+            "nodeActivated(vtkMRMLNode*)",
+            "nodeAdded(vtkMRMLNode*)",
+            "mrmlSceneChanged(vtkMRMLScene*)",
+        },
+        {
+            "currentNode",
+            "setCurrentNode",
+            "currentNodeID",
+            "setCurrentNodeID",
+            "nodeTypes",
+            "noneEnabled",
+            "addEnabled",
+            "removeEnabled",
+            "setMRMLScene",
+            "mrmlScene",
+        },
+    ),
+    "qMRMLTableView": (
+        "QTableView",
+        {"selectionChanged()"},
+        {"setMRMLTableNode", "mrmlTableNode", "setMRMLScene", "mrmlScene"},
+    ),
     # Modules/Loadable/Markups/Widgets/qSlicerSimpleMarkupsWidget.h (Slicer/Slicer main)
-    "qSlicerSimpleMarkupsWidget": ("qSlicerWidget", {"markupsNodeChanged()", "activeMarkupsPlaceModeChanged(bool)",
-                                                     "currentMarkupsControlPointSelectionChanged(int)",
-                                                     "updateFinished()"},
-                                   {"currentNode", "setCurrentNode", "setNodeBaseName", "nodeSelectorVisible",
-                                    "optionsVisible", "enterPlaceModeOnNodeChange", "jumpToSliceEnabled",
-                                    "tableWidget", "placeActive"}),
+    "qSlicerSimpleMarkupsWidget": (
+        "qSlicerWidget",
+        {
+            "markupsNodeChanged()",
+            "activeMarkupsPlaceModeChanged(bool)",
+            "currentMarkupsControlPointSelectionChanged(int)",
+            "updateFinished()",
+        },
+        {
+            "currentNode",
+            "setCurrentNode",
+            "setNodeBaseName",
+            "nodeSelectorVisible",
+            "optionsVisible",
+            "enterPlaceModeOnNodeChange",
+            "jumpToSliceEnabled",
+            "tableWidget",
+            "placeActive",
+        },
+    ),
 }
 SLOTS = {  # the slots the .ui's <connections> may name
     "qMRMLNodeComboBox": {"setMRMLScene(vtkMRMLScene*)"},
@@ -131,6 +200,7 @@ def class_slots(name: str) -> set[str]:
 
 # --- reading the .ui and the module source -------------------------------------------------------
 
+
 def ui_widgets(ui_file: Path = UI_FILE) -> dict[str, str]:
     """objectName -> class of every widget in the .ui."""
     tree = ElementTree.parse(ui_file)
@@ -151,14 +221,20 @@ def ui_bindings(ui_file: Path = UI_FILE) -> dict[str, str]:
 def ui_properties(ui_file: Path = UI_FILE) -> list[tuple[str, str]]:
     """(objectName, property) for every standard property the .ui sets (dynamic ones are left out)."""
     tree = ElementTree.parse(ui_file)
-    return [(widget.get("name"), prop.get("name")) for widget in tree.iter("widget")
-            for prop in widget.findall("property") if prop.get("stdset") != "0"]
+    return [
+        (widget.get("name"), prop.get("name"))
+        for widget in tree.iter("widget")
+        for prop in widget.findall("property")
+        if prop.get("stdset") != "0"
+    ]
 
 
 def ui_connections(ui_file: Path = UI_FILE) -> list[tuple[str, str, str, str]]:
     tree = ElementTree.parse(ui_file)
-    return [(c.findtext("sender"), _signature(c.findtext("signal")), c.findtext("receiver"), _signature(c.findtext("slot")))
-            for c in tree.iter("connection")]
+    return [
+        (c.findtext("sender"), _signature(c.findtext("signal")), c.findtext("receiver"), _signature(c.findtext("slot")))
+        for c in tree.iter("connection")
+    ]
 
 
 def _ui_chain(node) -> list[str] | None:
@@ -197,8 +273,11 @@ def _parameter_kind(annotation) -> str:
     if isinstance(annotation, ast.Subscript) and getattr(annotation.value, "id", None) == "Annotated":
         base, *extras = annotation.slice.elts
         kind = _parameter_kind(base)
-        extra_names = {getattr(extra.func, "id", getattr(extra.func, "attr", None))
-                       for extra in extras if isinstance(extra, ast.Call)}
+        extra_names = {
+            getattr(extra.func, "id", getattr(extra.func, "attr", None))
+            for extra in extras
+            if isinstance(extra, ast.Call)
+        }
         if "Choice" in extra_names:
             return f"{kind}+choice"
         if "WithinRange" in extra_names or {"Minimum", "Maximum"} <= extra_names:
@@ -222,6 +301,7 @@ def parameter_fields(source: str, class_name: str = "RenalMassAIParameterNode") 
 
 
 # --- the checks, as functions returning problems (so the test can show they catch a broken .ui) --
+
 
 def binding_problems(widgets: dict[str, str], bindings: dict[str, str], fields: dict[str, str]) -> list[str]:
     problems = []
@@ -306,8 +386,9 @@ def test_the_checks_catch_a_markups_widget_bound_to_a_node(source):
     tumorCenter, which no connector represents (connectGui raised "Unable to create GUI connector")."""
     widgets = {**ui_widgets(), "centerMarkupsWidget": "qSlicerSimpleMarkupsWidget"}
     problems = binding_problems(widgets, {"centerMarkupsWidget": "tumorCenter"}, parameter_fields(source))
-    assert problems == [("centerMarkupsWidget: no Slicer GUI connector binds a qSlicerSimpleMarkupsWidget to "
-                         "tumorCenter (node)")]
+    assert problems == [
+        ("centerMarkupsWidget: no Slicer GUI connector binds a qSlicerSimpleMarkupsWidget to tumorCenter (node)")
+    ]
     # A combo box without Choice, a slider without a range, a misspelt signal, a missing widget:
     assert binding_problems({"box": "QComboBox"}, {"box": "text"}, {"text": "str"})
     assert binding_problems({"slider": "ctkSliderWidget"}, {"slider": "x"}, {"x": "float"})

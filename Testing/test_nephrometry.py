@@ -4,11 +4,11 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import ORIENTATIONS, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.lesion.label_map import to_label_map
 from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions
 from RenalMassAILib.lesion.nephrometry import Nephrometry, nephrometry
-from conftest import ORIENTATIONS, phantom
 
 GRID = dict(size=(160, 160, 80), spacing=(2.0, 2.0, 2.5), side="left", subtype="ccRCC")
 
@@ -64,11 +64,11 @@ def test_the_score_does_not_depend_on_the_acquisition_orientation():
 def _hand_made(tumor_offset_y_mm: float):
     """A box-shaped case: ellipsoidal kidney with central sinus fat, a 16 mm tumour at its surface."""
     size, spacing = (120, 120, 120), 1.0
-    z, y, x = np.mgrid[0:size[2], 0:size[1], 0:size[0]].astype(float)
+    z, y, x = np.mgrid[0 : size[2], 0 : size[1], 0 : size[0]].astype(float)
     c = np.array([60.0, 60.0, 60.0])
     kidney = ((x - c[0]) / 25) ** 2 + ((y - c[1]) / 25) ** 2 + ((z - c[2]) / 50) ** 2 <= 1
     sinus = ((x - c[0]) / 8) ** 2 + ((y - c[1]) / 8) ** 2 + ((z - c[2]) / 25) ** 2 <= 1
-    tumor = (x - c[0]) ** 2 + (y - c[1] - tumor_offset_y_mm) ** 2 + (z - c[2]) ** 2 <= 8 ** 2
+    tumor = (x - c[0]) ** 2 + (y - c[1] - tumor_offset_y_mm) ** 2 + (z - c[2]) ** 2 <= 8**2
     hu = np.where(kidney, 150.0, -100.0)
     hu[sinus] = -100.0
     hu[tumor] = 60.0

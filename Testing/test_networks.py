@@ -27,6 +27,7 @@ def test_cross_attention_network_shape():
 
 def test_imagenet_initialisation_sums_the_rgb_filters(tmp_path):
     import torchvision
+
     torch.manual_seed(1)
     rgb = torchvision.models.resnet18()  # stands in for the ImageNet file (no downloads here)
     torch.save(rgb.state_dict(), tmp_path / "resnet18.pth")

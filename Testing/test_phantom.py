@@ -14,8 +14,9 @@ def test_same_seed_same_phantom_other_seed_other_phantom():
     c = make_phantom(PhantomSpec(seed=6, **SMALL))
     for phase in a.images:
         assert np.array_equal(sitk.GetArrayViewFromImage(a.images[phase]), sitk.GetArrayViewFromImage(b.images[phase]))
-    assert not np.array_equal(sitk.GetArrayViewFromImage(a.images[Phase.ARTERIAL]),
-                              sitk.GetArrayViewFromImage(c.images[Phase.ARTERIAL]))
+    assert not np.array_equal(
+        sitk.GetArrayViewFromImage(a.images[Phase.ARTERIAL]), sitk.GetArrayViewFromImage(c.images[Phase.ARTERIAL])
+    )
 
 
 def test_phases_follow_the_enhancement_table(small_phantom):
@@ -37,8 +38,12 @@ def test_labels_and_truth(small_phantom):
     assert small_phantom.pathology == "indolent"
     assert small_phantom.lesion_side == "left"
     assert small_phantom.lesion_center_lps[0] > 0  # LPS: the patient's left is +x
-    volume_ml = (sitk.GetArrayViewFromImage(small_phantom.labels) == 2).sum() * np.prod(small_phantom.labels.GetSpacing()) / 1000
-    assert volume_ml == pytest.approx(4 / 3 * np.pi * 20 ** 3 / 1000, rel=0.1)
+    volume_ml = (
+        (sitk.GetArrayViewFromImage(small_phantom.labels) == 2).sum()
+        * np.prod(small_phantom.labels.GetSpacing())
+        / 1000
+    )
+    assert volume_ml == pytest.approx(4 / 3 * np.pi * 20**3 / 1000, rel=0.1)
 
 
 @pytest.mark.parametrize("subtype", sorted(SUBTYPES))

@@ -4,10 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
-from conftest import phantom
 
 SPEC = dict(seed=17, size=(120, 120, 48), spacing=(2.0, 2.0, 3.0), side="right", pole="upper", diameter_mm=40.0)
 
@@ -26,8 +26,17 @@ def _prepare(tmp_path, *extra):
 
 def test_prepare_writes_the_contract(tmp_path, case_files):
     p, files = case_files
-    summary, out = _prepare(tmp_path, "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
-                            "--segmentation", files["segmentation"])
+    summary, out = _prepare(
+        tmp_path,
+        "-N",
+        files["non-contrast"],
+        "-A",
+        files["arterial"],
+        "-V",
+        files["venous"],
+        "--segmentation",
+        files["segmentation"],
+    )
     assert summary["phases_present"] == ["N", "A", "V"] and summary["reference_phase"] == "A"
     lesion = summary["lesion"]
     assert lesion["center_source"] == "segmentation"
@@ -43,6 +52,7 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
     assert summary["preprocessing"]["name"] == "authors-code"
     assert (out / "inputs.png").stat().st_size > 1000
     import SimpleITK as sitk
+
     labels = summary["segmentation_labels"]
     assert labels["values_found"] == np.unique(sitk.GetArrayViewFromImage(p.labels)).tolist()
     assert labels["given_as"].startswith("default") and labels["meanings"]["tumor"] == [2]
@@ -50,10 +60,17 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
 
 def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
     p, files = case_files
-    centre = np.asarray(p.lesion_center_lps) + [6.0, -4.0, 3.0]
+    centre = [*np.asarray(p.lesion_center_lps), 6.0, -4.0, 3.0]
     auto, auto_out = _prepare(tmp_path / "a", "-A", files["arterial"], "--segmentation", files["segmentation"])
-    moved, moved_out = _prepare(tmp_path / "b", "-A", files["arterial"], "--segmentation", files["segmentation"],
-                                "--center-lps", *map(str, centre))
+    moved, moved_out = _prepare(
+        tmp_path / "b",
+        "-A",
+        files["arterial"],
+        "--segmentation",
+        files["segmentation"],
+        "--center-lps",
+        *map(str, centre),
+    )
     assert moved["lesion"]["center_source"] == "user"
     assert moved["lesion"]["center_lps"] == pytest.approx(centre.tolist(), abs=1e-3)
     assert moved["lesion"]["volume_ml"] == auto["lesion"]["volume_ml"]  # the same component is measured
@@ -67,9 +84,10 @@ def test_centre_only_without_segmentation(tmp_path, case_files):
 
 
 def test_paper_preset_uses_the_plane_of_largest_area(tmp_path, case_files):
-    p, files = case_files
-    summary, _ = _prepare(tmp_path, "-A", files["arterial"], "--segmentation", files["segmentation"],
-                          "--preprocessing", "paper")
+    _p, files = case_files
+    summary, _ = _prepare(
+        tmp_path, "-A", files["arterial"], "--segmentation", files["segmentation"], "--preprocessing", "paper"
+    )
     assert summary["preprocessing"]["pixel_mm"] == pytest.approx(0.625)
     assert summary["geometry"]["center_lps"][2] == pytest.approx(summary["lesion"]["max_area_z_lps"], abs=1e-3)
 
@@ -77,8 +95,18 @@ def test_paper_preset_uses_the_plane_of_largest_area(tmp_path, case_files):
 def test_register_option_reports_per_phase_quality(tmp_path):
     p = phantom(**SPEC, misregistration_mm=3.0, misregistration_deg=1.0)
     files = {k: str(v) for k, v in p.write(tmp_path / "moved").items()}
-    summary, _ = _prepare(tmp_path, "-N", files["non-contrast"], "-A", files["arterial"], "-V", files["venous"],
-                          "--segmentation", files["segmentation"], "--register")
+    summary, _ = _prepare(
+        tmp_path,
+        "-N",
+        files["non-contrast"],
+        "-A",
+        files["arterial"],
+        "-V",
+        files["venous"],
+        "--segmentation",
+        files["segmentation"],
+        "--register",
+    )
     for phase in "NV":
         quality = summary["alignment"][phase]
         assert quality["method"] == "rigid"
@@ -87,12 +115,26 @@ def test_register_option_reports_per_phase_quality(tmp_path):
 
 def test_auto_phases_from_dicom_folders(tmp_path, case_files):
     p, files = case_files
-    for number, (phase, description) in enumerate([(Phase.NON_CONTRAST, "NC 3mm"), (Phase.ARTERIAL, "Arterial 3mm"),
-                                                   (Phase.VENOUS, "Venous 3mm")], start=1):
-        write_dicom_series(p.images[phase], tmp_path / "dicom" / f"series{number}", description,
-                           None if phase == Phase.NON_CONTRAST else "Iohexol", f"1000{number}0", number)
-    summary, _ = _prepare(tmp_path, "--auto", str(tmp_path / "dicom" / "series1"), str(tmp_path / "dicom" / "series2"),
-                          str(tmp_path / "dicom" / "series3"), "--segmentation", files["segmentation"])
+    for number, (phase, description) in enumerate(
+        [(Phase.NON_CONTRAST, "NC 3mm"), (Phase.ARTERIAL, "Arterial 3mm"), (Phase.VENOUS, "Venous 3mm")], start=1
+    ):
+        write_dicom_series(
+            p.images[phase],
+            tmp_path / "dicom" / f"series{number}",
+            description,
+            None if phase == Phase.NON_CONTRAST else "Iohexol",
+            f"1000{number}0",
+            number,
+        )
+    summary, _ = _prepare(
+        tmp_path,
+        "--auto",
+        str(tmp_path / "dicom" / "series1"),
+        str(tmp_path / "dicom" / "series2"),
+        str(tmp_path / "dicom" / "series3"),
+        "--segmentation",
+        files["segmentation"],
+    )
     assert summary["phases_present"] == ["N", "A", "V"]
     assert summary["phase_detection"]["A"] == "name 'Arterial 3mm'"
 
@@ -104,9 +146,19 @@ RIGHT_KIDNEY_LPS = ("-6.4445e1", "-125.3", "118.2")  # inside label 2, written i
 
 
 def test_a_totalsegmentator_map_is_refused_without_label_meanings(tmp_path, capsys):
-    code = main(["prepare", "-A", str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"), "--segmentation",
-                 str(TOTALSEGMENTATOR / "example_seg.nii.gz"), "--center-lps", *RIGHT_KIDNEY_LPS,
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "prepare",
+            "-A",
+            str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"),
+            "--segmentation",
+            str(TOTALSEGMENTATOR / "example_seg.nii.gz"),
+            "--center-lps",
+            *RIGHT_KIDNEY_LPS,
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1
     assert "example_seg.nii.gz" in err and "holds labels 1, 2, 3" in err and "117 (41 labels besides 0)" in err
@@ -117,20 +169,38 @@ def test_a_totalsegmentator_map_is_refused_without_label_meanings(tmp_path, caps
 @pytest.mark.parametrize("meanings", ["kidney=2+3", "dataset.json"])
 def test_a_totalsegmentator_map_with_named_labels_reports_no_tumor(tmp_path, meanings):
     if meanings == "dataset.json":  # TotalSegmentator's own label names, as its nnU-Net dataset.json gives them
-        names = {"background": 0, "spleen": 1, "kidney_right": 2, "kidney_left": 3, "gallbladder": 4, "liver": 5,
-                 "kidney_cyst_left": 116, "kidney_cyst_right": 117}
+        names = {
+            "background": 0,
+            "spleen": 1,
+            "kidney_right": 2,
+            "kidney_left": 3,
+            "gallbladder": 4,
+            "liver": 5,
+            "kidney_cyst_left": 116,
+            "kidney_cyst_right": 117,
+        }
         meanings = str(tmp_path / "dataset.json")
         Path(meanings).write_text(json.dumps({"labels": names, "channel_names": {"0": "CT"}}))
-    summary, _ = _prepare(tmp_path, "-A", str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"), "--segmentation",
-                          str(TOTALSEGMENTATOR / "example_seg.nii.gz"), "--labels", meanings,
-                          "--center-lps", *RIGHT_KIDNEY_LPS)
+    summary, _ = _prepare(
+        tmp_path,
+        "-A",
+        str(TOTALSEGMENTATOR / "example_ct_sm.nii.gz"),
+        "--segmentation",
+        str(TOTALSEGMENTATOR / "example_seg.nii.gz"),
+        "--labels",
+        meanings,
+        "--center-lps",
+        *RIGHT_KIDNEY_LPS,
+    )
     lesion = summary["lesion"]
     assert lesion["tumor_components"] == 0 and lesion["volume_ml"] is None  # label 2 is a kidney, not a tumour
     assert lesion["center_source"] == "user"
     assert lesion["center_lps"] == pytest.approx([-64.445, -125.3, 118.2], abs=1e-3)
     record = summary["segmentation_labels"]
     assert record["meanings"]["kidney"] == [2, 3] and "tumor" not in record["meanings"]
-    assert 1 in record["set_to_background"] and 5 in record["set_to_background"] and 2 not in record["set_to_background"]
+    assert (
+        1 in record["set_to_background"] and 5 in record["set_to_background"] and 2 not in record["set_to_background"]
+    )
 
 
 def test_a_totalsegmentator_map_read_with_its_kidney_values():
@@ -149,17 +219,31 @@ def test_a_totalsegmentator_map_read_with_its_kidney_values():
     assert kidney_ml == pytest.approx(106.6 + 99.3, abs=1.0)
 
 
-@pytest.mark.parametrize("text, message", [
-    ("kidney=2,kidney=3", "kidney is named twice; give several values with + (kidney=2+3)"),
-    ("liver=5", "'liver=5' is not name=value with a name among kidney, tumor, cyst"),
-    ("tumor=two", "'two' is not a label value"),
-    ("kidney=2,tumor=2", "value 2 is named both kidney and tumor"),
-    ("tumor=0", "label value 0 is not positive"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("kidney=2,kidney=3", "kidney is named twice; give several values with + (kidney=2+3)"),
+        ("liver=5", "'liver=5' is not name=value with a name among kidney, tumor, cyst"),
+        ("tumor=two", "'two' is not a label value"),
+        ("kidney=2,tumor=2", "value 2 is named both kidney and tumor"),
+        ("tumor=0", "label value 0 is not positive"),
+    ],
+)
 def test_bad_label_meanings_are_refused_in_one_line(tmp_path, capsys, case_files, text, message):
     _, files = case_files
-    code = main(["prepare", "-A", files["arterial"], "--segmentation", files["segmentation"], "--labels", text,
-                 "--out", str(tmp_path / "out")])
+    code = main(
+        [
+            "prepare",
+            "-A",
+            files["arterial"],
+            "--segmentation",
+            files["segmentation"],
+            "--labels",
+            text,
+            "--out",
+            str(tmp_path / "out"),
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
 
@@ -167,8 +251,10 @@ def test_bad_label_meanings_are_refused_in_one_line(tmp_path, capsys, case_files
 def test_kits23_dataset_json_regions_give_kidney_tumor_cyst(tmp_path):
     from RenalMassAILib.lesion.label_meanings import parse_label_meanings
 
-    dataset = {"labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2},
-               "regions_class_order": [1, 3, 2]}  # KiTS23's dataset.json
+    dataset = {
+        "labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2},
+        "regions_class_order": [1, 3, 2],
+    }  # KiTS23's dataset.json
     (tmp_path / "dataset.json").write_text(json.dumps(dataset))
     meanings = parse_label_meanings(str(tmp_path / "dataset.json"))
     assert meanings.values == {"kidney": (1,), "tumor": (2,), "cyst": (3,)}
@@ -179,11 +265,35 @@ def test_kits23_dataset_json_regions_give_kidney_tumor_cyst(tmp_path):
 def test_center_lps_takes_every_float_notation(command):
     from RenalMassAILib.cli import _parser
 
-    args = _parser().parse_args([command, "-A", "a.nii.gz", "--center-lps", "-1.2e-05", "-3", ".5", "--out", "o",
-                                 *(["--seg-model", "m"] if command == "segment" else [])])
+    args = _parser().parse_args(
+        [
+            command,
+            "-A",
+            "a.nii.gz",
+            "--center-lps",
+            "-1.2e-05",
+            "-3",
+            ".5",
+            "--out",
+            "o",
+            *(["--seg-model", "m"] if command == "segment" else []),
+        ]
+    )
     assert args.center_lps == [-1.2e-05, -3.0, 0.5]
-    args = _parser().parse_args([command, "-A", "a.nii.gz", "--center-lps", "1E2", "-.25", "-7.", "--out", "o",
-                                 *(["--seg-model", "m"] if command == "segment" else [])])
+    args = _parser().parse_args(
+        [
+            command,
+            "-A",
+            "a.nii.gz",
+            "--center-lps",
+            "1E2",
+            "-.25",
+            "-7.",
+            "--out",
+            "o",
+            *(["--seg-model", "m"] if command == "segment" else []),
+        ]
+    )
     assert args.center_lps == [100.0, -0.25, -7.0]
 
 

@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
+from conftest import ORIENTATIONS, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.phase_detection import detect_phases
 from RenalMassAILib.case.reading import ImageSource, list_sources, read_image
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
 from RenalMassAILib.prepare import load_case, load_case_auto
-from conftest import ORIENTATIONS, phantom
 
 SMALL = dict(seed=9, size=(64, 64, 24), spacing=(4.0, 4.0, 5.0), side="left")
 
@@ -50,8 +50,9 @@ def test_study_folder_phases_detected_from_tags_and_time(tmp_path):
     case, assignment = load_case_auto([study / "s1", study / "s2", study / "s3"])
     assert case.phases == (Phase.NON_CONTRAST, Phase.ARTERIAL, Phase.VENOUS)
     for phase in case.phases:
-        assert np.array_equal(sitk.GetArrayViewFromImage(case.images[phase]),
-                              sitk.GetArrayViewFromImage(p.images[phase]))
+        assert np.array_equal(
+            sitk.GetArrayViewFromImage(case.images[phase]), sitk.GetArrayViewFromImage(p.images[phase])
+        )
     assert "acquisition order" in assignment.reasons[Phase.ARTERIAL]
     assert "Contrast/Bolus Agent" in assignment.reasons[Phase.NON_CONTRAST]
 
@@ -69,11 +70,20 @@ def test_one_folder_holding_several_series(tmp_path):
     assert assignment.reasons[Phase.VENOUS].startswith("name")
 
 
-@pytest.mark.parametrize("name, phase", [
-    ("case_00012_N", Phase.NON_CONTRAST), ("Non-contrast 5mm", Phase.NON_CONTRAST), ("plain", Phase.NON_CONTRAST),
-    ("ART_1.25", Phase.ARTERIAL), ("Corticomedullary", Phase.ARTERIAL), ("arterial", Phase.ARTERIAL),
-    ("PV 2mm", Phase.VENOUS), ("Portal venous", Phase.VENOUS), ("nephrographic", Phase.VENOUS),
-])
+@pytest.mark.parametrize(
+    "name, phase",
+    [
+        ("case_00012_N", Phase.NON_CONTRAST),
+        ("Non-contrast 5mm", Phase.NON_CONTRAST),
+        ("plain", Phase.NON_CONTRAST),
+        ("ART_1.25", Phase.ARTERIAL),
+        ("Corticomedullary", Phase.ARTERIAL),
+        ("arterial", Phase.ARTERIAL),
+        ("PV 2mm", Phase.VENOUS),
+        ("Portal venous", Phase.VENOUS),
+        ("nephrographic", Phase.VENOUS),
+    ],
+)
 def test_phase_words(name, phase):
     assignment = detect_phases([ImageSource(path=f"/x/{name}.nii.gz", description=name)])
     assert list(assignment.sources) == [phase]

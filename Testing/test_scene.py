@@ -13,13 +13,14 @@ import slicer
 import vtk
 from vtkmodules.util import numpy_support
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.preprocessing import preset
+from RenalMassAILib.lesion.label_map import to_label_map
 from RenalMassAILib.pipeline import Analyzer
 from RenalMassAILib.prepare import prepare_case
 from RenalMassAILib.present.coordinates import lps_to_ras
 from RenalMassAILib.present.report import DEMO_BANNER
-from RenalMassAILib.lesion.label_map import to_label_map
 from RenalMassAILib.scene import heatmaps, markers, parameters
 from RenalMassAILib.scene.annotations import orientation_letters
 from RenalMassAILib.scene.case_scene import CaseScene
@@ -30,12 +31,19 @@ from RenalMassAILib.scene.segmentation import segment_terminology
 from RenalMassAILib.scene.views import SliceView
 from RenalMassAILib.scene.volumes import ijk_to_ras, volume_array
 from RenalMassAILib.workers import process_tree
-from conftest import phantom
 
 WORKER_START_SECONDS = 180  # imports + model load + one analysis, on a busy 2-core machine
 
-SPEC = dict(seed=43, subtype="ccRCC", grade=3, diameter_mm=45.0, size=(128, 128, 36), spacing=(2.6, 2.6, 4.0),
-            side="left", extra_cysts=1)
+SPEC = dict(
+    seed=43,
+    subtype="ccRCC",
+    grade=3,
+    diameter_mm=45.0,
+    size=(128, 128, 36),
+    spacing=(2.6, 2.6, 4.0),
+    side="left",
+    extra_cysts=1,
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +87,7 @@ def live(prepared_case, tmp_path_factory):
 
 
 def test_phases_are_volumes_named_by_phase_in_physical_space(loaded):
-    app, case_scene, p = loaded
+    _app, case_scene, p = loaded
     assert set(case_scene.nodes.volumes) == {"N", "A", "V"}
     for letter, node in case_scene.nodes.volumes.items():
         assert node.GetName() == f"scene-test {Phase(letter).long_name}"
@@ -99,12 +107,16 @@ def test_phases_are_volumes_named_by_phase_in_physical_space(loaded):
 
 
 def test_segments_have_names_codes_colours_and_reference_geometry(loaded):
-    app, case_scene, p = loaded
+    _app, case_scene, p = loaded
     node = case_scene.nodes.segmentation
     segmentation = node.GetSegmentation()
     names = [segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())]
     assert names == ["Kidney", "Renal tumor", "Renal cyst"]
-    codes = {"Kidney": "SCT^64033007^Kidney", "Renal tumor": "SCT^108369006^Neoplasm", "Renal cyst": "SCT^367643001^Cyst"}
+    codes = {
+        "Kidney": "SCT^64033007^Kidney",
+        "Renal tumor": "SCT^108369006^Neoplasm",
+        "Renal cyst": "SCT^367643001^Cyst",
+    }
     spec = {s["name"]: s for s in segment_terminology()["segments"].values()}
     for i in range(segmentation.GetNumberOfSegments()):
         segment = segmentation.GetNthSegment(i)
@@ -163,7 +175,9 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
         ras = np.array(row["center_ras_mm"].split(), dtype=float)
         lps = np.array(row["center_lps_mm"].split(), dtype=float)
         np.testing.assert_allclose(ras, lps * [-1, -1, 1], atol=0.051)
-    assert float(rows["aggressiveness"]["score_0_10"]) == pytest.approx(10 * float(rows["aggressiveness"]["probability"]), abs=0.06)
+    assert float(rows["aggressiveness"]["score_0_10"]) == pytest.approx(
+        10 * float(rows["aggressiveness"]["probability"]), abs=0.06
+    )
     params = parameters.parameter_node(case_scene.scene)
     assert params.GetNodeReferenceID("resultsTable") == case_scene.nodes.table.GetID()
     assert params.GetNodeReferenceID("arterialVolume") == case_scene.nodes.volumes["A"].GetID()
@@ -280,9 +294,11 @@ def test_gradcam_overlay_uses_a_heat_table_with_zero_threshold_and_opacity(loade
 
 def test_orientation_letters_follow_the_slice_orientation(loaded):
     app, _, _ = loaded
-    expected = {"Red": {"left": "R", "right": "L", "top": "A", "bottom": "P"},
-                "Green": {"left": "R", "right": "L", "top": "S", "bottom": "I"},
-                "Yellow": {"left": "A", "right": "P", "top": "S", "bottom": "I"}}
+    expected = {
+        "Red": {"left": "R", "right": "L", "top": "A", "bottom": "P"},
+        "Green": {"left": "R", "right": "L", "top": "S", "bottom": "I"},
+        "Yellow": {"left": "A", "right": "P", "top": "S", "bottom": "I"},
+    }
     for name, letters in expected.items():
         view = SliceView(app, name, (100, 100))
         try:
@@ -333,10 +349,25 @@ def test_screenshots_are_written_non_blank_with_a_summary(tmp_path, loaded):
 def test_analyze_writes_screenshots_and_summary_page(tmp_path, prepared_case):
     p, _, _ = prepared_case
     from RenalMassAILib.cli import main
+
     files = {k: str(v) for k, v in p.write(tmp_path / "case").items()}
     out = tmp_path / "out"
-    assert main(["analyze", "--arterial", files["arterial"], "--venous", files["venous"],
-                 "--segmentation", files["segmentation"], "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "--arterial",
+                files["arterial"],
+                "--venous",
+                files["venous"],
+                "--segmentation",
+                files["segmentation"],
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     assert set(report["screenshots"]) >= {"axial", "coronal", "sagittal", "3d"}
     for file in report["screenshots"].values():
@@ -367,7 +398,8 @@ def test_screenshots_leave_the_users_views_and_scene_as_they_were(tmp_path, load
 
 def test_segmentation_node_round_trips_to_the_label_map(loaded, prepared_case):
     from RenalMassAILib.scene.segmentation import label_map_from_segmentation
-    app, case_scene, p = loaded
+
+    _app, case_scene, _p = loaded
     _, prepared, label_map = prepared_case
     reference = case_scene.nodes.volumes["A"]
     back = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
@@ -376,15 +408,19 @@ def test_segmentation_node_round_trips_to_the_label_map(loaded, prepared_case):
     segmentation = case_scene.nodes.segmentation.GetSegmentation()
     segmentation.GetNthSegment(1).SetName("Lesion A")
     again = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
-    assert (sitk.GetArrayViewFromImage(again.image) == 2).sum() == (sitk.GetArrayViewFromImage(label_map.image) == 2).sum()
+    assert (sitk.GetArrayViewFromImage(again.image) == 2).sum() == (
+        sitk.GetArrayViewFromImage(label_map.image) == 2
+    ).sum()
     segmentation.RemoveSegment(segmentation.GetNthSegmentID(1))
     from RenalMassAILib.errors import InputError
+
     with pytest.raises(InputError, match="no tumour segment"):
         label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
 
 
 def test_volume_nodes_convert_back_to_the_same_image(loaded):
     from RenalMassAILib.scene.volumes import volume_to_image
+
     _, case_scene, p = loaded
     image = volume_to_image(case_scene.nodes.volumes["A"])
     original = p.images[Phase.ARTERIAL]
@@ -396,6 +432,7 @@ def test_volume_nodes_convert_back_to_the_same_image(loaded):
 
 def test_phase_names_assign_volumes():
     from RenalMassAILib.case.phase_detection import phase_from_name
+
     assert phase_from_name("CT ABD ARTERIAL 1.5mm") == Phase.ARTERIAL
     assert phase_from_name("nephrographic") == Phase.VENOUS
     assert phase_from_name("Non-contrast") == Phase.NON_CONTRAST

@@ -11,6 +11,7 @@ import psutil
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
@@ -20,10 +21,17 @@ from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
 from RenalMassAILib.workers.segmentation_job import SegmentationJob
 from RenalMassAILib.workers.worker_error import WorkerError
-from conftest import phantom
 
-SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1,
-            size=(112, 112, 36), spacing=(2.5, 2.5, 4.0))
+SPEC = dict(
+    seed=7901,
+    subtype="ccRCC",
+    diameter_mm=45.0,
+    side="left",
+    pole="mid",
+    extra_cysts=1,
+    size=(112, 112, 36),
+    spacing=(2.5, 2.5, 4.0),
+)
 KIDNEY_DICE_BAR, TUMOR_DICE_BAR = 0.80, 0.60  # held-out phantom, tiny CPU-trained demo model
 
 
@@ -86,8 +94,9 @@ def test_demo_model_segments_a_held_out_phantom(case, fast_result):
 
 def test_fast_path_agrees_with_the_default_path(case, fast_result):
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
-    default = segment(case.case(), model, None,
-                      SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False))
+    default = segment(
+        case.case(), model, None, SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False)
+    )
     assert default.regions == 1 and default.forward_passes > fast_result.forward_passes
     fast = sitk.GetArrayViewFromImage(fast_result.label_map.image)
     whole = sitk.GetArrayViewFromImage(default.label_map.image)
@@ -98,8 +107,24 @@ def test_segment_command_records_what_it_did(tmp_path, case):
     files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
     out = tmp_path / "out"
     centre = [str(v) for v in case.lesion_center_lps]
-    assert main(["segment", "-V", files["venous"], "--seg-model", str(demo_segmentation_model()), "--center-lps",
-                 *centre, "--mirroring", "off", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "segment",
+                "-V",
+                files["venous"],
+                "--seg-model",
+                str(demo_segmentation_model()),
+                "--center-lps",
+                *centre,
+                "--mirroring",
+                "off",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     record = json.loads((out / "segmentation.json").read_text())
     assert record["model"]["id"] == "demo-nnunet-phantom" and record["model"]["demo"] is True
     assert record["phases_read"] == ["V"] and record["alignment"] == {}  # the venous phase is the reference here
@@ -133,8 +158,13 @@ def test_cancelling_a_running_worker_leaves_no_process_and_no_files(tmp_path, mo
     launcher.write_text(LAUNCHER.format(python=sys.executable))
     launcher.chmod(0o755)
     big = phantom(**{**SPEC, "size": (160, 160, 60), "spacing": (1.8, 1.8, 2.5)})
-    job = SegmentationJob({"V": big.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
-                          options={"fast": False, "mirroring": True, "bf16": False}, python=str(launcher))
+    job = SegmentationJob(
+        {"V": big.images[Phase.VENOUS]},
+        demo_segmentation_model(),
+        tmp_path / "labels.nii.gz",
+        options={"fast": False, "mirroring": True, "bf16": False},
+        python=str(launcher),
+    )
     temporary = job.temporary
     assert (temporary / "V.nii.gz").exists()  # the patient image the worker reads
     tree, worker_parents = [], []
@@ -157,15 +187,17 @@ def test_a_worker_that_fails_names_its_log(tmp_path, monkeypatch, case):
     crashing = tmp_path / "crashing-python"  # an interpreter that dies at once, as a broken install would
     crashing.write_text("#!/bin/sh\necho 'Fatal Python error: init_fs_encoding' >&2\nexit 1\n")
     crashing.chmod(0o755)
-    job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
-                          python=str(crashing))
+    job = SegmentationJob(
+        {"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz", python=str(crashing)
+    )
     with pytest.raises(WorkerError) as raised:
         list(job.progress())
     message = str(raised.value)
     assert "exit status 1" in message and "init_fs_encoding" in message and str(job.log_path) in message
     assert not job.temporary.exists()
-    polled = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
-                             python=str(crashing))
+    polled = SegmentationJob(
+        {"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz", python=str(crashing)
+    )
     polled.watch()  # the GUI's way: the same error as one message, without a thread
     deadline, found = time.monotonic() + 30, []
     while not found and time.monotonic() < deadline:
@@ -180,8 +212,12 @@ def test_a_finished_job_removes_its_temporary_files(tmp_path, case, monkeypatch)
     monkeypatch.chdir(tmp_path)  # the worker finds the library through PYTHONPATH, not the working folder
     monkeypatch.delenv("PYTHONPATH", raising=False)
     monkeypatch.setenv("RENALMASSAI_LOGS", str(tmp_path / "logs"))
-    job = SegmentationJob({"V": case.images[Phase.VENOUS]}, demo_segmentation_model(), tmp_path / "labels.nii.gz",
-                          center_lps=case.lesion_center_lps)
+    job = SegmentationJob(
+        {"V": case.images[Phase.VENOUS]},
+        demo_segmentation_model(),
+        tmp_path / "labels.nii.gz",
+        center_lps=case.lesion_center_lps,
+    )
     job.watch()  # the GUI's way: poll without blocking
     stages = []
     while not stages or stages[-1] not in ("done", "error"):
@@ -194,8 +230,22 @@ def test_a_finished_job_removes_its_temporary_files(tmp_path, case, monkeypatch)
 
 def test_analyze_segments_when_no_segmentation_is_given(tmp_path, case):
     files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
-    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--seg-model", str(demo_segmentation_model()),
-                 "--out", str(tmp_path / "out")]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "-A",
+                files["arterial"],
+                "-V",
+                files["venous"],
+                "--seg-model",
+                str(demo_segmentation_model()),
+                "--out",
+                str(tmp_path / "out"),
+            ]
+        )
+        == 0
+    )
     report = json.loads((tmp_path / "out" / "report.json").read_text())
     assert report["lesion"]["volume_ml"] > 5
     assert np.linalg.norm(np.subtract(report["lesion"]["center_lps"], case.lesion_center_lps)) < 10
@@ -220,15 +270,22 @@ def _model_folder(root: Path, dataset: dict | None, plans: dict | None = PLANS, 
 KITS = {"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3}}
 
 
-@pytest.mark.parametrize("dataset, plans, checkpoint, message", [
-    (None, PLANS, True, "dataset.json is missing"),
-    (KITS, None, True, "plans.json is missing"),
-    (KITS, {"configurations": {"3d_fullres": {}}}, True, "plans.json has no patch_size and spacing"),
-    (KITS, PLANS, False, "no fold_*/checkpoint_final.pth"),
-    ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, PLANS, True, "no tumour label"),
-    ({"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]}, PLANS, True,
-     "the case lacks non-contrast"),
-])
+@pytest.mark.parametrize(
+    "dataset, plans, checkpoint, message",
+    [
+        (None, PLANS, True, "dataset.json is missing"),
+        (KITS, None, True, "plans.json is missing"),
+        (KITS, {"configurations": {"3d_fullres": {}}}, True, "plans.json has no patch_size and spacing"),
+        (KITS, PLANS, False, "no fold_*/checkpoint_final.pth"),
+        ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, PLANS, True, "no tumour label"),
+        (
+            {"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]},
+            PLANS,
+            True,
+            "the case lacks non-contrast",
+        ),
+    ],
+)
 def test_a_broken_model_folder_gives_a_clear_error(tmp_path, capsys, case, dataset, plans, checkpoint, message):
     folder = _model_folder(tmp_path, dataset, plans, checkpoint)
     files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
@@ -238,8 +295,11 @@ def test_a_broken_model_folder_gives_a_clear_error(tmp_path, capsys, case, datas
 
 
 def test_kits23_region_labels_map_to_kidney_tumour_cyst(tmp_path):
-    dataset = {"channel_names": {"0": "CT"}, "regions_class_order": [1, 3, 2],
-               "labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2}}
+    dataset = {
+        "channel_names": {"0": "CT"},
+        "regions_class_order": [1, 3, 2],
+        "labels": {"background": 0, "kidney": [1, 2, 3], "masses": [2, 3], "tumor": 2},
+    }
     model = open_segmentation_model(_model_folder(tmp_path, dataset))
     assert model.output_values == {"kidney": 1, "tumor": 2, "cyst": 3}
     assert model.channels == (None,)  # one channel: the reference phase

@@ -8,25 +8,53 @@ import json
 import numpy as np
 import pytest
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
-from conftest import phantom
 
-SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", phases=("A", "V"),
-            size=(112, 112, 30), spacing=(2.5, 2.5, 4.0), noise_hu=5.0)
+SPEC = dict(
+    seed=7901,
+    subtype="ccRCC",
+    diameter_mm=45.0,
+    side="left",
+    pole="mid",
+    phases=("A", "V"),
+    size=(112, 112, 30),
+    spacing=(2.5, 2.5, 4.0),
+    noise_hu=5.0,
+)
 MOVED = dict(misregistration_mm=5.0, misregistration_deg=3.0)
 
 
 def _analyze(tmp_path, p, name: str, *extra: str) -> tuple[dict, dict]:
     files = {k: str(v) for k, v in p.write(tmp_path / name).items()}
     out = tmp_path / f"{name}-out"
-    assert main(["analyze", "-A", files["arterial"], "-V", files["venous"], "--seg-model",
-                 str(demo_segmentation_model()), "--mirroring", "off", "--no-bf16", "--no-screenshots", "--save-inputs",
-                 *extra, "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "-A",
+                files["arterial"],
+                "-V",
+                files["venous"],
+                "--seg-model",
+                str(demo_segmentation_model()),
+                "--mirroring",
+                "off",
+                "--no-bf16",
+                "--no-screenshots",
+                "--save-inputs",
+                *extra,
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     report = json.loads((out / "report.json").read_text())
     patches = {phase: np.load(out / "inputs" / "authors-code" / f"{phase}.npy") for phase in "AV"}
     return report, patches

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 import SimpleITK as sitk
 
+from conftest import phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
@@ -18,7 +19,6 @@ from RenalMassAILib.lesion.nnunet_model import IDENTITY_FILE, open_segmentation_
 from RenalMassAILib.present.report import DEMO_BANNER
 from RenalMassAILib.present.summary_page import write_summary_page
 from RenalMassAILib.resources import demo_case_dir, demo_segmentation_model
-from conftest import phantom
 
 REAL_CT = Path(__file__).parent / "data" / "totalsegmentator" / "example_ct.nii.gz"
 LEFT_KIDNEY_LPS = ("76", "-121", "360")  # where the localisation puts the left kidney (test_kidney_localisation_real)
@@ -52,8 +52,26 @@ def test_only_the_bundled_phantom_counts_as_the_bundled_phantom():
 
 def test_demo_model_on_a_real_ct_is_recorded_as_demo_and_warns_everywhere(tmp_path, capsys):
     out = tmp_path / "out"
-    assert main(["analyze", "-V", str(REAL_CT), "--seg-model", str(demo_segmentation_model()), "--center-lps",
-                 *LEFT_KIDNEY_LPS, "--mirroring", "off", "--no-bf16", "--no-screenshots", "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "analyze",
+                "-V",
+                str(REAL_CT),
+                "--seg-model",
+                str(demo_segmentation_model()),
+                "--center-lps",
+                *LEFT_KIDNEY_LPS,
+                "--mirroring",
+                "off",
+                "--no-bf16",
+                "--no-screenshots",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     captured = capsys.readouterr()
     report = json.loads((out / "report.json").read_text())
     segmentation = report["segmentation"]
@@ -100,8 +118,10 @@ def test_the_record_says_when_the_fast_path_fell_back_to_the_whole_volume():
     box = {"boxes": [{"low_ijk": [10, 0, 0], "high_ijk": [90, 80, 30]}], "volumes_ml": {}}
     fell_back = segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, whole, None)
     assert fell_back["whole_volume_fallback"] is True and fell_back["warnings"] == []
-    assert segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, box, None)[
-        "whole_volume_fallback"] is False
+    assert (
+        segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, box, None)["whole_volume_fallback"]
+        is False
+    )
     asked = segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": False}, {}, whole, None)
     assert asked["whole_volume_fallback"] is False  # --whole-volume was asked for: not a fallback
     assert fell_back["model"]["demo"] is True and fell_back["phases_read"] == ["V"]

@@ -76,11 +76,16 @@ def test_patch_extent_read_from_plans_with_inheritance_and_transpose(tmp_path):
     folder = tmp_path / "Dataset999_X" / "nnUNetTrainer__nnUNetPlans__3d_cascade_fullres"
     (folder / "fold_0").mkdir(parents=True)
     (folder / "fold_0" / "checkpoint_final.pth").write_bytes(b"")
-    (folder / "dataset.json").write_text(json.dumps({"channel_names": {"0": "CT"},
-                                                     "labels": {"background": 0, "kidney": 1, "tumor": 2}}))
-    plans = {"transpose_forward": [2, 0, 1],  # nnU-Net's array axes z, y, x -> x, z, y
-             "configurations": {"3d_fullres": {"patch_size": [64, 96, 128], "spacing": [0.5, 2.0, 1.0]},
-                                "3d_cascade_fullres": {"inherits_from": "3d_fullres"}}}
+    (folder / "dataset.json").write_text(
+        json.dumps({"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "tumor": 2}})
+    )
+    plans = {
+        "transpose_forward": [2, 0, 1],  # nnU-Net's array axes z, y, x -> x, z, y
+        "configurations": {
+            "3d_fullres": {"patch_size": [64, 96, 128], "spacing": [0.5, 2.0, 1.0]},
+            "3d_cascade_fullres": {"inherits_from": "3d_fullres"},
+        },
+    }
     (folder / "plans.json").write_text(json.dumps(plans))
     model = open_segmentation_model(folder)
     # transposed axis 0 = array x (i), 1 = array z (k), 2 = array y (j)

@@ -33,8 +33,15 @@ def test_c_index_reads_a_higher_score_as_higher_risk():
 def test_cox_reproduces_the_published_rossi_coefficients():
     rossi = load_rossi()
     result = cox(rossi, "week", "arrest", ["fin", "age", "race", "wexp", "mar", "paro", "prio"])
-    published = {"fin": -0.379, "age": -0.057, "race": 0.314, "wexp": -0.150, "mar": -0.434, "paro": -0.085,
-                  "prio": 0.091}
+    published = {
+        "fin": -0.379,
+        "age": -0.057,
+        "race": 0.314,
+        "wexp": -0.150,
+        "mar": -0.434,
+        "paro": -0.085,
+        "prio": 0.091,
+    }
     for name, coefficient in published.items():
         assert result["covariates"][name]["coef"] == pytest.approx(coefficient, abs=0.001)
     assert result["covariates"]["prio"]["hr"] == pytest.approx(np.exp(0.0915), abs=0.001)
@@ -48,5 +55,5 @@ def test_kaplan_meier_separates_groups_with_different_hazards():
     event = np.ones(160, bool)
     curves, p = kaplan_meier(time, event, groups)
     assert set(curves) == {"indolent", "aggressive"} and p < 1e-6
-    t_aggr, s_aggr = curves["aggressive"]
+    _t_aggr, s_aggr = curves["aggressive"]
     assert np.all(np.diff(s_aggr) <= 0) and s_aggr[0] == 1.0

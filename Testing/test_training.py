@@ -1,9 +1,8 @@
 """Training on a few phantoms: the loss goes down, a loadable package comes out, a rerun resumes."""
 
-import csv
-
 import pytest
 
+from conftest import csv_rows
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.cohort.manifest import write_manifest
 from RenalMassAILib.cohort.training import TrainingConfig, train
@@ -19,17 +18,42 @@ def manifest(tmp_path_factory):
     rows = []
     for number in range(16):
         subtype = SUBTYPES[number % len(SUBTYPES)]
-        phantom = make_phantom(PhantomSpec(subtype=subtype, grade=1 + number % 4, size=(72, 72, 16),
-                                           spacing=(4.0, 4.0, 6.0), seed=500 + number, noise_hu=5.0))
+        phantom = make_phantom(
+            PhantomSpec(
+                subtype=subtype,
+                grade=1 + number % 4,
+                size=(72, 72, 16),
+                spacing=(4.0, 4.0, 6.0),
+                seed=500 + number,
+                noise_hu=5.0,
+            )
+        )
         paths = phantom.write(folder / f"c{number}")
-        rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
-                     "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology,
-                     "split": "val" if number % 4 == 3 else "train"})
+        rows.append(
+            {
+                "case_id": f"c{number}",
+                "non_contrast": paths["non-contrast"],
+                "arterial": paths["arterial"],
+                "venous": paths["venous"],
+                "segmentation": paths["segmentation"],
+                "class": phantom.pathology,
+                "split": "val" if number % 4 == 3 else "train",
+            }
+        )
     return write_manifest(folder / "manifest.csv", rows)
 
 
-CONFIG = TrainingConfig(epochs=3, batch_size=6, learning_rate=1e-3, seed=3, augment=False, phase_dropout=0.0,
-                        tasks=("malignancy",), model_id="tiny", version="0.0.1")
+CONFIG = TrainingConfig(
+    epochs=3,
+    batch_size=6,
+    learning_rate=1e-3,
+    seed=3,
+    augment=False,
+    phase_dropout=0.0,
+    tasks=("malignancy",),
+    model_id="tiny",
+    version="0.0.1",
+)
 
 
 def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manifest):
@@ -41,7 +65,7 @@ def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manife
     assert package.card.tasks == ("malignancy",) and package.card.id == "tiny"
     assert package.card.fields["training"]["data"]["train"]["cases"] == 12
     assert set(package.card.fields["validation"]["auc_by_phases"]) == {"N", "A", "V", "NA", "NV", "AV", "NAV"}
-    scores = list(csv.DictReader(open(tmp_path / "package.training" / "validation_scores.csv")))
+    scores = csv_rows(tmp_path / "package.training" / "validation_scores.csv")
     assert len(scores) == 4 and all(0 <= float(r["probability_malignancy"]) <= 1 for r in scores)
 
 
@@ -49,18 +73,20 @@ def test_training_resumes_where_it_stopped(tmp_path, manifest):
     two = TrainingConfig(**{**CONFIG.__dict__, "epochs": 2})
     train(manifest, tmp_path / "package", two, checkpoint_dir=tmp_path / "state", progress=False, log=lambda m: None)
     messages = []
-    result = train(manifest, tmp_path / "package", CONFIG, checkpoint_dir=tmp_path / "state", progress=False,
-                   log=messages.append)
+    result = train(
+        manifest, tmp_path / "package", CONFIG, checkpoint_dir=tmp_path / "state", progress=False, log=messages.append
+    )
     assert any("resuming after epoch 2" in m for m in messages)
     assert [h["epoch"] for h in result.history] == [1, 2, 3]
     other = TrainingConfig(**{**CONFIG.__dict__, "learning_rate": 1e-4})
     with pytest.raises(InputError, match="other training settings"):
-        train(manifest, tmp_path / "package", other, checkpoint_dir=tmp_path / "state", progress=False,
-              log=lambda m: None)
+        train(
+            manifest, tmp_path / "package", other, checkpoint_dir=tmp_path / "state", progress=False, log=lambda m: None
+        )
 
 
 def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
-    rows = list(csv.DictReader(open(manifest)))
+    rows = csv_rows(manifest)
     for row in rows:
         row["class"] = "benign" if row["split"] == "val" else row["class"]
     path = write_manifest(tmp_path / "bad.csv", rows)
@@ -70,11 +96,34 @@ def test_a_split_without_both_classes_is_refused(tmp_path, manifest):
 
 def test_every_phase_combination_in_one_command(tmp_path, manifest, capsys):
     from RenalMassAILib.cli import main
+
     out = tmp_path / "all"
-    assert main(["train", "--manifest", str(manifest), "--out", str(out), "--architecture", "authors-hybrid",
-                 "--tasks", "malignancy", "--epochs", "1", "--batch-size", "6", "--no-augment", "--lr", "1e-3",
-                 "--every-combination", "--no-progress"]) == 0
-    table = list(csv.DictReader(open(out / "auc_by_phases.csv")))
+    assert (
+        main(
+            [
+                "train",
+                "--manifest",
+                str(manifest),
+                "--out",
+                str(out),
+                "--architecture",
+                "authors-hybrid",
+                "--tasks",
+                "malignancy",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "6",
+                "--no-augment",
+                "--lr",
+                "1e-3",
+                "--every-combination",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    table = csv_rows(out / "auc_by_phases.csv")
     assert [row["phases"] for row in table] == ["N", "A", "V", "NA", "NV", "AV", "NAV"]
     assert all(0.0 <= float(row["val_auc_malignancy"]) <= 1.0 for row in table)
     for combination in ("N", "AV", "NAV"):

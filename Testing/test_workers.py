@@ -13,6 +13,7 @@ import numpy as np
 import psutil
 import pytest
 
+from conftest import phantom
 from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import to_label_map
@@ -22,7 +23,6 @@ from RenalMassAILib.scene.refresh import CenterRefresher
 from RenalMassAILib.workers import process_tree
 from RenalMassAILib.workers.analysis_client import AnalysisClient
 from RenalMassAILib.workers.worker_error import WorkerError
-from conftest import phantom
 
 START_SECONDS = 180  # worker start (imports + model load) on a busy 2-core machine, plus one analysis
 
@@ -42,8 +42,9 @@ def analyzer():
     case = p.case("worker-test")
     # As if a demo segmentation model had drawn the map: its DEMO mark and warning must cross the process boundary.
     record = {"model": {"id": "demo-seg", "demo": True}, "warnings": ["demo segmentation model on a foreign image"]}
-    return Analyzer(prepare_case(case, preset("authors-code"), to_label_map(p.labels, case.reference),
-                                 segmentation=record))
+    return Analyzer(
+        prepare_case(case, preset("authors-code"), to_label_map(p.labels, case.reference), segmentation=record)
+    )
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +102,8 @@ def test_many_moves_are_coalesced_and_the_last_centre_wins(client, analyzer):
     assert 1 <= len(finished) < len(centers)
     np.testing.assert_allclose(finished[-1].center_lps, centers[-1])
     assert finished[-1].predictions["malignancy"].probability == pytest.approx(
-        analyzer.run(centers[-1]).predictions["malignancy"].probability, abs=1e-5)
+        analyzer.run(centers[-1]).predictions["malignancy"].probability, abs=1e-5
+    )
 
 
 def test_close_leaves_no_process_and_no_temporary_folder(client):
@@ -113,8 +115,9 @@ def test_close_leaves_no_process_and_no_temporary_folder(client):
     assert client.process.poll() is not None
     assert not client.temporary.exists()
     # No analysis worker left under this test process (other tests may leave unrelated helpers, e.g. Dask's).
-    assert not [child for child in psutil.Process().children(recursive=True)
-                if "analysis_worker" in " ".join(child.cmdline())]
+    assert not [
+        child for child in psutil.Process().children(recursive=True) if "analysis_worker" in " ".join(child.cmdline())
+    ]
 
 
 def test_a_worker_that_dies_gives_a_clear_error_with_its_log(analyzer, log_folder):
@@ -146,8 +149,9 @@ def test_a_worker_that_dies_gives_a_clear_error_with_its_log(analyzer, log_folde
 def test_a_worker_that_cannot_load_the_models_says_so_and_ends(analyzer, tmp_path):
     missing = tmp_path / "removed-package"
     # The client chose a package that is gone by the time the worker loads it.
-    chosen = types.SimpleNamespace(prepared=analyzer.prepared,
-                                   runs=[(types.SimpleNamespace(path=missing), ("malignancy",), ("N", "A", "V"))])
+    chosen = types.SimpleNamespace(
+        prepared=analyzer.prepared, runs=[(types.SimpleNamespace(path=missing), ("malignancy",), ("N", "A", "V"))]
+    )
     client = AnalysisClient(chosen)
     try:
         client.request(None)

@@ -22,9 +22,9 @@ from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.prediction import predict
 from RenalMassAILib.cli import main as renalmassai
 from RenalMassAILib.cohort.manifest import read_manifest
+from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.prepare import load_case, prepare_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,8 +38,9 @@ DEMO_SUBTYPES = ("ccRCC", "papillary", "classic-AML", "bosniak-2F", "bosniak-4")
 
 
 def make_cohort(folder: Path, cases: int, seed: int = 100) -> Path:
-    return write_phantom_cohort(folder, cases, seed, DEMO_SUBTYPES, variability=VARIABILITY,
-                                log=lambda text: print(text, flush=True))
+    return write_phantom_cohort(
+        folder, cases, seed, DEMO_SUBTYPES, variability=VARIABILITY, log=lambda text: print(text, flush=True)
+    )
 
 
 def test_auc(manifest: Path) -> dict:
@@ -77,10 +78,32 @@ def main() -> int:
         manifest = make_cohort(work, args.cases)
     if PACKAGE.exists():
         shutil.rmtree(PACKAGE)
-    code = renalmassai(["train", "--manifest", str(manifest), "--out", str(PACKAGE), "--architecture", "shared-backbone",
-                        "--epochs", str(args.epochs), "--lr", "5e-4", "--batch-size", "8", "--bf16", "--demo",
-                        "--fp16-weights", "--id", "demo-shared-resnet18", "--version", "0.1.0",
-                        "--checkpoint-dir", str(work / "checkpoint")])
+    code = renalmassai(
+        [
+            "train",
+            "--manifest",
+            str(manifest),
+            "--out",
+            str(PACKAGE),
+            "--architecture",
+            "shared-backbone",
+            "--epochs",
+            str(args.epochs),
+            "--lr",
+            "5e-4",
+            "--batch-size",
+            "8",
+            "--bf16",
+            "--demo",
+            "--fp16-weights",
+            "--id",
+            "demo-shared-resnet18",
+            "--version",
+            "0.1.0",
+            "--checkpoint-dir",
+            str(work / "checkpoint"),
+        ]
+    )
     if code:
         return code
     print(json.dumps({"test_auc_by_phases": test_auc(manifest)}, indent=2))

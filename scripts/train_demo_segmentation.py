@@ -39,9 +39,16 @@ SIZE = (112, 112, 36)  # 280 x 280 x 144 mm around the lesion's level
 
 
 def phantom_spec(number: int, seed_base: int = 7000) -> PhantomSpec:
-    return PhantomSpec(subtype=SUBTYPES[number % len(SUBTYPES)], diameter_mm=30.0 + (number * 7) % 40,
-                       grade=1 + number % 4, side="left" if number % 2 else "right", extra_cysts=1, size=SIZE,
-                       spacing=SPACING, seed=seed_base + number)
+    return PhantomSpec(
+        subtype=SUBTYPES[number % len(SUBTYPES)],
+        diameter_mm=30.0 + (number * 7) % 40,
+        grade=1 + number % 4,
+        side="left" if number % 2 else "right",
+        extra_cysts=1,
+        size=SIZE,
+        spacing=SPACING,
+        seed=seed_base + number,
+    )
 
 
 def write_dataset(raw: Path, cases: int) -> None:
@@ -55,9 +62,14 @@ def write_dataset(raw: Path, cases: int) -> None:
     # The venous phase: renal parenchyma is uniform there (cortex = medulla) and masses stand out; in
     # the arterial phase the medulla looks like a hypo-enhancing mass and a small CPU-trained model
     # found no tumour in 1000 iterations.
-    dataset = {"channel_names": {"0": "venous"}, "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3},
-               "numTraining": cases, "file_ending": ".nii.gz", "name": "RenalPhantom",
-               "description": "Synthetic renal CT phantoms (RenalMassAILib.phantom); demo only"}
+    dataset = {
+        "channel_names": {"0": "venous"},
+        "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3},
+        "numTraining": cases,
+        "file_ending": ".nii.gz",
+        "name": "RenalPhantom",
+        "description": "Synthetic renal CT phantoms (RenalMassAILib.phantom); demo only",
+    }
     (folder / "dataset.json").write_text(json.dumps(dataset, indent=2))
 
 
@@ -72,10 +84,14 @@ def edit_plans(preprocessed: Path) -> None:
     configuration["patch_size"] = [32, 80, 80]
     configuration["batch_size"] = 2
     arch = configuration["architecture"]["arch_kwargs"]
-    arch.update(n_stages=4, features_per_stage=[8, 16, 32, 64],
-                kernel_sizes=[[1, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]],
-                strides=[[1, 1, 1], [1, 2, 2], [2, 2, 2], [2, 2, 2]],
-                n_conv_per_stage=[2, 2, 2, 2], n_conv_per_stage_decoder=[2, 2, 2])
+    arch.update(
+        n_stages=4,
+        features_per_stage=[8, 16, 32, 64],
+        kernel_sizes=[[1, 3, 3], [3, 3, 3], [3, 3, 3], [3, 3, 3]],
+        strides=[[1, 1, 1], [1, 2, 2], [2, 2, 2], [2, 2, 2]],
+        n_conv_per_stage=[2, 2, 2, 2],
+        n_conv_per_stage_decoder=[2, 2, 2],
+    )
     path.write_text(json.dumps(plans, indent=2))
 
 
@@ -93,12 +109,19 @@ def export(results: Path, trainer: str) -> Path:
     for name in ("dataset.json", "plans.json"):
         shutil.copy(source / name, target / name)
     # What RenalMassAI records for this model (lesion/nnunet_model.py): a demo, trained on phantoms.
-    identity = {"id": "demo-nnunet-phantom", "version": trainer, "demo": True,
-                "trained_on": "synthetic phantoms (RenalMassAILib.phantom), venous phase"}
+    identity = {
+        "id": "demo-nnunet-phantom",
+        "version": trainer,
+        "demo": True,
+        "trained_on": "synthetic phantoms (RenalMassAILib.phantom), venous phase",
+    }
     (target / "renalmassai.json").write_text(json.dumps(identity, indent=2) + "\n")
     checkpoint = torch.load(source / "fold_0" / "checkpoint_final.pth", map_location="cpu", weights_only=False)
-    kept = {key: checkpoint[key] for key in ("network_weights", "trainer_name", "init_args",
-                                              "inference_allowed_mirroring_axes") if key in checkpoint}
+    kept = {
+        key: checkpoint[key]
+        for key in ("network_weights", "trainer_name", "init_args", "inference_allowed_mirroring_axes")
+        if key in checkpoint
+    }
     kept["init_args"] = {"configuration": checkpoint["init_args"]["configuration"]}
     torch.save(kept, target / "fold_0" / "checkpoint_final.pth")
     return target
@@ -133,20 +156,30 @@ def main() -> int:
     args = parser.parse_args()
     work = Path(args.work)
     results = Path(args.results or work / "results")
-    environment = dict(os.environ, nnUNet_raw=str(work / "raw"), nnUNet_preprocessed=str(work / "preprocessed"),
-                       nnUNet_results=str(results), nnUNet_def_n_proc="2", nnUNet_n_proc_DA="0")
+    environment = dict(
+        os.environ,
+        nnUNet_raw=str(work / "raw"),
+        nnUNet_preprocessed=str(work / "preprocessed"),
+        nnUNet_results=str(results),
+        nnUNet_def_n_proc="2",
+        nnUNet_n_proc_DA="0",
+    )
     bin_dir = Path(sys.executable).parent
     if not (work / "raw" / DATASET / "dataset.json").exists():
         write_dataset(work / "raw", args.cases)
     # Planning sets torch's thread count from nnUNet_n_proc_DA, which must then be positive.
     planning = dict(environment, nnUNet_n_proc_DA="1")
-    run([str(bin_dir / "nnUNetv2_extract_fingerprint"), "-d", "501", "-np", "2", "--verify_dataset_integrity"], planning)
+    run(
+        [str(bin_dir / "nnUNetv2_extract_fingerprint"), "-d", "501", "-np", "2", "--verify_dataset_integrity"], planning
+    )
     run([str(bin_dir / "nnUNetv2_plan_experiment"), "-d", "501"], planning)
     edit_plans(work / "preprocessed")
     run([str(bin_dir / "nnUNetv2_preprocess"), "-d", "501", "-c", "3d_fullres", "-np", "2"], planning)
     pretrained = ["-pretrained_weights", args.pretrained] if args.pretrained else []
-    run([str(bin_dir / "nnUNetv2_train"), "501", "3d_fullres", "0", "-tr", args.trainer, "-device", "cpu", *pretrained],
-        environment)
+    run(
+        [str(bin_dir / "nnUNetv2_train"), "501", "3d_fullres", "0", "-tr", args.trainer, "-device", "cpu", *pretrained],
+        environment,
+    )
     print(f"exported {export(results, args.trainer)}")
     print(json.dumps({"held_out_dice": held_out_dice()}))
     return 0

@@ -72,10 +72,14 @@ def _add_center_argument(parser, help_text: str) -> None:
 
 
 def _add_labels_argument(parser) -> None:
-    parser.add_argument("--labels", metavar="MEANINGS", default=None,
-                        help="what the segmentation's values mean when they are not kidney 1 / tumor 2 / cyst 3: "
-                             "name=value items, several values joined with + (kidney=2+3,tumor=4), or an nnU-Net "
-                             "dataset.json; values not named become background")
+    parser.add_argument(
+        "--labels",
+        metavar="MEANINGS",
+        default=None,
+        help="what the segmentation's values mean when they are not kidney 1 / tumor 2 / cyst 3: "
+        "name=value items, several values joined with + (kidney=2+3,tumor=4), or an nnU-Net "
+        "dataset.json; values not named become background",
+    )
 
 
 def _label_meanings(args):
@@ -91,7 +95,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     commands = parser.add_subparsers(metavar="COMMAND")
 
-    prepare = commands.add_parser("prepare", help="read, validate and align a case; find the lesion; write the model inputs")
+    prepare = commands.add_parser(
+        "prepare", help="read, validate and align a case; find the lesion; write the model inputs"
+    )
     _add_case_arguments(prepare)
     prepare.add_argument("--out", required=True, help="output folder: prepare.json, inputs/{N,A,V}.npy, inputs.png")
     prepare.set_defaults(run=_run_prepare)
@@ -103,14 +109,21 @@ def _parser() -> argparse.ArgumentParser:
     segment.add_argument("--out", required=True, help="output folder: segmentation.nii.gz, segmentation.json")
     segment.set_defaults(run=_run_segment)
 
-    analyze = commands.add_parser("analyze", help="prepare, then malignancy and aggressiveness with Grad-CAM; report.json")
+    analyze = commands.add_parser(
+        "analyze", help="prepare, then malignancy and aggressiveness with Grad-CAM; report.json"
+    )
     _add_case_arguments(analyze)
     _add_segmentation_arguments(analyze, required=False)
     analyze.add_argument("--malignancy-model", metavar="PKG", help="model package folder or .zip (default: installed)")
-    analyze.add_argument("--aggressiveness-model", metavar="PKG", help="model package folder or .zip (default: installed)")
+    analyze.add_argument(
+        "--aggressiveness-model", metavar="PKG", help="model package folder or .zip (default: installed)"
+    )
     analyze.add_argument("--save-inputs", action="store_true", help="also write the exact network inputs")
-    analyze.add_argument("--no-screenshots", action="store_true",
-                         help="skip the scene, screenshots/*.png and summary.html (no slicer-core needed)")
+    analyze.add_argument(
+        "--no-screenshots",
+        action="store_true",
+        help="skip the scene, screenshots/*.png and summary.html (no slicer-core needed)",
+    )
     analyze.add_argument("--out", required=True, help="output folder: report.json, explanations/, inputs/")
     _add_dicom_out_arguments(analyze)
     analyze.set_defaults(run=_run_analyze)
@@ -131,20 +144,29 @@ def _parser() -> argparse.ArgumentParser:
     authors.add_argument("--phases", nargs="+", required=True, metavar="PHASE", help="the branches' phases, in order")
     authors.add_argument("--id", default=None)
     authors.add_argument("--version", default="1.0")
-    authors.add_argument("--sum-input-channels", action="store_true",
-                         help="a conv1 with several input channels (the authors' Res18 default: 16) saw the same slice "
-                              "in every channel: sum its filters into one channel (exact for such input)")
+    authors.add_argument(
+        "--sum-input-channels",
+        action="store_true",
+        help="a conv1 with several input channels (the authors' Res18 default: 16) saw the same slice "
+        "in every channel: sum its filters into one channel (exact for such input)",
+    )
     authors.add_argument("--out", required=True)
     authors.set_defaults(run=_run_models_import_authors)
 
     train = commands.add_parser("train", help="train a classification model package from a manifest CSV")
-    train.add_argument("--manifest", required=True, metavar="CSV",
-                       help="columns case_id, non_contrast, arterial, venous, segmentation or center_lps, class, split")
+    train.add_argument(
+        "--manifest",
+        required=True,
+        metavar="CSV",
+        help="columns case_id, non_contrast, arterial, venous, segmentation or center_lps, class, split",
+    )
     train.add_argument("--out", required=True, metavar="PKG", help="model package folder to write")
-    train.add_argument("--architecture", default="shared-backbone",
-                       choices=("shared-backbone", "authors-hybrid", "cross-attention"))
-    train.add_argument("--tasks", nargs="+", default=["malignancy", "aggressiveness"],
-                       choices=("malignancy", "aggressiveness"))
+    train.add_argument(
+        "--architecture", default="shared-backbone", choices=("shared-backbone", "authors-hybrid", "cross-attention")
+    )
+    train.add_argument(
+        "--tasks", nargs="+", default=["malignancy", "aggressiveness"], choices=("malignancy", "aggressiveness")
+    )
     train.add_argument("--phases", nargs="+", default=["N", "A", "V"], help="phases of per-branch networks")
     train.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     train.add_argument("--epochs", type=int, default=30)
@@ -162,54 +184,86 @@ def _parser() -> argparse.ArgumentParser:
     train.add_argument("--cache", metavar="DIR", help="model-input cache (default: beside the checkpoint)")
     train.add_argument("--checkpoint-dir", metavar="DIR", help="resumable training state (default: PKG.training)")
     train.add_argument("--no-progress", action="store_true")
-    train.add_argument("--every-combination", action="store_true",
-                       help="all seven phase combinations (PKG is then a folder of packages) with a table of "
-                            "validation AUCs (auc_by_phases.csv)")
+    train.add_argument(
+        "--every-combination",
+        action="store_true",
+        help="all seven phase combinations (PKG is then a folder of packages) with a table of "
+        "validation AUCs (auc_by_phases.csv)",
+    )
     train.set_defaults(run=_run_train)
 
     batch = commands.add_parser("batch", help="analyse every case of a manifest on a Dask cluster (resumable)")
-    batch.add_argument("manifest", metavar="MANIFEST", help="CSV: case_id, image columns, segmentation or center_lps "
-                                                              "(or --seg-model), optional class")
+    batch.add_argument(
+        "manifest",
+        metavar="MANIFEST",
+        help="CSV: case_id, image columns, segmentation or center_lps (or --seg-model), optional class",
+    )
     batch.add_argument("--out", required=True, metavar="DIR", help="cases/<id>/, results.csv, predictions_<task>.csv")
     batch.add_argument("--seg-model", metavar="DIR", help="segment cases that have no segmentation")
     batch.add_argument("--malignancy-model", metavar="PKG")
     batch.add_argument("--aggressiveness-model", metavar="PKG")
     batch.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     batch.add_argument("--register", action="store_true")
-    batch.add_argument("--labels", metavar="MEANINGS", default=None,
-                       help="what the manifest segmentations' values mean, as for prepare (kidney=2+3,tumor=4 or a "
-                            "dataset.json)")
-    batch.add_argument("--workers", type=int, default=1,
-                       help="worker processes of the local Dask cluster (0: run the cases in this process)")
+    batch.add_argument(
+        "--labels",
+        metavar="MEANINGS",
+        default=None,
+        help="what the manifest segmentations' values mean, as for prepare (kidney=2+3,tumor=4 or a dataset.json)",
+    )
+    batch.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="worker processes of the local Dask cluster (0: run the cases in this process)",
+    )
     batch.add_argument("--scheduler", metavar="ADDRESS", help="use a running Dask scheduler (tcp://host:port)")
     batch.add_argument("--threads", type=int, default=1, help="torch threads per worker")
     batch.set_defaults(run=_run_batch)
 
     evaluate = commands.add_parser("evaluate", help="ROC/AUC with DeLong CI, readers, survival -> metrics.json, plots")
-    evaluate.add_argument("--predictions", required=True, metavar="CSV",
-                          help="columns case_id, label, probability [, time, event, reader_*, score columns]")
+    evaluate.add_argument(
+        "--predictions",
+        required=True,
+        metavar="CSV",
+        help="columns case_id, label, probability [, time, event, reader_*, score columns]",
+    )
     evaluate.add_argument("--out", required=True, metavar="DIR")
     evaluate.add_argument("--threshold", type=float, default=0.5)
-    evaluate.add_argument("--compare", nargs="*", default=[], metavar="COLUMN",
-                          help="other score columns: paired DeLong test against probability")
+    evaluate.add_argument(
+        "--compare",
+        nargs="*",
+        default=[],
+        metavar="COLUMN",
+        help="other score columns: paired DeLong test against probability",
+    )
     evaluate.add_argument("--subgroups", nargs="*", default=[], metavar="COLUMN", help="AUC per level of each column")
     evaluate.add_argument("--covariates", nargs="*", default=[], metavar="COLUMN", help="multivariate Cox covariates")
     evaluate.set_defaults(run=_run_evaluate)
 
-    baseline = commands.add_parser("baseline", help="the paper's comparators: automated R.E.N.A.L. + refitted nomogram, "
-                                                    "radiomics LASSO + random forest -> prediction CSVs for evaluate")
+    baseline = commands.add_parser(
+        "baseline",
+        help="the paper's comparators: automated R.E.N.A.L. + refitted nomogram, "
+        "radiomics LASSO + random forest -> prediction CSVs for evaluate",
+    )
     baseline.add_argument("--manifest", required=True, metavar="CSV", help="cohort with class and split columns")
-    baseline.add_argument("--batch", metavar="DIR", help="a batch run's folder: its segmentations where the manifest "
-                                                        "has none, and its predictions as the deep_model column")
+    baseline.add_argument(
+        "--batch",
+        metavar="DIR",
+        help="a batch run's folder: its segmentations where the manifest "
+        "has none, and its predictions as the deep_model column",
+    )
     baseline.add_argument("--out", required=True, metavar="DIR")
     baseline.set_defaults(run=_run_baseline)
 
     labels = commands.add_parser("labels", help="pathology -> benign / indolent / aggressive / indeterminate")
     source = labels.add_mutually_exclusive_group(required=True)
     source.add_argument("--kits-json", metavar="FILE", help="KiTS19/21/23 clinical JSON (kits.json)")
-    source.add_argument("--pathology-csv", metavar="FILE",
-                        help="columns case_id, subtype, isup_grade, necrosis, sarcomatoid, rhabdoid, t_stage, "
-                             "venous_invasion, perinephric_invasion")
+    source.add_argument(
+        "--pathology-csv",
+        metavar="FILE",
+        help="columns case_id, subtype, isup_grade, necrosis, sarcomatoid, rhabdoid, t_stage, "
+        "venous_invasion, perinephric_invasion",
+    )
     labels.add_argument("--out", required=True, metavar="CSV", help="labels: case_id, class, reason, subtype")
     labels.set_defaults(run=_run_labels)
 
@@ -228,15 +282,25 @@ def _parser() -> argparse.ArgumentParser:
     phantom.add_argument("--spacing", type=float, nargs=3, default=(2.0, 2.0, 3.0), metavar=("SX", "SY", "SZ"))
     phantom.add_argument("--misregistration-mm", type=float, default=0.0)
     phantom.add_argument("--seed", type=int, default=0)
-    phantom.add_argument("--cohort", type=int, metavar="N",
-                         help="write N phantoms of mixed subtypes with manifest.csv (train/val/test) instead of one")
+    phantom.add_argument(
+        "--cohort",
+        type=int,
+        metavar="N",
+        help="write N phantoms of mixed subtypes with manifest.csv (train/val/test) instead of one",
+    )
     phantom.set_defaults(run=_run_phantom)
 
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
     bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation", "batch"))
     bench.add_argument("--json", action="store_true", help="print only the JSON result")
-    bench.add_argument("--size", type=int, nargs=3, default=None, metavar=("NX", "NY", "NZ"),
-                       help="volume size (each benchmark has its own default)")
+    bench.add_argument(
+        "--size",
+        type=int,
+        nargs=3,
+        default=None,
+        metavar=("NX", "NY", "NZ"),
+        help="volume size (each benchmark has its own default)",
+    )
     bench.add_argument("--repeats", type=int, default=None)
     bench.set_defaults(run=_run_bench)
     return parser
@@ -244,16 +308,28 @@ def _parser() -> argparse.ArgumentParser:
 
 def _add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool = True) -> None:
     group = parser.add_argument_group("segmentation (nnU-Net v2)")
-    group.add_argument("--seg-model", metavar="DIR", required=required,
-                       help="nnU-Net v2 trained-model folder (dataset.json, plans.json, fold_*/); used when no "
-                            "--segmentation is given. Its checkpoints are pickles: use trusted folders only")
+    group.add_argument(
+        "--seg-model",
+        metavar="DIR",
+        required=required,
+        help="nnU-Net v2 trained-model folder (dataset.json, plans.json, fold_*/); used when no "
+        "--segmentation is given. Its checkpoints are pickles: use trusted folders only",
+    )
     group.add_argument("--whole-volume", action="store_true", help="segment the whole volume (nnU-Net's default path)")
-    group.add_argument("--mirroring", choices=("auto", "on", "off"), default=None,
-                       help="test-time mirroring (up to 8x slower): 'auto' (fast path default) mirrors as far as a "
-                            "budget of 8 network passes per box allows; 'on' is nnU-Net's default (whole-volume default)")
-    group.add_argument("--tile-step", type=float, default=None,
-                       help="sliding-window step as a fraction of the patch (default: 1.0 on the fast path, "
-                            "nnU-Net's 0.5 on the whole volume)")
+    group.add_argument(
+        "--mirroring",
+        choices=("auto", "on", "off"),
+        default=None,
+        help="test-time mirroring (up to 8x slower): 'auto' (fast path default) mirrors as far as a "
+        "budget of 8 network passes per box allows; 'on' is nnU-Net's default (whole-volume default)",
+    )
+    group.add_argument(
+        "--tile-step",
+        type=float,
+        default=None,
+        help="sliding-window step as a fraction of the patch (default: 1.0 on the fast path, "
+        "nnU-Net's 0.5 on the whole volume)",
+    )
     group.add_argument("--no-bf16", action="store_true", help="no bfloat16 autocast on the CPU")
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     group.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
@@ -261,13 +337,24 @@ def _add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool 
 
 def _add_dicom_out_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("results as DICOM (see README, 'DICOM results')")
-    group.add_argument("--dicom-out", metavar="DIR", help="write SEG, SR, screenshots as secondary captures and the "
-                                                          "PDF summary (also as Encapsulated PDF) into the source study; "
-                                                          "for NIfTI / NRRD input the PDF only")
-    group.add_argument("--deidentify", nargs="?", const="ANONYMOUS", metavar="PSEUDONYM",
-                       help="replace patient name and ID (by PSEUDONYM, default ANONYMOUS), empty birth date, "
-                            "accession, referring physician in the DICOM results and the PDF")
-    group.add_argument("--store", metavar="HOST:PORT[:AET]", help="send every DICOM object written to this peer (C-STORE)")
+    group.add_argument(
+        "--dicom-out",
+        metavar="DIR",
+        help="write SEG, SR, screenshots as secondary captures and the "
+        "PDF summary (also as Encapsulated PDF) into the source study; "
+        "for NIfTI / NRRD input the PDF only",
+    )
+    group.add_argument(
+        "--deidentify",
+        nargs="?",
+        const="ANONYMOUS",
+        metavar="PSEUDONYM",
+        help="replace patient name and ID (by PSEUDONYM, default ANONYMOUS), empty birth date, "
+        "accession, referring physician in the DICOM results and the PDF",
+    )
+    group.add_argument(
+        "--store", metavar="HOST:PORT[:AET]", help="send every DICOM object written to this peer (C-STORE)"
+    )
     group.add_argument("--store-aet", default="RENALMASSAI", metavar="AET", help="calling AE title for --store")
 
 
@@ -277,8 +364,12 @@ def _add_image_arguments(parser: argparse.ArgumentParser, auto: bool = True) -> 
     images.add_argument("--venous", "-V", metavar="PATH")
     images.add_argument("--non-contrast", "-N", metavar="PATH")
     if auto:
-        images.add_argument("--auto", nargs="+", metavar="PATH",
-                            help="files or DICOM folders whose phases are detected from names and DICOM tags")
+        images.add_argument(
+            "--auto",
+            nargs="+",
+            metavar="PATH",
+            help="files or DICOM folders whose phases are detected from names and DICOM tags",
+        )
     parser.add_argument("--case-id", default=None)
 
 
@@ -288,8 +379,11 @@ def _add_case_arguments(parser: argparse.ArgumentParser) -> None:
     _add_labels_argument(parser)
     _add_center_argument(parser, "tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
-    parser.add_argument("--register", action="store_true",
-                        help="rigidly register N and V onto A (default: the same world point, as the authors' code)")
+    parser.add_argument(
+        "--register",
+        action="store_true",
+        help="rigidly register N and V onto A (default: the same world point, as the authors' code)",
+    )
 
 
 def _explicit_phases(args) -> dict:
@@ -309,7 +403,9 @@ def _prepare_from_args(args):
         raise InputError("--labels names the values of a --segmentation label map; give one with --segmentation")
     explicit = _explicit_phases(args)
     if explicit and args.auto:
-        raise InputError("give the phases either explicitly (--arterial/--venous/--non-contrast) or with --auto, not both")
+        raise InputError(
+            "give the phases either explicitly (--arterial/--venous/--non-contrast) or with --auto, not both"
+        )
     if not explicit and not args.auto:
         raise InputError("no image given: use --arterial/--venous/--non-contrast PATH, or --auto PATH ...")
     case_id = args.case_id or _case_id(next(iter(explicit.values())) if explicit else args.auto[0])
@@ -320,14 +416,22 @@ def _prepare_from_args(args):
         case, assignment = load_case_auto(args.auto, case_id)
     segmentation = None
     if args.segmentation:
-        label_map = read_label_map(args.segmentation, case.reference, reference_what=case.describe(case.reference_phase),
-                                   meanings=meanings)
+        label_map = read_label_map(
+            args.segmentation, case.reference, reference_what=case.describe(case.reference_phase), meanings=meanings
+        )
     elif getattr(args, "seg_model", None):
         label_map, segmentation = _segment(case, args, explicit)
     else:
         label_map = None
-    prepared = prepare_case(case, preset(args.preprocessing), label_map, args.center_lps,
-                            "rigid" if args.register else "world", assignment, segmentation)
+    prepared = prepare_case(
+        case,
+        preset(args.preprocessing),
+        label_map,
+        args.center_lps,
+        "rigid" if args.register else "world",
+        assignment,
+        segmentation,
+    )
     return prepared, label_map
 
 
@@ -342,8 +446,8 @@ def _segment(case, args, explicit_paths: dict):
     from RenalMassAILib.lesion.label_map import to_label_map
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
     from RenalMassAILib.lesion.segmentation_inputs import align_for_segmentation, model_images
-    from RenalMassAILib.workers.segmentation_job import SegmentationJob
     from RenalMassAILib.lesion.segmentation_record import segmentation_record
+    from RenalMassAILib.workers.segmentation_job import SegmentationJob
 
     model = open_segmentation_model(args.seg_model, case.phases)
     read = list(dict.fromkeys(model.channel_phases(case.reference_phase)))
@@ -354,9 +458,15 @@ def _segment(case, args, explicit_paths: dict):
     images = model_images(case, model, alignments, explicit_paths)
     tile_step = args.tile_step or (0.5 if args.whole_volume else 1.0)
     mirroring = args.mirroring or ("on" if args.whole_volume else "auto")
-    options = {"fast": not args.whole_volume, "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
-               "tile_step_size": tile_step, "bf16": not args.no_bf16, "device": args.device, "threads": args.threads,
-               "register_phases": False}  # done above: the worker gets the phases aligned onto the reference grid
+    options = {
+        "fast": not args.whole_volume,
+        "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
+        "tile_step_size": tile_step,
+        "bf16": not args.no_bf16,
+        "device": args.device,
+        "threads": args.threads,
+        "register_phases": False,
+    }  # done above: the worker gets the phases aligned onto the reference grid
     with tempfile.TemporaryDirectory(prefix="renalmassai-labels-") as folder:
         output = Path(folder) / "segmentation.nii.gz"
         job = SegmentationJob(images, model.folder, output, args.center_lps, options, args.threads)
@@ -368,11 +478,15 @@ def _segment(case, args, explicit_paths: dict):
             job.cancel()
             raise
         label_map = to_label_map(sitk.ReadImage(str(output)), case.reference, what="nnU-Net segmentation")
-    record = segmentation_record(model, case.reference_phase, case.reference.GetSize(), options, alignments,
-                                 job.result, warning)
+    record = segmentation_record(
+        model, case.reference_phase, case.reference.GetSize(), options, alignments, job.result, warning
+    )
     if record["whole_volume_fallback"]:
-        print("renalmassai: no kidney found by the coarse localisation: the whole volume was segmented "
-              "(give --center-lps to segment around the mass)", file=sys.stderr)
+        print(
+            "renalmassai: no kidney found by the coarse localisation: the whole volume was segmented "
+            "(give --center-lps to segment around the mass)",
+            file=sys.stderr,
+        )
     return label_map, record
 
 
@@ -391,8 +505,10 @@ def _run_segment(args) -> int:
     sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
     (out / "segmentation.json").write_text(json.dumps(record, indent=2))
     model = record["model"]
-    print(f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}; volumes (mL): "
-          f"{record['volumes_ml']}; {record['forward_passes']} forward passes in {record['seconds']} s")
+    print(
+        f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}; volumes (mL): "
+        f"{record['volumes_ml']}; {record['forward_passes']} forward passes in {record['seconds']} s"
+    )
     for warning in record["warnings"]:
         print(warning)
     print(f"wrote {out / 'segmentation.nii.gz'}")
@@ -415,8 +531,10 @@ def _run_prepare(args) -> int:
     write_input_strip(list(prepared.model_input.patches.values()), Path(args.out) / "inputs.png")
     summary = json.loads(path.read_text())
     lesion = summary["lesion"]
-    print(f"phases {' '.join(summary['phases_present'])}; centre {lesion['center_lps']} mm LPS "
-          f"({lesion['center_source']}); volume {lesion['volume_ml']} mL; diameter {lesion['max_diameter_mm']} mm")
+    print(
+        f"phases {' '.join(summary['phases_present'])}; centre {lesion['center_lps']} mm LPS "
+        f"({lesion['center_source']}); volume {lesion['volume_ml']} mL; diameter {lesion['max_diameter_mm']} mm"
+    )
     print(f"wrote {path}")
     return 0
 
@@ -433,10 +551,13 @@ def _run_analyze(args) -> int:
     analyzer = Analyzer(prepared, {"malignancy": args.malignancy_model, "aggressiveness": args.aggressiveness_model})
     if args.no_screenshots:
         _progress("predicting and explaining (Grad-CAM)")
-        path = write_report(prepared, analyzer.run(), args.out, label_map, args.save_inputs, time.perf_counter() - start)
+        path = write_report(
+            prepared, analyzer.run(), args.out, label_map, args.save_inputs, time.perf_counter() - start
+        )
     else:
         _progress("building the scene, predicting, explaining (Grad-CAM), rendering screenshots")
         from RenalMassAILib.scene.headless import analyze_and_export
+
         path = analyze_and_export(prepared, analyzer, label_map, args.out, args.save_inputs, start)
     report = json.loads(path.read_text())
     print(report["notice"])
@@ -444,8 +565,10 @@ def _run_analyze(args) -> int:
         print(warning)
     for task, prediction in report["predictions"].items():
         extra = f", score {prediction['score_0_10']} / 10" if "score_0_10" in prediction else ""
-        print(f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "
-              f"model {prediction['model']['id']} {prediction['model']['version']})")
+        print(
+            f"P({task}) = {prediction['probability']:.3f}{extra} (phases {' '.join(prediction['phases_used'])}; "
+            f"model {prediction['model']['id']} {prediction['model']['version']})"
+        )
     shots = report.get("screenshots", {})
     print(f"wrote {path}" + (f", {len(shots)} screenshots and summary.html" if shots else ""))
     if getattr(args, "dicom_out", None):
@@ -456,11 +579,15 @@ def _run_analyze(args) -> int:
 def _checked_dicom_out_arguments(args):
     """The --store peer (or None); refuses DICOM options without --dicom-out before any work is done."""
     if getattr(args, "dicom_out", None) is None:
-        for option, value in (("--deidentify", getattr(args, "deidentify", None)), ("--store", getattr(args, "store", None))):
+        for option, value in (
+            ("--deidentify", getattr(args, "deidentify", None)),
+            ("--store", getattr(args, "store", None)),
+        ):
             if value is not None:
                 raise InputError(f"{option} applies to the DICOM results: add --dicom-out DIR")
         return None
     from RenalMassAILib.present.dicom_store import parse_peer
+
     return parse_peer(args.store) if args.store else None
 
 
@@ -491,9 +618,11 @@ def _run_models_list(args) -> int:
         if card is None:
             print(f"  UNUSABLE {installed.path}: {installed.problem}")
             continue
-        print(f"  {card.label}: tasks {', '.join(card.tasks)}; phases {' '.join(card.phases)}"
-              f"{' (any subset)' if card.accepts_phase_subsets else ''}; {card.architecture}; "
-              f"preprocessing {card.preprocessing.name}; {installed.path}")
+        print(
+            f"  {card.label}: tasks {', '.join(card.tasks)}; phases {' '.join(card.phases)}"
+            f"{' (any subset)' if card.accepts_phase_subsets else ''}; {card.architecture}; "
+            f"preprocessing {card.preprocessing.name}; {installed.path}"
+        )
     return 0
 
 
@@ -501,7 +630,9 @@ def _run_models_verify(args) -> int:
     from RenalMassAILib.classify.model_package import load_package
 
     package = load_package(args.package)
-    print(f"OK {package.card.label}: SHA-256 {package.card.sha256} matches; weights load into {package.card.architecture}")
+    print(
+        f"OK {package.card.label}: SHA-256 {package.card.sha256} matches; weights load into {package.card.architecture}"
+    )
     return 0
 
 
@@ -515,8 +646,9 @@ def _run_models_import(args) -> int:
 def _run_models_import_authors(args) -> int:
     from RenalMassAILib.classify.authors_import import import_authors_checkpoint
 
-    path = import_authors_checkpoint(args.checkpoint, args.task, args.phases, args.out, args.id, args.version,
-                                     args.sum_input_channels)
+    path = import_authors_checkpoint(
+        args.checkpoint, args.task, args.phases, args.out, args.id, args.version, args.sum_input_channels
+    )
     print(f"wrote model package {path}")
     return 0
 
@@ -526,23 +658,40 @@ def _run_train(args) -> int:
 
     try:
         config = TrainingConfig(
-            architecture=args.architecture, tasks=tuple(args.tasks), phases=tuple(args.phases),
-            preprocessing=args.preprocessing, epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.lr,
-            seed=args.seed, bf16=args.bf16, augment=not args.no_augment, phase_dropout=args.phase_dropout,
-            imagenet_weights=args.imagenet_weights, model_id=args.id, version=args.version, demo=args.demo,
-            half_precision_weights=args.fp16_weights)
+            architecture=args.architecture,
+            tasks=tuple(args.tasks),
+            phases=tuple(args.phases),
+            preprocessing=args.preprocessing,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.lr,
+            seed=args.seed,
+            bf16=args.bf16,
+            augment=not args.no_augment,
+            phase_dropout=args.phase_dropout,
+            imagenet_weights=args.imagenet_weights,
+            model_id=args.id,
+            version=args.version,
+            demo=args.demo,
+            half_precision_weights=args.fp16_weights,
+        )
         from RenalMassAILib.classify.networks import build_network
+
         build_network(config.architecture, config.phases, config.tasks)
     except ValueError as error:
         raise InputError(str(error)) from None
     if args.every_combination:
         from RenalMassAILib.cohort.combinations import format_table, train_every_combination
+
         table = train_every_combination(args.manifest, args.out, config, args.cache, progress=not args.no_progress)
         print(format_table(table, config.tasks))
         return 0
     result = train(args.manifest, args.out, config, args.cache, args.checkpoint_dir, progress=not args.no_progress)
-    print(json.dumps({"package": str(result.package), "best_epoch": result.best_epoch,
-                      "validation_auc": result.validation_auc}))
+    print(
+        json.dumps(
+            {"package": str(result.package), "best_epoch": result.best_epoch, "validation_auc": result.validation_auc}
+        )
+    )
     return 0
 
 
@@ -553,17 +702,31 @@ def _run_batch(args) -> int:
 
     if args.labels:
         _label_meanings(args)  # a typo is refused before any case runs
-    settings = BatchSettings(args.seg_model, args.malignancy_model, args.aggressiveness_model, args.preprocessing,
-                             args.register, args.threads, args.labels)
+    settings = BatchSettings(
+        args.seg_model,
+        args.malignancy_model,
+        args.aggressiveness_model,
+        args.preprocessing,
+        args.register,
+        args.threads,
+        args.labels,
+    )
     path = run_batch(args.manifest, args.out, settings, args.workers, args.scheduler)
     with open(path, newline="") as file:
         rows = list(csv.DictReader(file))
     plan = json.loads((Path(args.out) / PLAN).read_text())
-    print("this run: " + ", ".join(f"{kind} {count}" for kind, count in sorted(plan["counts"].items()))
-          + f" (reasons per case in {Path(args.out) / PLAN})", file=sys.stderr)
+    print(
+        "this run: "
+        + ", ".join(f"{kind} {count}" for kind, count in sorted(plan["counts"].items()))
+        + f" (reasons per case in {Path(args.out) / PLAN})",
+        file=sys.stderr,
+    )
     failed = [r["case_id"] for r in rows if r["status"] != "ok"]
-    print(f"{len(rows) - len(failed)} of {len(rows)} cases analysed" + (f"; failed: {', '.join(failed)}" if failed else "")
-          + f"; wrote {path}")
+    print(
+        f"{len(rows) - len(failed)} of {len(rows)} cases analysed"
+        + (f"; failed: {', '.join(failed)}" if failed else "")
+        + f"; wrote {path}"
+    )
     return 0
 
 
@@ -577,8 +740,10 @@ def _run_evaluate(args) -> int:
     metrics = evaluate(frame, args.out, args.threshold, args.compare, args.subgroups, args.covariates)
     low, high = metrics["auc_ci95"]
     extra = f"; C-index {metrics['c_index']:.3f}" if "c_index" in metrics else ""
-    print(f"n {metrics['n']}: AUC {metrics['auc']:.3f} (95 % CI {low:.3f}-{high:.3f}){extra}; "
-          f"wrote {Path(args.out) / 'metrics.json'}")
+    print(
+        f"n {metrics['n']}: AUC {metrics['auc']:.3f} (95 % CI {low:.3f}-{high:.3f}){extra}; "
+        f"wrote {Path(args.out) / 'metrics.json'}"
+    )
     return 0
 
 
@@ -586,12 +751,20 @@ def _run_baseline(args) -> int:
     from RenalMassAILib.cohort.baselines import run_baselines
 
     summary = run_baselines(args.manifest, args.out, args.batch)
-    print(f"{summary['usable']} of {summary['cases']} cases scored"
-          + (f"; not scored: {', '.join(summary['errors'])}" if summary["errors"] else ""))
+    print(
+        f"{summary['usable']} of {summary['cases']} cases scored"
+        + (f"; not scored: {', '.join(summary['errors'])}" if summary["errors"] else "")
+    )
     for task, result in summary["tasks"].items():
-        print(f"{task}: " + (result["skipped"] if "skipped" in result else
-                             f"fitted on {result['fit_cases']}, predictions for {result['test_cases']} test cases in "
-                             f"{Path(args.out) / result['predictions']}"))
+        print(
+            f"{task}: "
+            + (
+                result["skipped"]
+                if "skipped" in result
+                else f"fitted on {result['fit_cases']}, predictions for {result['test_cases']} test cases in "
+                f"{Path(args.out) / result['predictions']}"
+            )
+        )
     return 0
 
 
@@ -605,11 +778,16 @@ def _run_labels(args) -> int:
         counts[row.pathology_class] = counts.get(row.pathology_class, 0) + 1
     with_problems = [row for row in rows if row.problems]
     if with_problems:
-        print(f"renalmassai labels: {len(with_problems)} of {len(rows)} records had fields that could not be used "
-              "(each is named in the reason column):", file=sys.stderr)
+        print(
+            f"renalmassai labels: {len(with_problems)} of {len(rows)} records had fields that could not be used "
+            "(each is named in the reason column):",
+            file=sys.stderr,
+        )
         for row in with_problems[:_PROBLEMS_SHOWN]:
-            print(f"  {row.case_id or '(no case_id)'}: {'; '.join(row.problems)} -> {row.pathology_class}",
-                  file=sys.stderr)
+            print(
+                f"  {row.case_id or '(no case_id)'}: {'; '.join(row.problems)} -> {row.pathology_class}",
+                file=sys.stderr,
+            )
         if len(with_problems) > _PROBLEMS_SHOWN:
             print(f"  ... and {len(with_problems) - _PROBLEMS_SHOWN} more", file=sys.stderr)
     print(", ".join(f"{name} {count}" for name, count in sorted(counts.items())) + f"; wrote {args.out}")
@@ -627,12 +805,28 @@ def _run_demo(args) -> int:
     folder = demo_case_dir()
     print(f"demo case: {folder} (synthetic phantom, not patient data)")
     demo_args = argparse.Namespace(
-        arterial=str(folder / "arterial.nii.gz"), venous=str(folder / "venous.nii.gz"),
-        non_contrast=str(folder / "non-contrast.nii.gz"), auto=None, segmentation=None,
-        seg_model=str(demo_segmentation_model()), whole_volume=False, mirroring=None, tile_step=None, no_bf16=False,
-        device="auto", threads=None, center_lps=None, preprocessing=args.preprocessing, register=True,
-        case_id="demo", out=args.out, malignancy_model=None, aggressiveness_model=None, save_inputs=True,
-        no_screenshots=False)
+        arterial=str(folder / "arterial.nii.gz"),
+        venous=str(folder / "venous.nii.gz"),
+        non_contrast=str(folder / "non-contrast.nii.gz"),
+        auto=None,
+        segmentation=None,
+        seg_model=str(demo_segmentation_model()),
+        whole_volume=False,
+        mirroring=None,
+        tile_step=None,
+        no_bf16=False,
+        device="auto",
+        threads=None,
+        center_lps=None,
+        preprocessing=args.preprocessing,
+        register=True,
+        case_id="demo",
+        out=args.out,
+        malignancy_model=None,
+        aggressiveness_model=None,
+        save_inputs=True,
+        no_screenshots=False,
+    )
     return _run_analyze(demo_args)
 
 
@@ -641,31 +835,56 @@ def _run_phantom(args) -> int:
 
     if args.cohort:
         from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
-        manifest = write_phantom_cohort(args.out, args.cohort, seed=args.seed, size=tuple(args.size),
-                                        spacing=tuple(args.spacing), log=lambda text: print(text, file=sys.stderr))
+
+        manifest = write_phantom_cohort(
+            args.out,
+            args.cohort,
+            seed=args.seed,
+            size=tuple(args.size),
+            spacing=tuple(args.spacing),
+            log=lambda text: print(text, file=sys.stderr),
+        )
         print(f"wrote {manifest}")
         return 0
     try:
-        spec = PhantomSpec(subtype=args.subtype, diameter_mm=args.diameter_mm, grade=args.grade, necrosis=args.necrosis,
-                           size=tuple(args.size), spacing=tuple(args.spacing),
-                           misregistration_mm=args.misregistration_mm, seed=args.seed)
+        spec = PhantomSpec(
+            subtype=args.subtype,
+            diameter_mm=args.diameter_mm,
+            grade=args.grade,
+            necrosis=args.necrosis,
+            size=tuple(args.size),
+            spacing=tuple(args.spacing),
+            misregistration_mm=args.misregistration_mm,
+            seed=args.seed,
+        )
     except ValueError as error:
         raise InputError(str(error)) from None
     phantom = make_phantom(spec)
     paths = phantom.write(args.out)
-    truth = {"pathology": phantom.pathology, "subtype": spec.subtype, "grade": spec.grade, "necrosis": spec.necrosis,
-             "lesion_center_lps": phantom.lesion_center_lps, "lesion_side": phantom.lesion_side, "seed": spec.seed}
+    truth = {
+        "pathology": phantom.pathology,
+        "subtype": spec.subtype,
+        "grade": spec.grade,
+        "necrosis": spec.necrosis,
+        "lesion_center_lps": phantom.lesion_center_lps,
+        "lesion_side": phantom.lesion_side,
+        "seed": spec.seed,
+    }
     (Path(args.out) / "truth.json").write_text(json.dumps(truth, indent=2))
     print("wrote " + ", ".join(str(p) for p in paths.values()))
     return 0
 
 
 def _run_bench(args) -> int:
-    from RenalMassAILib.bench import (batch_speed, prepare_speed, refresh_speed, registration_speed,
-                                      segmentation_speed)
+    from RenalMassAILib.bench import batch_speed, prepare_speed, refresh_speed, registration_speed, segmentation_speed
 
-    run = {"prepare": prepare_speed.run, "registration": registration_speed.run, "refresh": refresh_speed.run,
-           "segmentation": segmentation_speed.run, "batch": batch_speed.run}[args.what]
+    run = {
+        "prepare": prepare_speed.run,
+        "registration": registration_speed.run,
+        "refresh": refresh_speed.run,
+        "segmentation": segmentation_speed.run,
+        "batch": batch_speed.run,
+    }[args.what]
     options = {"size": tuple(args.size) if args.size else None, "repeats": args.repeats}
     result = run(**{k: v for k, v in options.items() if v is not None}, log=None if args.json else print)
     print(json.dumps(result))

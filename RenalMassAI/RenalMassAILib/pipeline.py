@@ -33,8 +33,9 @@ class Analysis:
 
 
 class Analyzer:
-    def __init__(self, prepared: PreparedCase, model_paths: dict[str, object] | None = None,
-                 tasks: tuple[str, ...] = TASKS):
+    def __init__(
+        self, prepared: PreparedCase, model_paths: dict[str, object] | None = None, tasks: tuple[str, ...] = TASKS
+    ):
         self.prepared = prepared
         phases = tuple(p.value for p in prepared.case.phases)
         model_paths = model_paths or {}
@@ -45,7 +46,7 @@ class Analyzer:
         for task, (package, used) in chosen.items():
             for i, (other, other_tasks, other_used) in enumerate(self.runs):
                 if other is package and other_used == used:
-                    self.runs[i] = (other, other_tasks + (task,), other_used)
+                    self.runs[i] = (other, (*other_tasks, task), other_used)
                     break
             else:
                 self.runs.append((package, (task,), used))
@@ -65,5 +66,13 @@ class Analyzer:
                 predictions[task], explanations[task] = found[task], maps[task]
                 inputs_of_task[task] = preprocessing.name
         segmentation = prepared.segmentation or {}
-        return Analysis(center, source, inputs, predictions, explanations, inputs_of_task,
-                        bool(segmentation.get("model", {}).get("demo")), tuple(segmentation.get("warnings", ())))
+        return Analysis(
+            center,
+            source,
+            inputs,
+            predictions,
+            explanations,
+            inputs_of_task,
+            bool(segmentation.get("model", {}).get("demo")),
+            tuple(segmentation.get("warnings", ())),
+        )

@@ -71,9 +71,15 @@ def _checked_case(case: Case) -> Case:
     return case
 
 
-def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap | None = None,
-                 center_lps=None, alignment: str = "world",
-                 phase_assignment: PhaseAssignment | None = None, segmentation: dict | None = None) -> PreparedCase:
+def prepare_case(
+    case: Case,
+    preprocessing: Preprocessing,
+    label_map: LabelMap | None = None,
+    center_lps=None,
+    alignment: str = "world",
+    phase_assignment: PhaseAssignment | None = None,
+    segmentation: dict | None = None,
+) -> PreparedCase:
     """segmentation: the record of the model that drew label_map (lesion.segmentation_record), kept for the
     report; label_map must already lie on the reference grid in the reference's frame (as segment gives it)."""
     if label_map is None and center_lps is None:
@@ -85,16 +91,29 @@ def prepare_case(case: Case, preprocessing: Preprocessing, label_map: LabelMap |
         lesion = lesion_at(lesions, center_lps, label_map) if lesions else None
         source = "user"
     elif not lesions:
-        raise InputError(f"segmentation has no tumour voxels (label {label_map.value('tumor')}) and no tumour "
-                         "centre was given (--center-lps X Y Z)")
+        raise InputError(
+            f"segmentation has no tumour voxels (label {label_map.value('tumor')}) and no tumour "
+            "centre was given (--center-lps X Y Z)"
+        )
     else:
         lesion, source = lesions[0], "segmentation"
         center_lps = lesion.centroid_lps
     alignments = align_phases(case, alignment, center_lps)
-    model_input = make_model_input(case, alignments, plane_center(preprocessing, center_lps, lesion, source),
-                                   preprocessing)
-    return PreparedCase(case, lesions, lesion, center_lps, source, alignments, model_input, phase_assignment,
-                        label_map.record if label_map is not None else None, segmentation)
+    model_input = make_model_input(
+        case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing
+    )
+    return PreparedCase(
+        case,
+        lesions,
+        lesion,
+        center_lps,
+        source,
+        alignments,
+        model_input,
+        phase_assignment,
+        label_map.record if label_map is not None else None,
+        segmentation,
+    )
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):

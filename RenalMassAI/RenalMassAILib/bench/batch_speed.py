@@ -18,8 +18,9 @@ def run(size=(160, 160, 48), repeats: int = 1, log=None) -> dict:
         result = {"benchmark": "batch", "cases": CASES, "size": list(size), "models": "bundled demo"}
         for workers in (1, 2):
             start = time.perf_counter()
-            run_batch(manifest, Path(folder) / f"out{workers}", BatchSettings(threads=2 // workers), workers,
-                      progress=False)
+            run_batch(
+                manifest, Path(folder) / f"out{workers}", BatchSettings(threads=2 // workers), workers, progress=False
+            )
             seconds = time.perf_counter() - start
             result[f"workers_{workers}_seconds"] = round(seconds, 1)
             result[f"workers_{workers}_cases_per_hour"] = round(CASES * 3600 / seconds)
@@ -33,6 +34,14 @@ def _cohort(folder: Path, size) -> Path:
     for number in range(CASES):
         phantom = make_phantom(PhantomSpec(size=size, spacing=(2.0, 2.0, 3.0), seed=3000 + number))
         paths = phantom.write(folder / f"c{number}")
-        rows.append({"case_id": f"c{number}", "non_contrast": paths["non-contrast"], "arterial": paths["arterial"],
-                     "venous": paths["venous"], "segmentation": paths["segmentation"], "class": phantom.pathology})
+        rows.append(
+            {
+                "case_id": f"c{number}",
+                "non_contrast": paths["non-contrast"],
+                "arterial": paths["arterial"],
+                "venous": paths["venous"],
+                "segmentation": paths["segmentation"],
+                "class": phantom.pathology,
+            }
+        )
     return write_manifest(folder / "manifest.csv", rows)

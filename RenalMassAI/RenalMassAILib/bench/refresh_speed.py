@@ -21,9 +21,17 @@ from RenalMassAILib.resources import demo_case_dir
 
 def run(size=None, repeats: int = 20, log=None) -> dict:
     folder = demo_case_dir()
-    case = load_case({Phase.NON_CONTRAST: folder / "non-contrast.nii.gz", Phase.ARTERIAL: folder / "arterial.nii.gz",
-                      Phase.VENOUS: folder / "venous.nii.gz"}, "demo")
-    prepared = prepare_case(case, preset("authors-code"), read_label_map(folder / "segmentation.nii.gz", case.reference))
+    case = load_case(
+        {
+            Phase.NON_CONTRAST: folder / "non-contrast.nii.gz",
+            Phase.ARTERIAL: folder / "arterial.nii.gz",
+            Phase.VENOUS: folder / "venous.nii.gz",
+        },
+        "demo",
+    )
+    prepared = prepare_case(
+        case, preset("authors-code"), read_label_map(folder / "segmentation.nii.gz", case.reference)
+    )
     analyzer = Analyzer(prepared)
     analyzer.run()  # warm-up: first calls allocate
     offsets = np.random.default_rng(0).uniform(-4, 4, size=(max(repeats, 1), 3))
@@ -35,10 +43,16 @@ def run(size=None, repeats: int = 20, log=None) -> dict:
         if log:
             log(f"refresh: {times[-1]:.0f} ms")
     worker = _worker_refresh(prepared, analyzer, offsets, log)
-    return {"benchmark": "refresh", "phases": 3, "threads": torch.get_num_threads(), "repeats": len(times),
-            "models": sorted({f"{p.card.id} {p.card.version}" for p, _, _ in analyzer.runs}),
-            "median_ms": round(statistics.median(times), 1), "p90_ms": round(float(np.percentile(times, 90)), 1),
-            **worker}
+    return {
+        "benchmark": "refresh",
+        "phases": 3,
+        "threads": torch.get_num_threads(),
+        "repeats": len(times),
+        "models": sorted({f"{p.card.id} {p.card.version}" for p, _, _ in analyzer.runs}),
+        "median_ms": round(statistics.median(times), 1),
+        "p90_ms": round(float(np.percentile(times, 90)), 1),
+        **worker,
+    }
 
 
 def _worker_refresh(prepared, analyzer, offsets, log) -> dict:
@@ -66,11 +80,14 @@ def _worker_refresh(prepared, analyzer, offsets, log) -> dict:
             if log:
                 log(f"refresh through the worker process: {times[-1]:.0f} ms (worker {worker_times[-1]:.0f} ms)")
         ready = client.ready
-        return {"worker_median_ms": round(statistics.median(times), 1),
-                "worker_p90_ms": round(float(np.percentile(times, 90)), 1),
-                "worker_own_median_ms": round(statistics.median(worker_times), 1),
-                "worker_start_s": round(client.ready_seconds, 2),
-                "worker_import_s": ready["import_seconds"], "worker_load_s": ready["load_seconds"],
-                "worker_first_analysis_s": round(first, 2)}
+        return {
+            "worker_median_ms": round(statistics.median(times), 1),
+            "worker_p90_ms": round(float(np.percentile(times, 90)), 1),
+            "worker_own_median_ms": round(statistics.median(worker_times), 1),
+            "worker_start_s": round(client.ready_seconds, 2),
+            "worker_import_s": ready["import_seconds"],
+            "worker_load_s": ready["load_seconds"],
+            "worker_first_analysis_s": round(first, 2),
+        }
     finally:
         case_scene.close()

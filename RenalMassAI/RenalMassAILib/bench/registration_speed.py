@@ -3,19 +3,23 @@
 import numpy as np
 
 from RenalMassAILib.bench.bench_case import bench_case
+from RenalMassAILib.case.alignment import VOI_MM
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.registration import register_rigid
-from RenalMassAILib.case.alignment import VOI_MM
 from RenalMassAILib.prepare import load_case
 
 
 def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
     paths, phantom = bench_case(size, misregistration_mm=4.0, log=log)
-    case = load_case({Phase.NON_CONTRAST: paths["non-contrast"], Phase.ARTERIAL: paths["arterial"],
-                      Phase.VENOUS: paths["venous"]})
+    case = load_case(
+        {Phase.NON_CONTRAST: paths["non-contrast"], Phase.ARTERIAL: paths["arterial"], Phase.VENOUS: paths["venous"]}
+    )
     center = np.asarray(phantom.lesion_center_lps)
-    result = {"benchmark": "registration", "size": list(size), "true_misregistration":
-              "up to 4 mm shift and 2 degrees rotation per phase"}
+    result = {
+        "benchmark": "registration",
+        "size": list(size),
+        "true_misregistration": "up to 4 mm shift and 2 degrees rotation per phase",
+    }
     for region_name, region in (("voi", VOI_MM), ("whole", None)):
         for phase in (Phase.NON_CONTRAST, Phase.VENOUS):
             fit = register_rigid(case.reference, case.images[phase], center_lps=center, region_mm=region)

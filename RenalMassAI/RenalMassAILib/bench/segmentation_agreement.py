@@ -11,8 +11,10 @@ from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 DEFAULT_PATH = SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False)
-FAST_PATH = {"around the tumour centre": (SegmentationOptions(), True),
-             "no point (located kidneys)": (SegmentationOptions(), False)}
+FAST_PATH = {
+    "around the tumour centre": (SegmentationOptions(), True),
+    "no point (located kidneys)": (SegmentationOptions(), False),
+}
 SEEDS = tuple(range(7901, 7907))
 _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak-3")  # as in the demo's training set
 
@@ -20,10 +22,16 @@ _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak
 def agreement_phantom_spec(seed: int) -> PhantomSpec:
     """Masses of 30, 45 and 60 mm, both sides, all poles; 160 x 160 x 48 voxels of 2 x 2 x 3 mm."""
     number = seed - SEEDS[0]
-    return PhantomSpec(seed=seed, subtype=_SUBTYPES[number % len(_SUBTYPES)],
-                       diameter_mm=(45.0, 30.0, 60.0)[number % 3],
-                       side=("left", "right")[number % 2], pole=("mid", "upper", "lower")[number % 3], extra_cysts=1,
-                       size=(160, 160, 48), spacing=(2.0, 2.0, 3.0))
+    return PhantomSpec(
+        seed=seed,
+        subtype=_SUBTYPES[number % len(_SUBTYPES)],
+        diameter_mm=(45.0, 30.0, 60.0)[number % 3],
+        side=("left", "right")[number % 2],
+        pole=("mid", "upper", "lower")[number % 3],
+        extra_cysts=1,
+        size=(160, 160, 48),
+        spacing=(2.0, 2.0, 3.0),
+    )
 
 
 def dice(a: np.ndarray, b: np.ndarray) -> float:
@@ -43,15 +51,23 @@ def measure_agreement(model_folder, variants=FAST_PATH, seeds=SEEDS, log=None) -
         default = segment(case, model, None, DEFAULT_PATH)
         reference = sitk.GetArrayViewFromImage(default.label_map.image) == 2
         truth = sitk.GetArrayViewFromImage(phantom.labels) == 2
-        row = {"seed": seed, "mass": f"{spec.subtype}, {spec.diameter_mm:.0f} mm, {spec.side} {spec.pole}",
-               "default_vs_truth": round(dice(reference, truth), 3), "default_passes": default.forward_passes}
+        row = {
+            "seed": seed,
+            "mass": f"{spec.subtype}, {spec.diameter_mm:.0f} mm, {spec.side} {spec.pole}",
+            "default_vs_truth": round(dice(reference, truth), 3),
+            "default_passes": default.forward_passes,
+        }
         for name, (options, at_centre) in variants.items():
             result = segment(case, model, phantom.lesion_center_lps if at_centre else None, options)
             tumour = sitk.GetArrayViewFromImage(result.label_map.image) == 2
             inside = _inside(result.boxes, tumour.shape)
-            row[name] = {"vs_default_in_box": round(dice(tumour & inside, reference & inside), 3),
-                         "vs_default": round(dice(tumour, reference), 3), "vs_truth": round(dice(tumour, truth), 3),
-                         "passes": result.forward_passes, "growths": result.growths}
+            row[name] = {
+                "vs_default_in_box": round(dice(tumour & inside, reference & inside), 3),
+                "vs_default": round(dice(tumour, reference), 3),
+                "vs_truth": round(dice(tumour, truth), 3),
+                "passes": result.forward_passes,
+                "growths": result.growths,
+            }
         say(f"seed {seed} ({row['mass']}): " + ", ".join(f"{n} {row[n]['vs_default_in_box']:.3f}" for n in variants))
         rows.append(row)
     return rows
@@ -66,6 +82,11 @@ def _inside(boxes, shape) -> np.ndarray:
 
 def summary(rows: list[dict], variants=FAST_PATH) -> dict:
     """Mean and minimum tumour Dice against the default path (inside the boxes; whole volume), per variant."""
-    return {name: {f"{key}_{stat}": round(float(f([r[name][key] for r in rows])), 3)
-                   for key in ("vs_default_in_box", "vs_default") for stat, f in (("mean", np.mean), ("min", np.min))}
-            for name in variants}
+    return {
+        name: {
+            f"{key}_{stat}": round(float(f([r[name][key] for r in rows])), 3)
+            for key in ("vs_default_in_box", "vs_default")
+            for stat, f in (("mean", np.mean), ("min", np.min))
+        }
+        for name in variants
+    }

@@ -35,13 +35,18 @@ def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
     torch.set_num_threads(2)
     timings = {}
     for name, point, options in (
-            ("fast_point", centre, SegmentationOptions(grow=False)),  # the mass inside the first box
-            ("fast_point_grown", centre, SegmentationOptions()),  # random weights reach every face: growth to the cap
-            ("fast_no_point", None, SegmentationOptions(grow=False))):
+        ("fast_point", centre, SegmentationOptions(grow=False)),  # the mass inside the first box
+        ("fast_point_grown", centre, SegmentationOptions()),  # random weights reach every face: growth to the cap
+        ("fast_no_point", None, SegmentationOptions(grow=False)),
+    ):
         say(f"{name} ...")
         result = segment(case, model, point, options)
-        timings[name] = {"seconds": round(result.seconds, 1), "regions": result.regions,
-                         "forward_passes": result.forward_passes, "growths": result.growths}
+        timings[name] = {
+            "seconds": round(result.seconds, 1),
+            "regions": result.regions,
+            "forward_passes": result.forward_passes,
+            "growths": result.growths,
+        }
         say(f"{name}: {timings[name]}")
 
     steps, per_pass = _default_path_cost(model, arterial)
@@ -49,10 +54,19 @@ def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
     say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
     say("agreement with the default path (demo model, held-out phantoms) ...")
     rows = measure_agreement(demo, log=say)
-    return {"benchmark": "segmentation", "size": list(size), "spacing_mm": list(arterial.GetSpacing()),
-            "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
-            **timings, "default_steps": steps, "default_mirrors": 8, "fp32_seconds_per_pass": round(per_pass, 2),
-            "default_projected_seconds": round(projected), "agreement": rows, "agreement_summary": summary(rows)}
+    return {
+        "benchmark": "segmentation",
+        "size": list(size),
+        "spacing_mm": list(arterial.GetSpacing()),
+        "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
+        **timings,
+        "default_steps": steps,
+        "default_mirrors": 8,
+        "fp32_seconds_per_pass": round(per_pass, 2),
+        "default_projected_seconds": round(projected),
+        "agreement": rows,
+        "agreement_summary": summary(rows),
+    }
 
 
 def _default_path_cost(model, image: sitk.Image) -> tuple[int, float]:
@@ -60,7 +74,7 @@ def _default_path_cost(model, image: sitk.Image) -> tuple[int, float]:
     one fp32 forward pass of a patch."""
     predictor = nnunet_predictor(model, True, 0.5, False, torch.device("cpu"), lambda *args: None)
     target = predictor.configuration_manager.spacing
-    shape = [int(round(n * s / t)) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], target)]
+    shape = [round(n * s / t) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], target)]
     steps = len(predictor._internal_get_sliding_window_slicers(shape))
     patch = torch.zeros(1, 1, *predictor.configuration_manager.patch_size)
     with torch.inference_mode():

@@ -15,8 +15,9 @@ _DATE = re.compile(r"^(\d{4})\.?(\d{2})\.?(\d{2})$")
 _UNDATED = datetime.date(1900, 1, 1)  # stands for "same, unknown day" when no date is written
 
 
-def acquisition_moment(date: str | None, time: str | None, date_time: str | None,
-                       what: str) -> datetime.datetime | None:
+def acquisition_moment(
+    date: str | None, time: str | None, date_time: str | None, what: str
+) -> datetime.datetime | None:
     """The acquisition moment; None when no time is written. Bad text raises InputError naming what."""
     if date_time:
         return _parse_date_time(date_time, what)
@@ -30,8 +31,10 @@ def _parse_time(text: str, what: str, field: str) -> datetime.time:
     match = _TIME.match(text.strip())
     hours, minutes, seconds = (int(match.group(g) or 0) for g in (1, 2, 3)) if match else (99, 0, 0)
     if not match or hours > 23 or minutes > 59 or seconds > 60:
-        raise InputError(f"{what}: DICOM {field} {text!r} is not a time (HHMMSS.frac); "
-                         "assign the phases explicitly (--non-contrast / --arterial / --venous)")
+        raise InputError(
+            f"{what}: DICOM {field} {text!r} is not a time (HHMMSS.frac); "
+            "assign the phases explicitly (--non-contrast / --arterial / --venous)"
+        )
     micro = int((match.group(4) or "0").ljust(6, "0"))
     return datetime.time(hours, minutes, min(seconds, 59), micro)
 
@@ -41,15 +44,19 @@ def _parse_date(text: str, what: str) -> datetime.date:
     try:
         return datetime.date(*(int(g) for g in match.groups()))
     except (AttributeError, ValueError):
-        raise InputError(f"{what}: DICOM Acquisition Date {text!r} is not a date (YYYYMMDD); "
-                         "assign the phases explicitly (--non-contrast / --arterial / --venous)") from None
+        raise InputError(
+            f"{what}: DICOM Acquisition Date {text!r} is not a date (YYYYMMDD); "
+            "assign the phases explicitly (--non-contrast / --arterial / --venous)"
+        ) from None
 
 
 def _parse_date_time(text: str, what: str) -> datetime.datetime:
     bare = re.split(r"[+-]", text.strip(), maxsplit=1)[0]  # the UTC offset is the same within a study
     if len(bare) < 8:
-        raise InputError(f"{what}: DICOM Acquisition DateTime {text!r} is not a date-time "
-                         "(YYYYMMDDHHMMSS.frac); assign the phases explicitly")
+        raise InputError(
+            f"{what}: DICOM Acquisition DateTime {text!r} is not a date-time "
+            "(YYYYMMDDHHMMSS.frac); assign the phases explicitly"
+        )
     day = _parse_date(bare[:8], what)
     time = _parse_time(bare[8:], what, "Acquisition DateTime") if len(bare) > 8 else datetime.time()
     return datetime.datetime.combine(day, time)

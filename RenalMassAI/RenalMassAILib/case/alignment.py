@@ -51,9 +51,14 @@ def registered_alignment(case: Case, phase: Phase, center_lps=None, region_mm=No
         result = register_rigid(case.reference, case.images[phase], center_lps=center_lps, region_mm=region_mm)
     except (RuntimeError, ValueError) as error:  # SimpleITK raises RuntimeError (e.g. too few samples)
         message = " ".join(str(error).split())[:300]
-        quality = {"method": "rigid", "kept": "identity", "correlation_before": None, "correlation_after": None,
-                   "error": f"rigid registration of the {phase.long_name} phase failed, the same world point was "
-                            f"kept: {message}"}
+        quality = {
+            "method": "rigid",
+            "kept": "identity",
+            "correlation_before": None,
+            "correlation_after": None,
+            "error": f"rigid registration of the {phase.long_name} phase failed, the same world point was "
+            f"kept: {message}",
+        }
         return PhaseAlignment(phase, sitk.Euler3DTransform(), quality)
     improved = math.isfinite(result.correlation_after) and not result.correlation_after <= result.correlation_before
     quality = result.summary() | {"kept": "registration" if improved else "identity"}
@@ -63,7 +68,8 @@ def registered_alignment(case: Case, phase: Phase, center_lps=None, region_mm=No
 def resample_onto_reference(case: Case, alignments: dict[Phase, PhaseAlignment]) -> dict[Phase, sitk.Image]:
     """Every phase on the reference grid (float32 HU, air outside a phase's field of view)."""
     return {
-        phase: sitk.Resample(case.images[phase], case.reference, alignments[phase].transform,
-                             sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
+        phase: sitk.Resample(
+            case.images[phase], case.reference, alignments[phase].transform, sitk.sitkLinear, AIR_HU, sitk.sitkFloat32
+        )
         for phase in case.phases
     }

@@ -1,7 +1,7 @@
 """The Case: the CT phases of one patient examination, in HU, with where they came from."""
 
 import dataclasses
-from typing import Mapping
+from collections.abc import Mapping
 
 import SimpleITK as sitk
 

@@ -98,7 +98,7 @@ def _parsed(path: str):
     try:
         ds = pydicom.dcmread(path, stop_before_pixels=True, force=True)
         return ds if ds.get("SOPClassUID") else None
-    except Exception:  # noqa: BLE001 - whatever a non-DICOM file makes the forced parser do
+    except Exception:
         return None
 
 

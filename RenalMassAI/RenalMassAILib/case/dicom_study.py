@@ -86,13 +86,20 @@ def why_not_a_ct_volume(headers: tuple[DicomHeader, ...]) -> str | None:
     if first.modality and first.modality != "CT":
         return f"modality {first.modality}, not CT"
     if first.image_type and first.image_type[0] == "DERIVED" and first.lossy_compression:
-        return (f"lossy-compressed copy (ImageType '{image_type}', Lossy Image Compression 01, transfer syntax "
-                f"{first.transfer_syntax}): HU altered; export the original series")
+        return (
+            f"lossy-compressed copy (ImageType '{image_type}', Lossy Image Compression 01, transfer syntax "
+            f"{first.transfer_syntax}): HU altered; export the original series"
+        )
     if first.image_type and first.image_type[0] == "DERIVED":
-        return f"DERIVED image (ImageType '{image_type}'{_described(first)}): a map or reformat computed from the scan, not original CT"
+        return (
+            f"DERIVED image (ImageType '{image_type}'{_described(first)}): a map or reformat computed from the scan, "
+            "not original CT"
+        )
     if first.sop_class_uid in ENHANCED_CT_STORAGE or first.number_of_frames > 1:
-        return (f"multi-frame image (SOP Class {first.sop_class_uid}) is not supported; "
-                "export the series as classic single-frame CT images")
+        return (
+            f"multi-frame image (SOP Class {first.sop_class_uid}) is not supported; "
+            "export the series as classic single-frame CT images"
+        )
     if first.sop_class_uid and first.sop_class_uid != CT_IMAGE_STORAGE:
         return f"SOP Class {first.sop_class_uid} is not CT Image Storage"
     return None

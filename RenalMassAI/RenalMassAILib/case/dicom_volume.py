@@ -49,8 +49,10 @@ def decode_slice(header: DicomHeader, what: str) -> np.ndarray:
     if pixels.ndim == 3 and pixels.shape[0] == 1:
         pixels = pixels[0]
     if pixels.shape != (header.rows, header.columns):
-        raise InputError(f"{what}: file {header.path!r} decodes to {pixels.shape} pixels, its header says "
-                         f"{header.rows} x {header.columns}")
+        raise InputError(
+            f"{what}: file {header.path!r} decodes to {pixels.shape} pixels, its header says "
+            f"{header.rows} x {header.columns}"
+        )
     return pixels
 
 
@@ -60,7 +62,7 @@ def _decode_with_pydicom(path: str) -> np.ndarray | None:
             warnings.simplefilter("ignore")
             ds = pydicom.dcmread(path, force=True)
             hu = apply_rescale(ds.pixel_array, ds)
-    except Exception:  # noqa: BLE001 - any decoder failure: the caller reports GDCM's reason
+    except Exception:
         return None
     integral = np.array_equal(hu, np.round(hu)) and np.abs(hu).max(initial=0) < 32768
     return hu.astype(np.int16 if integral else np.float32)
@@ -72,12 +74,15 @@ def _check_repeats(stack: SliceStack, what: str) -> tuple[str, ...]:
     for kept, repeat in stack.repeats:
         if not np.array_equal(decode_slice(kept, what), decode_slice(repeat, what)):
             position = ", ".join(f"{c:.2f}" for c in kept.position)
-            raise InputError(f"{what}: files {kept.path!r} and {repeat.path!r} lie at the same position "
-                             f"({position}) mm with different pixels (two acquisitions in one series?); "
-                             "give the folder of one of them")
+            raise InputError(
+                f"{what}: files {kept.path!r} and {repeat.path!r} lie at the same position "
+                f"({position}) mm with different pixels (two acquisitions in one series?); "
+                "give the folder of one of them"
+            )
         dropped.append(repeat.path)
     if not dropped:
         return ()
-    return (f"{len(dropped)} file(s) repeat a slice position with identical pixels and were left out: "
-            + ", ".join(repr(p) for p in dropped),)
-
+    return (
+        f"{len(dropped)} file(s) repeat a slice position with identical pixels and were left out: "
+        + ", ".join(repr(p) for p in dropped),
+    )

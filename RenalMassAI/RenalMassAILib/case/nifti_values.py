@@ -24,14 +24,16 @@ def check_nifti_values_finite(path: str, what: str) -> None:
     try:
         stored = nib.load(path).dataobj  # where the voxels start in the file, their type and shape
         offset, dtype, count = int(stored.offset), np.dtype(stored.dtype), int(np.prod(stored.shape))
-    except Exception:  # noqa: BLE001 - an unreadable file is reported by the ITK reader after this
+    except Exception:
         return
     if dtype.kind not in "fc":
         return
     bad = _count_non_finite(path, offset, dtype, count)
     if bad:
-        raise InputError(f"{what}: {bad} voxel(s) are NaN or infinite in the file's raw data (ITK would read "
-                         "them as 0 HU); fix or mask them before analysis")
+        raise InputError(
+            f"{what}: {bad} voxel(s) are NaN or infinite in the file's raw data (ITK would read "
+            "them as 0 HU); fix or mask them before analysis"
+        )
 
 
 def _count_non_finite(path: str, offset: int, dtype: np.dtype, count: int) -> int:

@@ -16,11 +16,24 @@ from RenalMassAILib.case.reading import ImageSource
 from RenalMassAILib.errors import InputError
 
 _WORDS = {
-    Phase.NON_CONTRAST: {"n", "nc", "non", "noncontrast", "noncon", "plain", "native", "unenhanced",
-                         "pre", "precontrast", "wo", "without", "nativ", "cminus"},
+    Phase.NON_CONTRAST: {
+        "n",
+        "nc",
+        "non",
+        "noncontrast",
+        "noncon",
+        "plain",
+        "native",
+        "unenhanced",
+        "pre",
+        "precontrast",
+        "wo",
+        "without",
+        "nativ",
+        "cminus",
+    },
     Phase.ARTERIAL: {"a", "art", "arterial", "arteria", "cortical", "corticomedullary", "cm", "early", "angio", "cta"},
-    Phase.VENOUS: {"v", "ven", "venous", "portal", "pv", "portovenous", "nephrographic", "nephro", "np",
-                   "parenchymal"},
+    Phase.VENOUS: {"v", "ven", "venous", "portal", "pv", "portovenous", "nephrographic", "nephro", "np", "parenchymal"},
 }
 # Phases outside the method: named so they are not mistaken for V.
 _OTHER_WORDS = {"delayed", "delay", "excretory", "urographic", "pyelographic", "scout", "topogram", "localizer"}
@@ -82,16 +95,21 @@ def detect_phases(sources: list[ImageSource]) -> PhaseAssignment:
 
     _assign_by_acquisition_order(enhanced, assigned, assign, ignored)
     if not assigned:
-        raise InputError("no phase could be recognised from " + ", ".join(s.label() for s in sources)
-                         + "; assign the phases explicitly (--non-contrast / --arterial / --venous)")
+        raise InputError(
+            "no phase could be recognised from "
+            + ", ".join(s.label() for s in sources)
+            + "; assign the phases explicitly (--non-contrast / --arterial / --venous)"
+        )
     return PhaseAssignment(assigned, reasons, tuple(ignored))
 
 
 def _assign_by_acquisition_order(enhanced, assigned, assign, ignored) -> None:
     """Enhanced series without a phase name: earlier acquisition = arterial, later = venous."""
     free = [p for p in (Phase.ARTERIAL, Phase.VENOUS) if p not in assigned]
-    moments = {id(s): acquisition_moment(s.acquisition_date, s.acquisition_time, s.acquisition_datetime, s.label())
-               for s, _ in enhanced}
+    moments = {
+        id(s): acquisition_moment(s.acquisition_date, s.acquisition_time, s.acquisition_datetime, s.label())
+        for s, _ in enhanced
+    }
     timed = [(s, why) for s, why in enhanced if moments[id(s)] is not None]
     dated = all(s.acquisition_date or s.acquisition_datetime for s, _ in timed)
 

@@ -35,8 +35,14 @@ def _figure(value: float) -> float | None:
     return round(value, 4) if np.isfinite(value) else None
 
 
-def register_rigid(fixed: sitk.Image, moving: sitk.Image, center_lps=None, region_mm=None,
-                   sampling_fraction: float = 0.01, seed: int = 1) -> RegistrationResult:
+def register_rigid(
+    fixed: sitk.Image,
+    moving: sitk.Image,
+    center_lps=None,
+    region_mm=None,
+    sampling_fraction: float = 0.01,
+    seed: int = 1,
+) -> RegistrationResult:
     """Euler 3D, Mattes mutual information, 3 levels (shrink 4/2/1).
 
     Starts from the identity: phases of one examination share the scanner's physical space. With
@@ -62,7 +68,8 @@ def register_rigid(fixed: sitk.Image, moving: sitk.Image, center_lps=None, regio
     method.SetMetricSamplingPercentage(sampling_fraction, seed)
     method.SetInterpolator(sitk.sitkLinear)
     method.SetOptimizerAsRegularStepGradientDescent(
-        learningRate=2.0, minStep=1e-3, numberOfIterations=200, relaxationFactor=0.5)
+        learningRate=2.0, minStep=1e-3, numberOfIterations=200, relaxationFactor=0.5
+    )
     method.SetOptimizerScalesFromPhysicalShift()
     method.SetShrinkFactorsPerLevel([4, 2, 1])
     method.SetSmoothingSigmasPerLevel([2.0, 1.0, 0.0])

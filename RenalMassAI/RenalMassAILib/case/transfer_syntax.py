@@ -23,11 +23,17 @@ def check_pixel_encoding(headers: tuple[DicomHeader, ...] | list[DicomHeader], w
     syntaxes = {h.transfer_syntax for h in headers}
     refused = sorted(syntaxes & _JPEG_LOSSY)
     if refused:
-        raise InputError(f"{what}: pixels are lossy JPEG compressed (transfer syntax {', '.join(refused)}), which "
-                         "changes HU by tens of units; export the series uncompressed or losslessly compressed")
-    notes = [f"pixels {_NEAR_LOSSLESS[s]} compressed (transfer syntax {s}): HU may differ by a few units"
-             for s in sorted(syntaxes & set(_NEAR_LOSSLESS))]
+        raise InputError(
+            f"{what}: pixels are lossy JPEG compressed (transfer syntax {', '.join(refused)}), which "
+            "changes HU by tens of units; export the series uncompressed or losslessly compressed"
+        )
+    notes = [
+        f"pixels {_NEAR_LOSSLESS[s]} compressed (transfer syntax {s}): HU may differ by a few units"
+        for s in sorted(syntaxes & set(_NEAR_LOSSLESS))
+    ]
     if any(h.lossy_compression for h in headers) and not notes:
-        notes.append("Lossy Image Compression (0028,2110) is 01: the pixels were lossy-compressed before; "
-                     "HU may differ from the scanner's")
+        notes.append(
+            "Lossy Image Compression (0028,2110) is 01: the pixels were lossy-compressed before; "
+            "HU may differ from the scanner's"
+        )
     return tuple(notes)

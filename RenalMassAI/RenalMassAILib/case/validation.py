@@ -16,8 +16,9 @@ def check_ct_image(image: sitk.Image, what: str) -> None:
     if image.GetDimension() != 3 or min(image.GetSize()) < 2:
         raise InputError(f"{what}: expected a 3D volume, got size {image.GetSize()}")
     if image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(f"{what}: expected a grey-level CT volume, got "
-                         f"{image.GetNumberOfComponentsPerPixel()} components per voxel")
+        raise InputError(
+            f"{what}: expected a grey-level CT volume, got {image.GetNumberOfComponentsPerPixel()} components per voxel"
+        )
     check_spacing(image, what)
     voxels = sitk.GetArrayViewFromImage(image)
     if voxels.dtype.kind == "f":
@@ -29,11 +30,13 @@ def check_ct_image(image: sitk.Image, what: str) -> None:
     if low > -50:
         raise InputError(
             f"{what}: does not look like CT in Hounsfield units (1st percentile {low:.0f}, nothing darker "
-            "than fat); is it another modality, or raw stored values without rescale slope/intercept?")
+            "than fat); is it another modality, or raw stored values without rescale slope/intercept?"
+        )
     if median < -1100 or high > 4000:
         raise InputError(
             f"{what}: does not look like CT in Hounsfield units (median {median:.0f}, 99th percentile "
-            f"{high:.0f}; expected air near -1000 and bone below 4000)")
+            f"{high:.0f}; expected air near -1000 and bone below 4000)"
+        )
 
 
 def check_spacing(image: sitk.Image, what: str) -> None:
@@ -41,7 +44,8 @@ def check_spacing(image: sitk.Image, what: str) -> None:
     if any(not MIN_SPACING_MM <= s <= MAX_SPACING_MM for s in spacing):
         raise InputError(
             f"{what}: voxel spacing {tuple(round(s, 4) for s in spacing)} mm is outside "
-            f"{MIN_SPACING_MM}-{MAX_SPACING_MM} mm; check the file's header")
+            f"{MIN_SPACING_MM}-{MAX_SPACING_MM} mm; check the file's header"
+        )
 
 
 def check_overlap(image: sitk.Image, reference: sitk.Image, what: str, reference_what: str) -> None:
@@ -53,7 +57,8 @@ def check_overlap(image: sitk.Image, reference: sitk.Image, what: str, reference
     if shared < MIN_OVERLAP_FRACTION * smaller:
         raise InputError(
             f"{what} does not overlap {reference_what} in physical space (its extent "
-            f"{_box(low_a, high_a)} mm vs {_box(low_b, high_b)} mm, LPS); is it from another patient or position?")
+            f"{_box(low_a, high_a)} mm vs {_box(low_b, high_b)} mm, LPS); is it from another patient or position?"
+        )
 
 
 def check_point_inside(point_lps, image: sitk.Image, what: str, image_what: str) -> None:
@@ -62,7 +67,8 @@ def check_point_inside(point_lps, image: sitk.Image, what: str, image_what: str)
         low, high = physical_bounds(image)
         raise InputError(
             f"{what} {tuple(round(float(c), 1) for c in point_lps)} (LPS, mm) lies outside {image_what} "
-            f"(extent {_box(low, high)} mm)")
+            f"(extent {_box(low, high)} mm)"
+        )
 
 
 def physical_bounds(image: sitk.Image, edges: bool = True) -> tuple[np.ndarray, np.ndarray]:
@@ -75,7 +81,7 @@ def physical_bounds(image: sitk.Image, edges: bool = True) -> tuple[np.ndarray, 
 
 
 def _subsample(voxels: np.ndarray) -> np.ndarray:
-    step = max(1, int(round((voxels.size / _STATS_VOXELS) ** (1 / 3))))
+    step = max(1, round((voxels.size / _STATS_VOXELS) ** (1 / 3)))
     return voxels[::step, ::step, ::step]
 
 

@@ -20,8 +20,15 @@ from RenalMassAILib.errors import InputError
 _LAYOUTS = {"modelN.": 3, "model1.": 2, "Res2D.": 1}
 
 
-def import_authors_checkpoint(checkpoint, task: str, phases: list[str], out, model_id: str | None = None,
-                              version: str = "1.0", sum_input_channels: bool = False) -> Path:
+def import_authors_checkpoint(
+    checkpoint,
+    task: str,
+    phases: list[str],
+    out,
+    model_id: str | None = None,
+    version: str = "1.0",
+    sum_input_channels: bool = False,
+) -> Path:
     checkpoint = Path(checkpoint)
     where = f"authors' checkpoint {str(checkpoint)!r}"
     if not checkpoint.is_file():
@@ -31,12 +38,16 @@ def import_authors_checkpoint(checkpoint, task: str, phases: list[str], out, mod
     state = _state_dict(load_state_dict(checkpoint, where), where)
     layout = next((prefix for prefix in _LAYOUTS if any(k.startswith(prefix) for k in state)), None)
     if layout is None:
-        raise InputError(f"{where}: keys like {sorted(state)[:2]} match none of the authors' networks "
-                         "(HybridNAV modelN.*, HybridXX model1.*, Res18 Res2D.*)")
+        raise InputError(
+            f"{where}: keys like {sorted(state)[:2]} match none of the authors' networks "
+            "(HybridNAV modelN.*, HybridXX model1.*, Res18 Res2D.*)"
+        )
     phases = tuple(phases)
     if len(phases) != _LAYOUTS[layout] or len(set(phases)) != len(phases) or not set(phases) <= {"N", "A", "V"}:
-        raise InputError(f"--phases {' '.join(phases)}: this checkpoint ({layout.rstrip('.')}*) takes "
-                         f"{_LAYOUTS[layout]} distinct phase(s) among N A V, in the order of its branches")
+        raise InputError(
+            f"--phases {' '.join(phases)}: this checkpoint ({layout.rstrip('.')}*) takes "
+            f"{_LAYOUTS[layout]} distinct phase(s) among N A V, in the order of its branches"
+        )
     if layout == "modelN." and phases != ("N", "A", "V"):
         raise InputError("--phases: a HybridNAV checkpoint takes N A V in that order")
     state, channels = _one_channel_conv1(state, layout, sum_input_channels, where)
@@ -62,8 +73,11 @@ def import_authors_checkpoint(checkpoint, task: str, phases: list[str], out, mod
 
 def _one_channel_conv1(state: dict, layout: str, sum_input_channels: bool, where: str) -> tuple[dict, dict]:
     """The state with every branch's conv1 taking one channel, and what was read and done."""
-    counts = {key.removesuffix(".conv1.weight"): int(value.shape[1]) for key, value in state.items()
-              if key.endswith(".conv1.weight") and value.ndim == 4 and key.count(".") == 2}
+    counts = {
+        key.removesuffix(".conv1.weight"): int(value.shape[1])
+        for key, value in state.items()
+        if key.endswith(".conv1.weight") and value.ndim == 4 and key.count(".") == 2
+    }
     wide = {branch: count for branch, count in counts.items() if count != 1}
     if not counts:
         raise InputError(f"{where}: has no branch conv1 weights ({layout}conv1.weight)")
@@ -71,14 +85,19 @@ def _one_channel_conv1(state: dict, layout: str, sum_input_channels: bool, where
         return state, {"checkpoint": 1, "used": 1}
     described = ", ".join(f"{branch}.conv1 takes {count} input channels" for branch, count in wide.items())
     if not sum_input_channels:
-        raise InputError(f"{where}: {described} (the authors' Res18 defaults to in_channel=16), but this project feeds "
-                         "one slice per phase; if the network saw that slice repeated in every channel, import with "
-                         "--sum-input-channels (exact for such input), otherwise retrain it with in_channel=1")
+        raise InputError(
+            f"{where}: {described} (the authors' Res18 defaults to in_channel=16), but this project feeds "
+            "one slice per phase; if the network saw that slice repeated in every channel, import with "
+            "--sum-input-channels (exact for such input), otherwise retrain it with in_channel=1"
+        )
     state = dict(state)
     for branch in wide:
         state[f"{branch}.conv1.weight"] = state[f"{branch}.conv1.weight"].sum(dim=1, keepdim=True)
-    return state, {"checkpoint": max(wide.values()), "used": 1,
-                   "how": "conv1 filters summed over the input channels: exact when one slice fills every channel"}
+    return state, {
+        "checkpoint": max(wide.values()),
+        "used": 1,
+        "how": "conv1 filters summed over the input channels: exact when one slice fills every channel",
+    }
 
 
 def _state_dict(loaded, where: str) -> dict:

@@ -70,14 +70,21 @@ class ModelInput:
     preprocessing: Preprocessing
 
 
-def make_model_input(case: Case, alignments: dict[Phase, PhaseAlignment], plane_center_lps,
-                     preprocessing: Preprocessing) -> ModelInput:
+def make_model_input(
+    case: Case, alignments: dict[Phase, PhaseAlignment], plane_center_lps, preprocessing: Preprocessing
+) -> ModelInput:
     geometry = PatchGeometry(tuple(float(c) for c in plane_center_lps), preprocessing.pixel_mm, preprocessing.size)
     grid = geometry.grid()
     patches = {}
     for phase in case.phases:
-        sampled = sitk.Resample(case.images[phase], grid, alignments[phase].transform, sitk.sitkLinear,
-                                preprocessing.outside_hu, sitk.sitkFloat32)
+        sampled = sitk.Resample(
+            case.images[phase],
+            grid,
+            alignments[phase].transform,
+            sitk.sitkLinear,
+            preprocessing.outside_hu,
+            sitk.sitkFloat32,
+        )
         patches[phase] = scale_hu(sitk.GetArrayFromImage(sampled)[0], preprocessing.hu_window)
     return ModelInput(patches, geometry, preprocessing)
 

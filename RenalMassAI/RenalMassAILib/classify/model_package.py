@@ -82,10 +82,17 @@ def read_card(folder: Path) -> ModelCard:
         if fields.get("format") != FORMAT:
             raise InputError(f"{where}: format {fields.get('format')!r} is not {FORMAT!r}")
         card = ModelCard(
-            id=str(fields["id"]), version=str(fields["version"]), demo=bool(fields["demo"]),
-            tasks=tuple(fields["tasks"]), phases=tuple(fields["phases"]), architecture=fields["architecture"],
+            id=str(fields["id"]),
+            version=str(fields["version"]),
+            demo=bool(fields["demo"]),
+            tasks=tuple(fields["tasks"]),
+            phases=tuple(fields["phases"]),
+            architecture=fields["architecture"],
             preprocessing=Preprocessing.from_dict(fields["preprocessing"]),
-            weights_file=fields["weights"]["file"], sha256=fields["weights"]["sha256"].lower(), fields=fields)
+            weights_file=fields["weights"]["file"],
+            sha256=fields["weights"]["sha256"].lower(),
+            fields=fields,
+        )
     except KeyError as missing:
         raise InputError(f"{where}: {CARD} lacks the field {missing}") from None
     except (TypeError, ValueError) as error:
@@ -109,8 +116,10 @@ def verify_package(folder) -> ModelCard:
         raise InputError(f"model package {str(folder)!r}: weights file {card.weights_file!r} is missing")
     actual = sha256_of(weights)
     if actual != card.sha256:
-        raise InputError(f"model package {str(folder)!r}: checksum mismatch for {card.weights_file} (SHA-256 "
-                         f"{actual[:12]}..., card says {card.sha256[:12]}...): the file is damaged or was changed")
+        raise InputError(
+            f"model package {str(folder)!r}: checksum mismatch for {card.weights_file} (SHA-256 "
+            f"{actual[:12]}..., card says {card.sha256[:12]}...): the file is damaged or was changed"
+        )
     return card
 
 
@@ -130,8 +139,9 @@ def load_package(path) -> ModelPackage:
         network.load_state_dict({k: v.float() for k, v in state.items()}, strict=True)
     except RuntimeError as error:
         first = str(error).splitlines()[0]
-        raise InputError(f"model package {str(path)!r}: weights do not fit a {card.architecture} network "
-                         f"({first})") from None
+        raise InputError(
+            f"model package {str(path)!r}: weights do not fit a {card.architecture} network ({first})"
+        ) from None
     return ModelPackage(path, card, network.eval())
 
 
@@ -139,11 +149,14 @@ def load_state_dict(path: Path, where: str) -> dict:
     try:
         if path.suffix == ".safetensors":
             from safetensors.torch import load_file
+
             return load_file(str(path))
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # a damaged file raises many kinds of errors
-        raise InputError(f"{where}: weights {path.name} cannot be read ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        raise InputError(
+            f"{where}: weights {path.name} cannot be read ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''})"
+        ) from None
 
 
 def write_package(folder, network: torch.nn.Module, card: dict, half: bool = False) -> Path:
@@ -153,11 +166,15 @@ def write_package(folder, network: torch.nn.Module, card: dict, half: bool = Fal
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     weights = folder / "weights.safetensors"
-    state = {k: (v.half() if half and v.is_floating_point() else v).contiguous()
-             for k, v in network.state_dict().items()}
+    state = {
+        k: (v.half() if half and v.is_floating_point() else v).contiguous() for k, v in network.state_dict().items()
+    }
     save_file(state, str(weights))
-    card = {"format": FORMAT, **card,
-            "weights": {"file": weights.name, "sha256": sha256_of(weights), "dtype": "float16" if half else "float32"}}
+    card = {
+        "format": FORMAT,
+        **card,
+        "weights": {"file": weights.name, "sha256": sha256_of(weights), "dtype": "float16" if half else "float32"},
+    }
     (folder / CARD).write_text(json.dumps(card, indent=2) + "\n")
     return folder
 
@@ -207,12 +224,15 @@ def _check_sizes(members: list[zipfile.ZipInfo], max_bytes: int, where: str) -> 
         raise InputError(f"{where}: holds {len(members)} members, more than the {MAX_MEMBERS} a package may have")
     declared = sum(info.file_size for info in members)
     if declared > max_bytes:
-        raise InputError(f"{where}: unpacks to {_size(declared)} (declared sizes), over the {_size(max_bytes)} "
-                         "limit for a model package")
+        raise InputError(
+            f"{where}: unpacks to {_size(declared)} (declared sizes), over the {_size(max_bytes)} "
+            "limit for a model package"
+        )
 
 
-def _extract_member(zipped: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int, max_bytes: int,
-                    where: str) -> int:
+def _extract_member(
+    zipped: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, written: int, max_bytes: int, where: str
+) -> int:
     if info.is_dir():
         target.mkdir(parents=True, exist_ok=True)
         return written
@@ -221,8 +241,10 @@ def _extract_member(zipped: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path
         while block := source.read(1 << 20):
             written += len(block)
             if written > max_bytes:
-                raise InputError(f"{where}: unpacks beyond the {_size(max_bytes)} limit for a model package "
-                                 f"(member {info.filename!r} holds more than it declares)")
+                raise InputError(
+                    f"{where}: unpacks beyond the {_size(max_bytes)} limit for a model package "
+                    f"(member {info.filename!r} holds more than it declares)"
+                )
             sink.write(block)
     return written
 

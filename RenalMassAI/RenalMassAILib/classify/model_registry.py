@@ -9,8 +9,14 @@ import os
 import tempfile
 from pathlib import Path
 
-from RenalMassAILib.classify.model_package import (ModelCard, copy_package, extract_zip, load_package, read_card,
-                                                   verify_package)
+from RenalMassAILib.classify.model_package import (
+    ModelCard,
+    copy_package,
+    extract_zip,
+    load_package,
+    read_card,
+    verify_package,
+)
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.resources import resources_dir
 
@@ -74,8 +80,10 @@ def choose(task: str, case_phases: tuple[str, ...], explicit=None, loaded: dict 
         if used:
             candidates.append((len(used), not card.demo, installed.path, used))
     if not candidates:
-        raise InputError(f"no installed model for {task} can use the phases {' '.join(case_phases)}; "
-                         f"install one with `renalmassai models import PKG` or pass --{task}-model PKG")
+        raise InputError(
+            f"no installed model for {task} can use the phases {' '.join(case_phases)}; "
+            f"install one with `renalmassai models import PKG` or pass --{task}-model PKG"
+        )
     _, _, path, used = max(candidates, key=lambda c: (c[0], c[1]))
     return _load(path, loaded), used
 
@@ -97,6 +105,7 @@ def _phases_used(card: ModelCard, case_phases, task: str, where: str) -> tuple[s
         raise InputError(f"model package {where!r} predicts {', '.join(card.tasks)}, not {task}")
     used = _usable_phases(card, case_phases)
     if not used:
-        raise InputError(f"model package {where!r} needs the phases {' '.join(card.phases)}; "
-                         f"the case has {' '.join(case_phases)}")
+        raise InputError(
+            f"model package {where!r} needs the phases {' '.join(card.phases)}; the case has {' '.join(case_phases)}"
+        )
     return used

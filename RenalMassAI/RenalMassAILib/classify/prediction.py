@@ -27,15 +27,20 @@ class TaskPrediction:
         return 10.0 * self.probability
 
     def summary(self) -> dict:
-        result = {"probability": round(self.probability, 4), "phases_used": list(self.phases_used),
-                  "model": {"id": self.model_id, "version": self.model_version, "demo": self.demo}}
+        result = {
+            "probability": round(self.probability, 4),
+            "phases_used": list(self.phases_used),
+            "model": {"id": self.model_id, "version": self.model_version, "demo": self.demo},
+        }
         if self.task == "aggressiveness":
             result["score_0_10"] = round(self.score_0_10, 2)
             result["score_definition"] = "10 x P(aggressive)"
         return result
 
 
-def network_input(package: ModelPackage, model_input: ModelInput, phases_used) -> tuple[torch.Tensor, torch.Tensor | None]:
+def network_input(
+    package: ModelPackage, model_input: ModelInput, phases_used
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     """x [1, P, H, W] in the network's phase order; for subset networks also the presence mask."""
     patches = {phase.value: patch for phase, patch in model_input.patches.items()}
     slots = PHASE_SLOTS if package.card.accepts_phase_subsets else package.card.phases
@@ -70,17 +75,22 @@ def predict_and_explain(package: ModelPackage, model_input: ModelInput, phases_u
         cam.activations_and_grads.release()
     # Per-branch networks give [tasks, phases, H, W]; a shared backbone gives [tasks * phases, 1, H, W].
     maps = maps.reshape(len(tasks), len(phases_used), *maps.shape[-2:])
-    order = [p for p in (PHASE_SLOTS if package.card.accepts_phase_subsets else package.card.phases) if p in phases_used]
-    explanations = {task: {phase: maps[t, i].astype(np.float32) for i, phase in enumerate(order)}
-                    for t, task in enumerate(tasks)}
+    order = [
+        p for p in (PHASE_SLOTS if package.card.accepts_phase_subsets else package.card.phases) if p in phases_used
+    ]
+    explanations = {
+        task: {phase: maps[t, i].astype(np.float32) for i, phase in enumerate(order)} for t, task in enumerate(tasks)
+    }
     return _predictions(package, logits, phases_used), explanations
 
 
 def _predictions(package: ModelPackage, logits: torch.Tensor, phases_used) -> dict[str, TaskPrediction]:
     probabilities = torch.softmax(logits.float(), dim=-1)[:, 1]
     card = package.card
-    return {task: TaskPrediction(task, float(probabilities[t]), tuple(phases_used), card.id, card.version, card.demo)
-            for t, task in enumerate(card.tasks)}
+    return {
+        task: TaskPrediction(task, float(probabilities[t]), tuple(phases_used), card.id, card.version, card.demo)
+        for t, task in enumerate(card.tasks)
+    }
 
 
 class _CamModel(torch.nn.Module):

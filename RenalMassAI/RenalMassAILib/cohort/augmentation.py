@@ -12,8 +12,15 @@ def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     height, width = x.shape[-2:]
     shift = torch.randn(2, generator=generator) * 0.1 * torch.tensor([width, height])
     angle = float(torch.rand(1, generator=generator) * 20 - 10)
-    x = F.affine(x, angle=angle, translate=[int(shift[0].round()), int(shift[1].round())], scale=1.0, shear=[0.0, 0.0],
-                 interpolation=InterpolationMode.BILINEAR, fill=0.0)
+    x = F.affine(
+        x,
+        angle=angle,
+        translate=[int(shift[0].round()), int(shift[1].round())],
+        scale=1.0,
+        shear=[0.0, 0.0],
+        interpolation=InterpolationMode.BILINEAR,
+        fill=0.0,
+    )
     if torch.rand(1, generator=generator) < 0.5:
         x = x.flip(-1)
     if torch.rand(1, generator=generator) < 0.5:

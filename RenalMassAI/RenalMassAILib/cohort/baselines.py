@@ -1,8 +1,9 @@
 """`renalmassai baseline`: the paper's comparators on a cohort, as prediction CSVs for `evaluate`.
 
 Per case (manifest row with a segmentation, or the segmentation a `batch` run wrote): automated
-R.E.N.A.L. and radiomics features (pyradiomics, Resources/Radiomics/section_2d.yaml). Per task: the "RENAL nomogram (refit)" and the radiomics
-LASSO + random-forest model, fitted on the train split (plus val), applied to the test split.
+R.E.N.A.L. and radiomics features (pyradiomics, Resources/Radiomics/section_2d.yaml). Per task: the
+"RENAL nomogram (refit)" and the radiomics LASSO + random-forest model, fitted on the train split (plus
+val), applied to the test split.
 """
 
 import csv
@@ -33,7 +34,9 @@ def case_baseline_features(row: ManifestRow, batch_dir: Path | None) -> dict:
 
     result = {"case_id": row.case_id, "class": row.pathology_class, "split": row.split}
     try:
-        segmentation = row.segmentation or (batch_dir / "cases" / row.case_id / "segmentation.nii.gz" if batch_dir else None)
+        segmentation = row.segmentation or (
+            batch_dir / "cases" / row.case_id / "segmentation.nii.gz" if batch_dir else None
+        )
         if segmentation is None or not Path(segmentation).exists():
             raise InputError("no segmentation: give one in the manifest or --batch with a run that segmented the case")
         case = load_case({phase: str(path) for phase, path in row.images.items()}, row.case_id)
@@ -57,9 +60,13 @@ def run_baselines(manifest, out, batch_dir=None) -> dict:
     usable = [c for c in cases if c["status"] == "ok" and (c["renal"].get("total") is not None)]
     names = sorted({name for c in usable for name in c["radiomics"]})
     usable = [c for c in usable if set(c["radiomics"]) == set(names)]  # same phases in every case
-    summary = {"cases": len(rows), "usable": len(usable),
-               "errors": {c["case_id"]: c["error"] for c in cases if c["status"] == "error"},
-               "radiomics_extractor": extractor, "tasks": {}}
+    summary = {
+        "cases": len(rows),
+        "usable": len(usable),
+        "errors": {c["case_id"]: c["error"] for c in cases if c["status"] == "error"},
+        "radiomics_extractor": extractor,
+        "tasks": {},
+    }
     for task in TASKS:
         summary["tasks"][task] = _fit_and_predict(task, usable, names, out, batch_dir)
     (out / "baselines.json").write_text(json.dumps(summary, indent=2))
@@ -82,19 +89,43 @@ def _fit_and_predict(task: str, cases: list[dict], names: list[str], out: Path, 
     path = out / f"predictions_{task}.csv"
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["case_id", "label", "probability", "deep_model", "radiomics", "renal_nomogram", "renal_score",
-                         "size_group"])
+        writer.writerow(
+            [
+                "case_id",
+                "label",
+                "probability",
+                "deep_model",
+                "radiomics",
+                "renal_nomogram",
+                "renal_score",
+                "size_group",
+            ]
+        )
         nomogram_p = predict_nomogram(nomogram, np.array([nomogram_features(c["renal"]) for c, _ in test]))
         radiomics_p = radiomics.predict(radiomics.feature_matrix([c["radiomics"] for c, _ in test]))
         for (case, y), p_nomogram, p_radiomics in zip(test, nomogram_p, radiomics_p):
             p_deep = deep.get(case["case_id"], "")
             # `probability` (what evaluate scores first) is the deep model when a batch run is given.
-            writer.writerow([case["case_id"], int(y), p_deep if p_deep != "" else round(float(p_radiomics), 6), p_deep,
-                             round(float(p_radiomics), 6), round(float(p_nomogram), 6), case["renal"]["total"],
-                             "small (<= 4 cm)" if case["renal"]["R_diameter_mm"] <= 40 else "> 4 cm"])
-    return {"fit_cases": len(fit), "test_cases": len(test), "predictions": path.name,
-            "probability_column": "deep_model" if deep else "radiomics",
-            "radiomics_selected": radiomics.card["selected"], "nomogram": nomogram}
+            writer.writerow(
+                [
+                    case["case_id"],
+                    int(y),
+                    p_deep if p_deep != "" else round(float(p_radiomics), 6),
+                    p_deep,
+                    round(float(p_radiomics), 6),
+                    round(float(p_nomogram), 6),
+                    case["renal"]["total"],
+                    "small (<= 4 cm)" if case["renal"]["R_diameter_mm"] <= 40 else "> 4 cm",
+                ]
+            )
+    return {
+        "fit_cases": len(fit),
+        "test_cases": len(test),
+        "predictions": path.name,
+        "probability_column": "deep_model" if deep else "radiomics",
+        "radiomics_selected": radiomics.card["selected"],
+        "nomogram": nomogram,
+    }
 
 
 def _deep_predictions(batch_dir: Path | None, task: str) -> dict:
@@ -110,8 +141,19 @@ def _write_features(cases: list[dict], path: Path) -> None:
     radiomics_keys = sorted({k for c in cases if c["status"] == "ok" for k in c["radiomics"]})
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
-        writer.writerow(["case_id", "class", "split", "status", "error", *[f"renal_{k}" for k in renal_keys], *radiomics_keys])
+        writer.writerow(
+            ["case_id", "class", "split", "status", "error", *[f"renal_{k}" for k in renal_keys], *radiomics_keys]
+        )
         for c in cases:
             renal, radiomics = c.get("renal", {}), c.get("radiomics", {})
-            writer.writerow([c["case_id"], c["class"], c["split"], c["status"], c.get("error", ""),
-                             *[renal.get(k, "") for k in renal_keys], *[radiomics.get(k, "") for k in radiomics_keys]])
+            writer.writerow(
+                [
+                    c["case_id"],
+                    c["class"],
+                    c["split"],
+                    c["status"],
+                    c.get("error", ""),
+                    *[renal.get(k, "") for k in renal_keys],
+                    *[radiomics.get(k, "") for k in radiomics_keys],
+                ]
+            )

@@ -27,8 +27,22 @@ from RenalMassAILib.errors import InputError
 
 RESULT = "result.json"
 PLAN = "batch.json"
-COLUMNS = ("case_id", "status", "error", "probability_malignancy", "probability_aggressiveness", "score_0_10",
-           "phases_used", "models", "demo", "volume_ml", "max_diameter_mm", "center_lps", "class", "seconds")
+COLUMNS = (
+    "case_id",
+    "status",
+    "error",
+    "probability_malignancy",
+    "probability_aggressiveness",
+    "score_0_10",
+    "phases_used",
+    "models",
+    "demo",
+    "volume_ml",
+    "max_diameter_mm",
+    "center_lps",
+    "class",
+    "seconds",
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,10 +53,14 @@ class BatchSettings:
     preprocessing: str = "authors-code"
     register: bool = False
     threads: int = 1  # torch threads per case (one case per worker process); does not change results
-    labels: str | None = None  # --labels: what the manifest's segmentations' values mean (else kidney 1 / tumor 2 / cyst 3)
+    labels: str | None = (
+        None  # --labels: what the manifest's segmentations' values mean (else kidney 1 / tumor 2 / cyst 3)
+    )
 
 
-def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None = None) -> dict:
+def analyse_case(
+    row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None = None
+) -> dict:
     """One case end to end; writes out_dir/cases/<case_id>/ and returns its result row.
     `recorded_settings` (what `case_settings` gives) is stored in result.json so a rerun can tell
     whether the case must be redone."""
@@ -71,10 +89,12 @@ def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, record
             label_map = _segment(case, settings, row)
         else:
             label_map = None
-        prepared = prepare_case(case, preset(settings.preprocessing), label_map, row.center_lps,
-                                "rigid" if settings.register else "world")
-        analysis = Analyzer(prepared, {"malignancy": settings.malignancy_model,
-                                       "aggressiveness": settings.aggressiveness_model}).run()
+        prepared = prepare_case(
+            case, preset(settings.preprocessing), label_map, row.center_lps, "rigid" if settings.register else "world"
+        )
+        analysis = Analyzer(
+            prepared, {"malignancy": settings.malignancy_model, "aggressiveness": settings.aggressiveness_model}
+        ).run()
         report = json.loads(write_report(prepared, analysis, folder, label_map).read_text())
         result |= _row(report, "ok", "")
     except InputError as error:
@@ -89,8 +109,9 @@ def analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, record
     return result
 
 
-def run_batch(manifest, out, settings: BatchSettings, workers: int = 1, scheduler: str | None = None,
-              progress: bool = True) -> Path:
+def run_batch(
+    manifest, out, settings: BatchSettings, workers: int = 1, scheduler: str | None = None, progress: bool = True
+) -> Path:
     """Runs the cases that are new, failed or changed; writes out/results.csv, out/batch.json and
     per-task prediction CSVs for `evaluate`. workers=0 runs the cases in this process (no Dask)."""
     out = Path(out)
@@ -108,15 +129,26 @@ def run_batch(manifest, out, settings: BatchSettings, workers: int = 1, schedule
     return write_results(rows, out)
 
 
-def _run_on_dask(todo: list[ManifestRow], settings: BatchSettings, out: Path, recorded: dict, workers: int,
-                 scheduler: str | None, progress: bool) -> None:
+def _run_on_dask(
+    todo: list[ManifestRow],
+    settings: BatchSettings,
+    out: Path,
+    recorded: dict,
+    workers: int,
+    scheduler: str | None,
+    progress: bool,
+) -> None:
     from dask.distributed import Client, LocalCluster, as_completed
 
-    cluster = None if scheduler else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                                  dashboard_address=None)
+    cluster = (
+        None
+        if scheduler
+        else LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+    )
     with Client(scheduler or cluster) as client:
-        futures = [client.submit(analyse_case, row, settings, str(out), recorded[row.case_id], pure=False)
-                   for row in todo]
+        futures = [
+            client.submit(analyse_case, row, settings, str(out), recorded[row.case_id], pure=False) for row in todo
+        ]
         for future in tqdm(as_completed(futures), total=len(futures), desc="cases", disable=not progress):
             future.result()
     if cluster is not None:
@@ -156,16 +188,20 @@ def _write_plan(out: Path, decisions: dict[str, str]) -> None:
 def write_results(rows: list[ManifestRow], out: Path) -> Path:
     """results.csv and predictions_<task>.csv from the cases' result.json; the class is the manifest's
     current one (a corrected label needs no rerun)."""
-    results = [json.loads((out / "cases" / row.case_id / RESULT).read_text()) | {"class": row.pathology_class or ""}
-               for row in rows if (out / "cases" / row.case_id / RESULT).exists()]
+    results = [
+        json.loads((out / "cases" / row.case_id / RESULT).read_text()) | {"class": row.pathology_class or ""}
+        for row in rows
+        if (out / "cases" / row.case_id / RESULT).exists()
+    ]
     path = out / "results.csv"
     with open(path, "w", newline="") as file:
         writer = csv.DictWriter(file, fieldnames=COLUMNS, extrasaction="ignore")
         writer.writeheader()
         writer.writerows(results)
     for task in ("malignancy", "aggressiveness"):
-        usable = [r for r in results if r["status"] == "ok" and r["class"]
-                  and not math.isnan(task_label(r["class"], task))]  # indeterminate: not in aggressiveness
+        usable = [
+            r for r in results if r["status"] == "ok" and r["class"] and not math.isnan(task_label(r["class"], task))
+        ]  # indeterminate: not in aggressiveness
         if usable:
             with open(out / f"predictions_{task}.csv", "w", newline="") as file:
                 writer = csv.writer(file)
@@ -189,12 +225,15 @@ def _row(report: dict | None, status: str, error: str) -> dict:
     predictions = report["predictions"]
     lesion = report["lesion"]
     return {
-        "status": status, "error": error,
+        "status": status,
+        "error": error,
         "probability_malignancy": predictions["malignancy"]["probability"],
         "probability_aggressiveness": predictions["aggressiveness"]["probability"],
         "score_0_10": predictions["aggressiveness"]["score_0_10"],
         "phases_used": " ".join(predictions["malignancy"]["phases_used"]),
         "models": " ".join(sorted({f"{p['model']['id']}:{p['model']['version']}" for p in predictions.values()})),
-        "demo": report["demo"], "volume_ml": lesion["volume_ml"], "max_diameter_mm": lesion["max_diameter_mm"],
+        "demo": report["demo"],
+        "volume_ml": lesion["volume_ml"],
+        "max_diameter_mm": lesion["max_diameter_mm"],
         "center_lps": " ".join(str(c) for c in lesion["center_lps"]),
     }

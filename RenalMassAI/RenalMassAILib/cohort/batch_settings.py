@@ -31,8 +31,10 @@ def settings_fingerprints(settings) -> dict:
 def case_settings(row, settings, shared: dict | None = None) -> dict:
     shared = settings_fingerprints(settings) if shared is None else shared
     inputs = {
-        "images": {phase.value: _file_fingerprint(path) for phase, path in sorted(row.images.items(),
-                                                                                   key=lambda item: item[0].value)},
+        "images": {
+            phase.value: _file_fingerprint(path)
+            for phase, path in sorted(row.images.items(), key=lambda item: item[0].value)
+        },
         "segmentation": _file_fingerprint(row.segmentation) if row.segmentation else None,
         "center_lps": list(row.center_lps) if row.center_lps else None,
     }
@@ -66,8 +68,10 @@ def _folder_fingerprint(folder) -> dict:
     if not folder.is_dir():
         return {"path": str(folder), "missing": True}
     files = sorted(p for p in folder.rglob("*") if p.is_file())
-    return {"path": str(folder.resolve()),
-            "files": {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in files}}
+    return {
+        "path": str(folder.resolve()),
+        "files": {str(p.relative_to(folder)): [p.stat().st_size, p.stat().st_mtime_ns] for p in files},
+    }
 
 
 def _file_fingerprint(path) -> list:

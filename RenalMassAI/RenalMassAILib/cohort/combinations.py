@@ -17,8 +17,9 @@ COMBINATIONS = tuple("".join(c) for size in (1, 2, 3) for c in itertools.combina
 TABLE_FILE = "auc_by_phases.csv"
 
 
-def train_every_combination(manifest, out, config: TrainingConfig, cache_dir=None, log=print,
-                            progress: bool = True) -> dict[str, dict[str, float]]:
+def train_every_combination(
+    manifest, out, config: TrainingConfig, cache_dir=None, log=print, progress: bool = True
+) -> dict[str, dict[str, float]]:
     """Validation AUC per phase combination and task; packages under out/, table in out/auc_by_phases.csv."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -30,10 +31,18 @@ def train_every_combination(manifest, out, config: TrainingConfig, cache_dir=Non
         cache_dir = Path(cache_dir or out / "inputs")
         for combination in COMBINATIONS:
             log(f"--- phases {combination} ---")
-            combination_config = dataclasses.replace(config, phases=tuple(combination),
-                                                     model_id=f"{config.model_id}-{combination}")
-            result = train(manifest, out / combination, combination_config, cache_dir,
-                           out / f"{combination}.training", log=log, progress=progress)
+            combination_config = dataclasses.replace(
+                config, phases=tuple(combination), model_id=f"{config.model_id}-{combination}"
+            )
+            result = train(
+                manifest,
+                out / combination,
+                combination_config,
+                cache_dir,
+                out / f"{combination}.training",
+                log=log,
+                progress=progress,
+            )
             table[combination] = {task: round(auc, 4) for task, auc in result.validation_auc.items()}
     _write_table(table, config.tasks, out / TABLE_FILE)
     return table
@@ -43,7 +52,9 @@ def format_table(table: dict, tasks) -> str:
     lines = ["phases  " + "  ".join(f"{t:>14}" for t in tasks)]
     for combination in COMBINATIONS:
         if combination in table:
-            lines.append(f"{combination:<7} " + "  ".join(f"{table[combination].get(t, float('nan')):>14.3f}" for t in tasks))
+            lines.append(
+                f"{combination:<7} " + "  ".join(f"{table[combination].get(t, float('nan')):>14.3f}" for t in tasks)
+            )
     return "\n".join(lines)
 
 

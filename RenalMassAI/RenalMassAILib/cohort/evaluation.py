@@ -32,20 +32,31 @@ def read_predictions(path) -> pd.DataFrame:
     return frame.dropna(subset=["label"])
 
 
-def evaluate(frame: pd.DataFrame, out, threshold: float = 0.5, compare: list[str] = (),
-             subgroups: list[str] = (), covariates: list[str] = ()) -> dict:
+def evaluate(
+    frame: pd.DataFrame,
+    out,
+    threshold: float = 0.5,
+    compare: list[str] = (),
+    subgroups: list[str] = (),
+    covariates: list[str] = (),
+) -> dict:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     labels, scores = frame["label"].to_numpy(int), frame["probability"].to_numpy(float)
     auc, ci = auc_confidence_interval(labels, scores)
     youden = _youden(labels, scores)
     metrics = {
-        "n": int(len(frame)), "positives": int(labels.sum()), "auc": auc, "auc_ci95": list(ci),
+        "n": len(frame),
+        "positives": int(labels.sum()),
+        "auc": auc,
+        "auc_ci95": list(ci),
         "at_threshold": _binary_metrics(labels, scores >= threshold) | {"threshold": threshold},
         "at_youden": _binary_metrics(labels, scores >= youden) | {"threshold": youden},
         "calibration": _calibration(labels, scores),
         "comparisons": {c: delong_paired_test(labels, scores, frame[c].to_numpy(float)) for c in compare},
-        "readers": {c: _reader(labels, scores, frame[c].to_numpy(int)) for c in frame.columns if c.startswith("reader_")},
+        "readers": {
+            c: _reader(labels, scores, frame[c].to_numpy(int)) for c in frame.columns if c.startswith("reader_")
+        },
         "subgroups": {c: _subgroup_aucs(frame, c) for c in subgroups},
     }
     if {"time", "event"} <= set(frame.columns):
@@ -58,9 +69,11 @@ def evaluate(frame: pd.DataFrame, out, threshold: float = 0.5, compare: list[str
 
 def _binary_metrics(labels: np.ndarray, calls: np.ndarray) -> dict:
     positives, negatives = labels == 1, labels == 0
-    return {"accuracy": float((calls == labels).mean()),
-            "sensitivity": float(calls[positives].mean()) if positives.any() else float("nan"),
-            "specificity": float((~calls[negatives]).mean()) if negatives.any() else float("nan")}
+    return {
+        "accuracy": float((calls == labels).mean()),
+        "sensitivity": float(calls[positives].mean()) if positives.any() else float("nan"),
+        "specificity": float((~calls[negatives]).mean()) if negatives.any() else float("nan"),
+    }
 
 
 def _youden(labels, scores) -> float:
@@ -72,8 +85,15 @@ def _youden(labels, scores) -> float:
 def _calibration(labels, scores, bins: int = 10) -> list[dict]:
     edges = np.unique(np.quantile(scores, np.linspace(0, 1, bins + 1)))
     index = np.clip(np.searchsorted(edges, scores, side="right") - 1, 0, len(edges) - 2)
-    return [{"mean_probability": float(scores[index == b].mean()), "observed": float(labels[index == b].mean()),
-             "n": int((index == b).sum())} for b in range(len(edges) - 1) if (index == b).any()]
+    return [
+        {
+            "mean_probability": float(scores[index == b].mean()),
+            "observed": float(labels[index == b].mean()),
+            "n": int((index == b).sum()),
+        }
+        for b in range(len(edges) - 1)
+        if (index == b).any()
+    ]
 
 
 def _reader(labels, scores, calls) -> dict:
@@ -83,12 +103,17 @@ def _reader(labels, scores, calls) -> dict:
     at_spec = np.quantile(negatives, reader["specificity"])  # model threshold giving the reader's specificity
     at_sens = np.quantile(positives, 1 - reader["sensitivity"])
     model_calls = scores > at_spec
-    table = pd.crosstab(pd.Categorical(model_calls[labels == 1], [False, True]),
-                        pd.Categorical(calls[labels == 1].astype(bool), [False, True]), dropna=False).to_numpy()
-    return {"reader": reader,
-            "model_sensitivity_at_reader_specificity": float(model_calls[labels == 1].mean()),
-            "model_specificity_at_reader_sensitivity": float((negatives < at_sens).mean()),
-            "mcnemar_p_sensitivity": float(mcnemar(table, exact=True).pvalue)}
+    table = pd.crosstab(
+        pd.Categorical(model_calls[labels == 1], [False, True]),
+        pd.Categorical(calls[labels == 1].astype(bool), [False, True]),
+        dropna=False,
+    ).to_numpy()
+    return {
+        "reader": reader,
+        "model_sensitivity_at_reader_specificity": float(model_calls[labels == 1].mean()),
+        "model_specificity_at_reader_sensitivity": float((negatives < at_sens).mean()),
+        "mcnemar_p_sensitivity": float(mcnemar(table, exact=True).pvalue),
+    }
 
 
 def _subgroup_aucs(frame: pd.DataFrame, column: str) -> dict:
@@ -98,10 +123,10 @@ def _subgroup_aucs(frame: pd.DataFrame, column: str) -> dict:
     for level, part in frame.groupby(column):
         labels = part["label"].to_numpy(int)
         if labels.min() == labels.max() or min(labels.sum(), len(labels) - labels.sum()) < 2:
-            result[str(level)] = {"n": int(len(part)), "auc": None, "note": "needs two cases of each class"}
+            result[str(level)] = {"n": len(part), "auc": None, "note": "needs two cases of each class"}
             continue
         auc, ci = auc_confidence_interval(labels, part["probability"].to_numpy(float))
-        result[str(level)] = {"n": int(len(part)), "auc": auc, "auc_ci95": list(ci)}
+        result[str(level)] = {"n": len(part), "auc": auc, "auc_ci95": list(ci)}
     return result
 
 
@@ -113,8 +138,11 @@ def _survival(frame: pd.DataFrame, threshold: float, covariates, out: Path) -> d
     missing = [c for c in covariates if c not in data.columns]
     if missing:
         raise InputError(f"--covariates: no column(s) {', '.join(missing)} in the predictions CSV")
-    result = {"c_index": c_index(data["time"], data["event"], data["probability"]), "logrank_p": p,
-              "cox_univariate": cox(data, "time", "event", ["score_0_10"])}
+    result = {
+        "c_index": c_index(data["time"], data["event"], data["probability"]),
+        "logrank_p": p,
+        "cox_univariate": cox(data, "time", "event", ["score_0_10"]),
+    }
     if covariates:
         result["cox_multivariate"] = cox(data, "time", "event", ["score_0_10", *covariates])
     return result
@@ -122,8 +150,10 @@ def _survival(frame: pd.DataFrame, threshold: float, covariates, out: Path) -> d
 
 def _axes():
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     figure, axes = plt.subplots(figsize=(5, 5), dpi=100)
     return plt, figure, axes
 

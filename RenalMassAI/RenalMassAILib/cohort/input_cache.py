@@ -48,6 +48,7 @@ def _key(row: ManifestRow, preprocessing: Preprocessing) -> str:
     files = [p for p in [*row.images.values(), row.segmentation] if p is not None]
     described = {
         "files": [[str(p), p.stat().st_size, p.stat().st_mtime_ns] if p.exists() else [str(p)] for p in files],
-        "center": row.center_lps, "preprocessing": preprocessing.to_dict(),
+        "center": row.center_lps,
+        "preprocessing": preprocessing.to_dict(),
     }
     return hashlib.sha1(json.dumps(described, sort_keys=True, default=str).encode()).hexdigest()[:16]

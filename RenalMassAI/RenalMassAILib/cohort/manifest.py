@@ -40,8 +40,10 @@ def read_manifest(path, require_labels: bool = True, require_location: bool = Tr
         missing = [c for c in required if c not in (reader.fieldnames or [])]
         if missing:
             raise InputError(f"manifest {str(path)!r}: missing column(s) {', '.join(missing)}")
-        rows = [_row(record, path, number, require_labels, require_location)
-                for number, record in enumerate(reader, start=2)]
+        rows = [
+            _row(record, path, number, require_labels, require_location)
+            for number, record in enumerate(reader, start=2)
+        ]
     if not rows:
         raise InputError(f"manifest {str(path)!r}: no cases")
     ids = [r.case_id for r in rows]

@@ -26,43 +26,87 @@ EXCLUDED = "excluded"
 
 # canonical subtype -> its class when no grade-dependent rule applies
 _FIXED = {
-    "angiomyolipoma": BENIGN, "complex renal cyst": BENIGN, "oncocytoma": BENIGN, "adult cystic nephroma": BENIGN,
-    "mixed epithelial and stromal tumor": BENIGN, "metanephric adenoma": BENIGN, "leiomyoma": BENIGN,
-    "haemangioma": BENIGN, "schwannoma": BENIGN, "juxtaglomerular cell tumor": BENIGN, "inflammation": BENIGN,
+    "angiomyolipoma": BENIGN,
+    "complex renal cyst": BENIGN,
+    "oncocytoma": BENIGN,
+    "adult cystic nephroma": BENIGN,
+    "mixed epithelial and stromal tumor": BENIGN,
+    "metanephric adenoma": BENIGN,
+    "leiomyoma": BENIGN,
+    "haemangioma": BENIGN,
+    "schwannoma": BENIGN,
+    "juxtaglomerular cell tumor": BENIGN,
+    "inflammation": BENIGN,
     "hematoma": BENIGN,
-    "chromophobe rcc": INDOLENT, "clear cell papillary renal cell tumor": INDOLENT,
-    "multilocular cystic renal neoplasm of low malignant potential": INDOLENT, "sdh-deficient rcc": INDOLENT,
-    "mucinous tubular and spindle cell carcinoma": INDOLENT, "tubulocystic rcc": INDOLENT, "nephroblastoma": INDOLENT,
-    "epithelioid angiomyolipoma": INDOLENT, "solitary fibrous tumor": INDOLENT, "other oncocytic tumor": INDOLENT,
+    "chromophobe rcc": INDOLENT,
+    "clear cell papillary renal cell tumor": INDOLENT,
+    "multilocular cystic renal neoplasm of low malignant potential": INDOLENT,
+    "sdh-deficient rcc": INDOLENT,
+    "mucinous tubular and spindle cell carcinoma": INDOLENT,
+    "tubulocystic rcc": INDOLENT,
+    "nephroblastoma": INDOLENT,
+    "epithelioid angiomyolipoma": INDOLENT,
+    "solitary fibrous tumor": INDOLENT,
+    "other oncocytic tumor": INDOLENT,
     "well-differentiated neuroendocrine tumor": INDOLENT,
-    "tfe3-rearranged rcc": AGGRESSIVE, "rcc unclassified": AGGRESSIVE, "collecting duct carcinoma": AGGRESSIVE,
-    "renal medullary carcinoma": AGGRESSIVE, "sarcoma": AGGRESSIVE,
+    "tfe3-rearranged rcc": AGGRESSIVE,
+    "rcc unclassified": AGGRESSIVE,
+    "collecting duct carcinoma": AGGRESSIVE,
+    "renal medullary carcinoma": AGGRESSIVE,
+    "sarcoma": AGGRESSIVE,
 }
 _GRADED = ("clear cell rcc", "papillary rcc")
-_OUTSIDE = {"urothelial carcinoma": "outside the taxonomy (urothelial carcinoma)",
-            "lymphoma": "outside the taxonomy (lymphoma)", "metastasis": "outside the taxonomy (metastasis)",
-            "papillary adenoma": "excluded by the paper (papillary adenoma)",
-            "renomedullary interstitial cell tumor": "excluded by the paper (renomedullary interstitial cell tumour)"}
+_OUTSIDE = {
+    "urothelial carcinoma": "outside the taxonomy (urothelial carcinoma)",
+    "lymphoma": "outside the taxonomy (lymphoma)",
+    "metastasis": "outside the taxonomy (metastasis)",
+    "papillary adenoma": "excluded by the paper (papillary adenoma)",
+    "renomedullary interstitial cell tumor": "excluded by the paper (renomedullary interstitial cell tumour)",
+}
 
 # common spellings (WHO 2022, TCGA, KiTS) -> canonical subtype
 _ALIASES = {
-    "clear cell rcc": ("ccrcc", "clear_cell_rcc", "clear cell renal cell carcinoma", "kirc", "conventional rcc",
-                       "clear cell carcinoma"),
-    "papillary rcc": ("papillary", "prcc", "papillary renal cell carcinoma", "kirp", "papillary rcc type 1",
-                      "papillary rcc type 2"),
+    "clear cell rcc": (
+        "ccrcc",
+        "clear_cell_rcc",
+        "clear cell renal cell carcinoma",
+        "kirc",
+        "conventional rcc",
+        "clear cell carcinoma",
+    ),
+    "papillary rcc": (
+        "papillary",
+        "prcc",
+        "papillary renal cell carcinoma",
+        "kirp",
+        "papillary rcc type 1",
+        "papillary rcc type 2",
+    ),
     "chromophobe rcc": ("chromophobe", "chrcc", "chromophobe renal cell carcinoma", "kich"),
     "angiomyolipoma": ("aml", "angiomyolipoma", "fat-poor aml", "classic aml"),
     "oncocytoma": ("oncocytoma", "renal oncocytoma"),
-    "clear cell papillary renal cell tumor": ("clear_cell_papillary_rcc", "clear cell papillary rcc",
-                                              "clear cell papillary renal cell carcinoma", "ccprcc"),
-    "multilocular cystic renal neoplasm of low malignant potential": ("multilocular_cystic_rcc",
-                                                                      "multilocular cystic rcc", "mcrnlmp"),
+    "clear cell papillary renal cell tumor": (
+        "clear_cell_papillary_rcc",
+        "clear cell papillary rcc",
+        "clear cell papillary renal cell carcinoma",
+        "ccprcc",
+    ),
+    "multilocular cystic renal neoplasm of low malignant potential": (
+        "multilocular_cystic_rcc",
+        "multilocular cystic rcc",
+        "mcrnlmp",
+    ),
     "mixed epithelial and stromal tumor": ("mest", "mixed epithelial stromal tumor"),
     "adult cystic nephroma": ("cystic nephroma",),
     "complex renal cyst": ("complex cyst", "renal cyst", "cyst"),
     "collecting duct carcinoma": ("collecting_duct_undefined", "collecting duct rcc", "bellini duct carcinoma"),
-    "rcc unclassified": ("rcc_unclassified", "rcc nos", "unclassified rcc", "renal cell carcinoma nos",
-                         "renal cell carcinoma, unclassified"),
+    "rcc unclassified": (
+        "rcc_unclassified",
+        "rcc nos",
+        "unclassified rcc",
+        "renal cell carcinoma nos",
+        "renal cell carcinoma, unclassified",
+    ),
     "tfe3-rearranged rcc": ("xp11 translocation rcc", "tfe3 rcc", "translocation rcc", "mit family translocation rcc"),
     "nephroblastoma": ("wilms", "wilms tumor", "wilms tumour"),
     "sdh-deficient rcc": ("sdh deficient rcc", "succinate dehydrogenase-deficient rcc"),
@@ -142,16 +186,21 @@ def _classify_by_rules(record: PathologyRecord) -> Classification:
     if grade is None:
         return Classification(INDETERMINATE, f"{subtype} without ISUP grade or aggressive feature", subtype)
     unknown = _features_not_given(record, subtype)
-    return Classification(INDOLENT, f"{subtype}, ISUP grade {grade}, no aggressive feature"
-                          + (f" (not given: {', '.join(unknown)})" if unknown else ""), subtype)
+    return Classification(
+        INDOLENT,
+        f"{subtype}, ISUP grade {grade}, no aggressive feature"
+        + (f" (not given: {', '.join(unknown)})" if unknown else ""),
+        subtype,
+    )
 
 
 def _unnamed_subtype(record: PathologyRecord) -> Classification:
     text = record.subtype.strip()
     named = f"subtype {text!r} is not in the paper's taxonomy" if text else "no subtype given"
     if record.malignant is True:
-        return Classification(INDETERMINATE, f"{named}; the source marks it malignant: counted for malignancy only",
-                              text)
+        return Classification(
+            INDETERMINATE, f"{named}; the source marks it malignant: counted for malignancy only", text
+        )
     if record.malignant is False:
         return Classification(BENIGN, f"{named}; the source marks it benign", text)
     return Classification(EXCLUDED, f"{named} and no malignant flag" if text else named, text)

@@ -16,17 +16,32 @@ from RenalMassAILib.cohort.pathology import EXCLUDED, PathologyRecord, classify
 from RenalMassAILib.cohort.pathology_values import is_not_given, read_flag, read_grade, read_t_stage
 from RenalMassAILib.errors import InputError
 
-CSV_COLUMNS = ("case_id", "subtype", "isup_grade", "necrosis", "sarcomatoid", "rhabdoid", "t_stage",
-               "venous_invasion", "perinephric_invasion", "malignant")
+CSV_COLUMNS = (
+    "case_id",
+    "subtype",
+    "isup_grade",
+    "necrosis",
+    "sarcomatoid",
+    "rhabdoid",
+    "t_stage",
+    "venous_invasion",
+    "perinephric_invasion",
+    "malignant",
+)
 LABEL_COLUMNS = ("case_id", "class", "reason", "subtype")
 # KiTS clinical JSON field -> PathologyRecord field (KiTS has no separate vein / perinephric fields: pT3 says it)
-_KITS_FLAGS = {"tumor_necrosis": "necrosis", "sarcomatoid_features": "sarcomatoid", "rhabdoid_features": "rhabdoid",
-               "malignant": "malignant"}
+_KITS_FLAGS = {
+    "tumor_necrosis": "necrosis",
+    "sarcomatoid_features": "sarcomatoid",
+    "rhabdoid_features": "rhabdoid",
+    "malignant": "malignant",
+}
 
 
 @dataclasses.dataclass(frozen=True)
 class SourceRecord:
     """One record of a pathology source: what could be read, and what could not."""
+
     case_id: str
     record: PathologyRecord | None  # None: nothing to classify (the problems say why)
     problems: tuple[str, ...] = ()

@@ -7,8 +7,24 @@ Words that mean "not recorded" (empty, null, "na", "nan", "unknown", "x", ...) a
 
 import re
 
-NOT_GIVEN = {"", "na", "n/a", "nan", "none", "null", "unknown", "not_applicable", "not applicable", "x", "nx", "tx",
-             "not reported", "not_reported", "missing", "-"}
+NOT_GIVEN = {
+    "",
+    "na",
+    "n/a",
+    "nan",
+    "none",
+    "null",
+    "unknown",
+    "not_applicable",
+    "not applicable",
+    "x",
+    "nx",
+    "tx",
+    "not reported",
+    "not_reported",
+    "missing",
+    "-",
+}
 _TRUE = {"1", "true", "yes", "y", "present", "t", "positive"}
 _FALSE = {"0", "false", "no", "n", "absent", "f", "negative"}
 _GRADE = re.compile(r"^(?:isup|who|grade|g)?\s*(?:grade)?\s*([1-4])(?:\.0+)?$")
@@ -16,8 +32,11 @@ _T_STAGE = re.compile(r"^(?:y?p)?t?([0-4])([abc]?)$")
 
 
 def is_not_given(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value) or (
-        isinstance(value, str) and value.strip().lower() in NOT_GIVEN)
+    return (
+        value is None
+        or (isinstance(value, float) and value != value)
+        or (isinstance(value, str) and value.strip().lower() in NOT_GIVEN)
+    )
 
 
 def read_grade(value, field: str) -> tuple[int | None, str | None]:

@@ -39,8 +39,10 @@ def section_extractor():
         import radiomics
         from radiomics import featureextractor
     except ImportError as error:
-        raise InputError("radiomics needs pyradiomics: install it with `pip install --no-build-isolation "
-                         f"pyradiomics=={PYRADIOMICS_VERSION}` (scripts/install.sh does)") from error
+        raise InputError(
+            "radiomics needs pyradiomics: install it with `pip install --no-build-isolation "
+            f"pyradiomics=={PYRADIOMICS_VERSION}` (scripts/install.sh does)"
+        ) from error
     # pyradiomics reports each extraction's settings at INFO level; keep its warnings and errors only.
     radiomics.setVerbosity(30)
     return featureextractor.RadiomicsFeatureExtractor(str(settings_path()))
@@ -52,11 +54,16 @@ def extractor_record() -> dict:
     extractor = section_extractor()  # first: it refuses a missing pyradiomics with InputError
     import radiomics
 
-    record = {"pyradiomics": radiomics.__version__, "settings_file": SETTINGS_NAME,
-              "settings_sha256": hashlib.sha256(settings_path().read_bytes()).hexdigest(),
-              "settings": extractor.settings, "image_types": extractor.enabledImagetypes,
-              "feature_classes": extractor.enabledFeatures, "section": "axial, largest tumor area, 2D",
-              "pixel_mm": PIXEL_MM}
+    record = {
+        "pyradiomics": radiomics.__version__,
+        "settings_file": SETTINGS_NAME,
+        "settings_sha256": hashlib.sha256(settings_path().read_bytes()).hexdigest(),
+        "settings": extractor.settings,
+        "image_types": extractor.enabledImagetypes,
+        "feature_classes": extractor.enabledFeatures,
+        "section": "axial, largest tumor area, 2D",
+        "pixel_mm": PIXEL_MM,
+    }
     return json.loads(json.dumps(record))  # plain JSON types, as a package's model.json holds them
 
 
@@ -83,8 +90,14 @@ def section_images(prepared: PreparedCase, label_map: LabelMap) -> dict:
     for phase in PHASE_ORDER:
         if phase not in prepared.case.images:
             continue
-        image = sitk.Resample(prepared.case.images[phase], grid, prepared.alignments[phase].transform,
-                              sitk.sitkLinear, -1024.0, sitk.sitkFloat32)
+        image = sitk.Resample(
+            prepared.case.images[phase],
+            grid,
+            prepared.alignments[phase].transform,
+            sitk.sitkLinear,
+            -1024.0,
+            sitk.sitkFloat32,
+        )
         sections[phase] = (image[:, :, 0], mask)
     return sections
 

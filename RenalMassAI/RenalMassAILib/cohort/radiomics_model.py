@@ -39,8 +39,10 @@ class RadiomicsModel:
         for number, case in enumerate(cases):
             missing = [name for name in self.features if name not in case]
             if missing:
-                raise InputError(f"radiomics model ({self.task}): case {number + 1} lacks feature {missing[0]!r} "
-                                 f"(and {len(missing) - 1} more): extract features with the package's settings")
+                raise InputError(
+                    f"radiomics model ({self.task}): case {number + 1} lacks feature {missing[0]!r} "
+                    f"(and {len(missing) - 1} more): extract features with the package's settings"
+                )
         return np.array([[case[name] for name in self.features] for case in cases], dtype=float)
 
     def predict(self, features: np.ndarray) -> np.ndarray:
@@ -49,8 +51,15 @@ class RadiomicsModel:
         return np.mean([_walk(tree, x) for tree in self.trees], axis=0)
 
 
-def fit_radiomics_model(features: np.ndarray, labels: np.ndarray, names: list[str], task: str,
-                        seed: int = 0, trees: int = 200, feature_extractor: dict | None = None) -> RadiomicsModel:
+def fit_radiomics_model(
+    features: np.ndarray,
+    labels: np.ndarray,
+    names: list[str],
+    task: str,
+    seed: int = 0,
+    trees: int = 200,
+    feature_extractor: dict | None = None,
+) -> RadiomicsModel:
     """`feature_extractor`: how the features were extracted (default: this installation's
     pyradiomics record, radiomics_features.extractor_record())."""
     labels = np.asarray(labels, dtype=int)
@@ -60,22 +69,45 @@ def fit_radiomics_model(features: np.ndarray, labels: np.ndarray, names: list[st
     mean, std = features.mean(axis=0), features.std(axis=0)
     std[std == 0] = 1.0
     x = (features - mean) / std
-    lasso = LogisticRegressionCV(Cs=10, cv=min(5, minority), l1_ratios=(1.0,), solver="liblinear", scoring="roc_auc",
-                                 random_state=seed, max_iter=2000, use_legacy_attributes=False).fit(x, labels)
+    lasso = LogisticRegressionCV(
+        Cs=10,
+        cv=min(5, minority),
+        l1_ratios=(1.0,),
+        solver="liblinear",
+        scoring="roc_auc",
+        random_state=seed,
+        max_iter=2000,
+        use_legacy_attributes=False,
+    ).fit(x, labels)
     selected = [int(i) for i in np.nonzero(lasso.coef_[0])[0]] or list(range(len(names)))
-    forest = RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, random_state=seed).fit(x[:, selected], labels)
-    card = {"kind": KIND, "task": task, "features": list(names), "selected": [names[i] for i in selected],
-            "n_train": int(len(labels)), "n_positive": int(labels.sum()), "trees": trees, "seed": seed,
-            "lasso_C": float(np.ravel(lasso.C_)[0]),
-            "feature_extractor": feature_extractor if feature_extractor is not None else extractor_record()}
+    forest = RandomForestClassifier(n_estimators=trees, min_samples_leaf=2, random_state=seed).fit(
+        x[:, selected], labels
+    )
+    card = {
+        "kind": KIND,
+        "task": task,
+        "features": list(names),
+        "selected": [names[i] for i in selected],
+        "n_train": len(labels),
+        "n_positive": int(labels.sum()),
+        "trees": trees,
+        "seed": seed,
+        "lasso_C": float(np.ravel(lasso.C_)[0]),
+        "feature_extractor": feature_extractor if feature_extractor is not None else extractor_record(),
+    }
     return RadiomicsModel(task, list(names), mean, std, selected, [_export(e.tree_) for e in forest.estimators_], card)
 
 
 def _export(tree) -> dict:
     values = tree.value[:, 0, :]
     positive = values[:, 1] / values.sum(axis=1)
-    return {"left": tree.children_left.tolist(), "right": tree.children_right.tolist(),
-            "feature": tree.feature.tolist(), "threshold": tree.threshold.tolist(), "positive": positive.tolist()}
+    return {
+        "left": tree.children_left.tolist(),
+        "right": tree.children_right.tolist(),
+        "feature": tree.feature.tolist(),
+        "threshold": tree.threshold.tolist(),
+        "positive": positive.tolist(),
+    }
 
 
 def _walk(tree: dict, x: np.ndarray) -> np.ndarray:
@@ -94,8 +126,9 @@ def _walk(tree: dict, x: np.ndarray) -> np.ndarray:
 def save_radiomics_model(model: RadiomicsModel, folder) -> Path:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    forest = json.dumps({"mean": model.mean.tolist(), "std": model.std.tolist(), "selected": model.selected,
-                         "trees": model.trees}).encode()
+    forest = json.dumps(
+        {"mean": model.mean.tolist(), "std": model.std.tolist(), "selected": model.selected, "trees": model.trees}
+    ).encode()
     (folder / FOREST_FILE).write_bytes(forest)
     card = {**model.card, "files": {FOREST_FILE: hashlib.sha256(forest).hexdigest()}}
     (folder / "model.json").write_text(json.dumps(card, indent=2))
@@ -115,18 +148,29 @@ def load_radiomics_model(folder) -> RadiomicsModel:
         raise InputError(f"radiomics package {str(folder)!r}: {FOREST_FILE} does not match its SHA-256 in model.json")
     _check_feature_extractor(card, folder)
     forest = json.loads(data)
-    return RadiomicsModel(card["task"], card["features"], np.asarray(forest["mean"]), np.asarray(forest["std"]),
-                          forest["selected"], forest["trees"], card)
+    return RadiomicsModel(
+        card["task"],
+        card["features"],
+        np.asarray(forest["mean"]),
+        np.asarray(forest["std"]),
+        forest["selected"],
+        forest["trees"],
+        card,
+    )
 
 
 def _check_feature_extractor(card: dict, folder: Path) -> None:
     recorded, current = card.get("feature_extractor"), extractor_record()
     if recorded is None:
-        raise InputError(f"radiomics package {str(folder)!r}: trained on the hand-written features of an earlier "
-                         "RenalMassAI (no pyradiomics record); the feature set changed: retrain it with "
-                         "`renalmassai baseline`")
+        raise InputError(
+            f"radiomics package {str(folder)!r}: trained on the hand-written features of an earlier "
+            "RenalMassAI (no pyradiomics record); the feature set changed: retrain it with "
+            "`renalmassai baseline`"
+        )
     if recorded != current:
         changed = sorted(key for key in set(recorded) | set(current) if recorded.get(key) != current.get(key))
-        raise InputError(f"radiomics package {str(folder)!r}: its features were extracted with other settings "
-                         f"({', '.join(changed)} differ from pyradiomics {current['pyradiomics']} with "
-                         f"{current['settings_file']}); the feature set changed: retrain it with `renalmassai baseline`")
+        raise InputError(
+            f"radiomics package {str(folder)!r}: its features were extracted with other settings "
+            f"({', '.join(changed)} differ from pyradiomics {current['pyradiomics']} with "
+            f"{current['settings_file']}); the feature set changed: retrain it with `renalmassai baseline`"
+        )

@@ -15,17 +15,29 @@ FEATURES = ("R_points", "E_points", "N_points", "L_points", "A_anterior", "A_pos
 
 
 def nomogram_features(nephrometry: dict) -> list[float]:
-    return [float(nephrometry["R_points"]), float(nephrometry["E_points"]), float(nephrometry["N_points"]),
-            float(nephrometry["L_points"]), float(nephrometry["A"] == "a"), float(nephrometry["A"] == "p")]
+    return [
+        float(nephrometry["R_points"]),
+        float(nephrometry["E_points"]),
+        float(nephrometry["N_points"]),
+        float(nephrometry["L_points"]),
+        float(nephrometry["A"] == "a"),
+        float(nephrometry["A"] == "p"),
+    ]
 
 
 def fit_nomogram(features: np.ndarray, labels: np.ndarray, task: str) -> dict:
     if len(set(labels.tolist())) < 2:
         raise ValueError(f"{NAME} for {task}: the training split needs both classes")
     model = LogisticRegression(C=1.0, max_iter=1000).fit(features, labels)  # mild L2: small cohorts
-    return {"name": NAME, "task": task, "features": list(FEATURES), "coefficients": model.coef_[0].tolist(),
-            "intercept": float(model.intercept_[0]), "n_train": int(len(labels)),
-            "n_positive": int(labels.sum())}
+    return {
+        "name": NAME,
+        "task": task,
+        "features": list(FEATURES),
+        "coefficients": model.coef_[0].tolist(),
+        "intercept": float(model.intercept_[0]),
+        "n_train": len(labels),
+        "n_positive": int(labels.sum()),
+    }
 
 
 def predict_nomogram(model: dict, features: np.ndarray) -> np.ndarray:

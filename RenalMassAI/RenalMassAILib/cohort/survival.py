@@ -17,11 +17,22 @@ def cox(frame: pd.DataFrame, duration: str, event: str, covariates: list[str]) -
     """Hazard ratio, 95 % CI and p per covariate, and the model's concordance."""
     model = CoxPHFitter().fit(frame[[duration, event, *covariates]], duration_col=duration, event_col=event)
     summary = model.summary
-    return {"covariates": {name: {"coef": float(summary.loc[name, "coef"]), "hr": float(summary.loc[name, "exp(coef)"]),
-                                  "hr_ci95": [float(summary.loc[name, "exp(coef) lower 95%"]),
-                                              float(summary.loc[name, "exp(coef) upper 95%"])],
-                                  "p": float(summary.loc[name, "p"])} for name in covariates},
-            "concordance": float(model.concordance_index_), "n": int(len(frame))}
+    return {
+        "covariates": {
+            name: {
+                "coef": float(summary.loc[name, "coef"]),
+                "hr": float(summary.loc[name, "exp(coef)"]),
+                "hr_ci95": [
+                    float(summary.loc[name, "exp(coef) lower 95%"]),
+                    float(summary.loc[name, "exp(coef) upper 95%"]),
+                ],
+                "p": float(summary.loc[name, "p"]),
+            }
+            for name in covariates
+        },
+        "concordance": float(model.concordance_index_),
+        "n": len(frame),
+    }
 
 
 def kaplan_meier(time, event, groups) -> tuple[dict, float]:

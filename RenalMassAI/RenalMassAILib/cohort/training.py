@@ -67,8 +67,9 @@ class _Data:
     case_ids: list[str]
 
 
-def train(manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=None, log=print,
-          progress: bool = True) -> TrainingResult:
+def train(
+    manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=None, log=print, progress: bool = True
+) -> TrainingResult:
     out = Path(out)
     checkpoint_dir = Path(checkpoint_dir or out.with_name(out.name + ".training"))
     cache_dir = Path(cache_dir or checkpoint_dir / "inputs")
@@ -95,8 +96,11 @@ def train(manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=
             state.update(best_auc=mean_auc, best_epoch=epoch, best_state=_copy_state(network))
         state["epoch"] = epoch
         _save_checkpoint(checkpoint_dir, network, optimizer, state)
-        log(f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, validation AUC "
-            + ", ".join(f"{t} {a:.3f}" for t, a in aucs.items()) + (" (best)" if improved else ""))
+        log(
+            f"epoch {epoch}/{config.epochs}: loss {loss:.4f}, validation AUC "
+            + ", ".join(f"{t} {a:.3f}" for t, a in aucs.items())
+            + (" (best)" if improved else "")
+        )
     network.load_state_dict(state["best_state"])
     best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
     validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
@@ -110,12 +114,19 @@ def train(manifest, out, config: TrainingConfig, cache_dir=None, checkpoint_dir=
 def _select(rows, patches, present, config: TrainingConfig, split: str) -> _Data:
     """The split's cases; per-branch networks need all of their phases."""
     slots = [PHASE_SLOTS.index(p) for p in config.phases]
-    keep = [i for i, row in enumerate(rows) if row.split == split
-            and (config.architecture == "shared-backbone" or present[i, slots].all())]
+    keep = [
+        i
+        for i, row in enumerate(rows)
+        if row.split == split and (config.architecture == "shared-backbone" or present[i, slots].all())
+    ]
     labels = [[task_label(rows[i].pathology_class, task) for task in config.tasks] for i in keep]
-    return _Data(torch.from_numpy(patches[keep]), torch.from_numpy(present[keep]),
-                 torch.tensor(labels, dtype=torch.float32).reshape(len(keep), len(config.tasks)),
-                 [rows[i].pathology_class for i in keep], [rows[i].case_id for i in keep])
+    return _Data(
+        torch.from_numpy(patches[keep]),
+        torch.from_numpy(present[keep]),
+        torch.tensor(labels, dtype=torch.float32).reshape(len(keep), len(config.tasks)),
+        [rows[i].pathology_class for i in keep],
+        [rows[i].case_id for i in keep],
+    )
 
 
 def _check_splits(splits: dict[str, _Data], config: TrainingConfig) -> None:
@@ -123,8 +134,10 @@ def _check_splits(splits: dict[str, _Data], config: TrainingConfig) -> None:
         for t, task in enumerate(config.tasks):
             values = set(data.labels[:, t][~torch.isnan(data.labels[:, t])].tolist())
             if values != {0.0, 1.0}:
-                raise InputError(f"manifest: the {split} split needs cases of both classes for {task} "
-                                 f"(has {len(data.case_ids)} usable cases, labels {sorted(values)})")
+                raise InputError(
+                    f"manifest: the {split} split needs cases of both classes for {task} "
+                    f"(has {len(data.case_ids)} usable cases, labels {sorted(values)})"
+                )
 
 
 def _network_input(network, x: torch.Tensor, present: torch.Tensor, config: TrainingConfig):
@@ -141,7 +154,7 @@ def _train_epoch(network, optimizer, data: _Data, config: TrainingConfig, epoch:
     order = torch.multinomial(weights, len(data.classes), replacement=True, generator=generator)
     losses = []
     for start in bar(range(0, len(order), config.batch_size), desc=f"epoch {epoch}"):
-        index = order[start:start + config.batch_size]
+        index = order[start : start + config.batch_size]
         x, present = data.x[index].clone(), data.present[index].clone()
         if config.augment:
             x = torch.stack([augment(sample, generator) for sample in x])
@@ -182,8 +195,8 @@ def _scores(network, data: _Data, present: torch.Tensor, config: TrainingConfig,
     out = []
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
         for start in range(0, len(data.case_ids), batch):
-            x = data.x[start:start + batch] * present[start:start + batch, :, None, None]
-            logits = network(*_network_input(network, x, present[start:start + batch], config))
+            x = data.x[start : start + batch] * present[start : start + batch, :, None, None]
+            logits = network(*_network_input(network, x, present[start : start + batch], config))
             out.append(torch.softmax(logits.float(), dim=-1)[..., 1])
     return torch.cat(out)
 
@@ -219,7 +232,9 @@ def _combination_aucs(network, data: _Data, config: TrainingConfig) -> dict:
             present = data.present & mask
             usable = present.any(dim=1)
             if usable.all():
-                table["".join(combination)] = {t: round(a, 4) for t, a in _validate(network, data, config, present).items()}
+                table["".join(combination)] = {
+                    t: round(a, 4) for t, a in _validate(network, data, config, present).items()
+                }
     return table
 
 
@@ -237,15 +252,23 @@ def _copy_state(network) -> dict:
 
 def _resume(folder: Path, network, optimizer, config: TrainingConfig, log) -> dict:
     path = folder / "last.pt"
-    fresh = {"epoch": 0, "best_auc": -math.inf, "best_epoch": 0, "best_state": _copy_state(network), "history": [],
-             "config": dataclasses.asdict(config)}
+    fresh = {
+        "epoch": 0,
+        "best_auc": -math.inf,
+        "best_epoch": 0,
+        "best_state": _copy_state(network),
+        "history": [],
+        "config": dataclasses.asdict(config),
+    }
     if not path.exists():
         return fresh
     saved = torch.load(path, map_location="cpu", weights_only=True)
     settings = lambda c: {k: v for k, v in c.items() if k != "epochs"}  # noqa: E731 (more epochs may be asked)
     if settings(saved.get("config", {})) != settings(fresh["config"]):
-        raise InputError(f"checkpoint {str(path)!r} was made with other training settings; remove the folder "
-                         f"{str(folder)!r} to start over")
+        raise InputError(
+            f"checkpoint {str(path)!r} was made with other training settings; remove the folder "
+            f"{str(folder)!r} to start over"
+        )
     network.load_state_dict(saved["model"])
     optimizer.load_state_dict(saved["optimizer"])
     log(f"resuming after epoch {saved['epoch']} from {path}")
@@ -259,10 +282,13 @@ def _save_checkpoint(folder: Path, network, optimizer, state: dict) -> None:
     temporary.replace(folder / "last.pt")  # a crash mid-write leaves the previous checkpoint intact
 
 
-def _card(config: TrainingConfig, manifest, splits: dict[str, _Data], state: dict, validation: dict,
-          combinations: dict) -> dict:
-    summary = {split: {"cases": len(d.case_ids), **{c: d.classes.count(c) for c in sorted(set(d.classes))}}
-               for split, d in splits.items()}
+def _card(
+    config: TrainingConfig, manifest, splits: dict[str, _Data], state: dict, validation: dict, combinations: dict
+) -> dict:
+    summary = {
+        split: {"cases": len(d.case_ids), **{c: d.classes.count(c) for c in sorted(set(d.classes))}}
+        for split, d in splits.items()
+    }
     return {
         "id": config.model_id,
         "version": config.version,
@@ -273,11 +299,19 @@ def _card(config: TrainingConfig, manifest, splits: dict[str, _Data], state: dic
         "architecture": config.architecture,
         "preprocessing": preset(config.preprocessing).to_dict(),
         "training": {
-            "manifest": str(manifest), "data": summary, "epochs": config.epochs, "best_epoch": state["best_epoch"],
-            "learning_rate": config.learning_rate, "batch_size": config.batch_size, "seed": config.seed,
-            "bf16": config.bf16, "augmentation": config.augment, "phase_dropout": config.phase_dropout,
-            "imagenet_initialised": bool(config.imagenet_weights), "software": f"RenalMassAI {__version__}",
-            "finished": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+            "manifest": str(manifest),
+            "data": summary,
+            "epochs": config.epochs,
+            "best_epoch": state["best_epoch"],
+            "learning_rate": config.learning_rate,
+            "batch_size": config.batch_size,
+            "seed": config.seed,
+            "bf16": config.bf16,
+            "augmentation": config.augment,
+            "phase_dropout": config.phase_dropout,
+            "imagenet_initialised": bool(config.imagenet_weights),
+            "software": f"RenalMassAI {__version__}",
+            "finished": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         },
         "validation": {"auc": {t: round(a, 4) for t, a in validation.items()}, "auc_by_phases": combinations},
     }

@@ -15,8 +15,10 @@ import SimpleITK as sitk
 
 from RenalMassAILib.resources import demo_case_dir
 
-DEMO_MODEL_WARNING = ("WARNING: the demo segmentation model ({model}) was trained on synthetic phantoms only and "
-                      "this image is not the bundled phantom: its kidney / tumor / cyst labels are not findings")
+DEMO_MODEL_WARNING = (
+    "WARNING: the demo segmentation model ({model}) was trained on synthetic phantoms only and "
+    "this image is not the bundled phantom: its kidney / tumor / cyst labels are not findings"
+)
 
 
 def voxel_digest(image: sitk.Image) -> str:

@@ -8,8 +8,8 @@ the liver's, spleen's and psoas' usual values on a 4 mm average) beside the spin
 midline, from the vertebrae's posterior elements to 40 mm in front of the vertebral bodies), eroded
 by one voxel to cut thin contacts; per side the blob of kidney size with the most fat around it (a
 kidney lies in perirenal fat; muscle, bowel and liver border other soft tissue) is kept, unless it
-lies at the level of the iliac wings (more than 600 mm2 of bone beside the spine per slice). Without a plausible kidney the
-caller segments the whole volume instead (and records it).
+lies at the level of the iliac wings (more than 600 mm2 of bone beside the spine per slice). Without a
+plausible kidney the caller segments the whole volume instead (and records it).
 """
 
 import numpy as np
@@ -38,7 +38,7 @@ def locate_kidneys(image: sitk.Image) -> list[tuple[np.ndarray, np.ndarray]]:
 
     A box follows its blob, so a kidney that touches the spleen or liver gives a larger box, not a
     misplaced one."""
-    factors = [max(1, int(round(COARSE_MM / s))) for s in image.GetSpacing()]
+    factors = [max(1, round(COARSE_MM / s)) for s in image.GetSpacing()]
     coarse = sitk.BinShrink(sitk.Cast(image, sitk.sitkFloat32), factors)
     enhanced = sitk.BinaryThreshold(coarse, *ENHANCED_HU, 1, 0)
     # Arterial phase: only the cortex enhances; closing and hole filling give the whole kidney.
@@ -51,7 +51,7 @@ def locate_kidneys(image: sitk.Image) -> list[tuple[np.ndarray, np.ndarray]]:
     best = {}
     for label in stats.GetLabels():
         volume_ml = stats.GetPhysicalSize(label) / 1000.0
-        x, y, z = stats.GetCentroid(label)
+        x, y, _z = stats.GetCentroid(label)
         lateral = abs(x - midline)
         if KIDNEY_ML[0] <= volume_ml <= KIDNEY_ML[1] and LATERAL_MM[0] <= lateral <= LATERAL_MM[1] and y > body_y - 10:
             side = "left" if x > midline else "right"
@@ -73,8 +73,12 @@ def _kidneys_in_fossae(coarse: sitk.Image, midline: float) -> dict[str, tuple[np
         return {}
     # LPS y grows posteriorly: the spine's posterior elements have the largest y, the vertebral bodies' front the least.
     anterior, posterior = np.percentile(y[spine], [5, 95])
-    fossa = ((lateral > FOSSA_LATERAL_MM[0]) & (lateral < FOSSA_LATERAL_MM[1])
-             & (y > anterior - FOSSA_ANTERIOR_MM) & (y < posterior))
+    fossa = (
+        (lateral > FOSSA_LATERAL_MM[0])
+        & (lateral < FOSSA_LATERAL_MM[1])
+        & (y > anterior - FOSSA_ANTERIOR_MM)
+        & (y < posterior)
+    )
     tissue = ndimage.binary_erosion((hu > UNENHANCED_HU[0]) & (hu < UNENHANCED_HU[1]) & fossa)
     # Bone beside the spine per slice: ribs at the kidneys' level, the iliac wings' far larger sections in the pelvis.
     spacing = coarse.GetSpacing()
@@ -89,7 +93,7 @@ def _kidneys_in_fossae(coarse: sitk.Image, midline: float) -> dict[str, tuple[np
             continue
         indices = np.argwhere(blobs == label)  # k, j, i
         low, high = indices.min(axis=0), indices.max(axis=0) + 1
-        if np.median(lateral_bone_mm2[low[0]:high[0]]) > PELVIS_BONE_MM2:
+        if np.median(lateral_bone_mm2[low[0] : high[0]]) > PELVIS_BONE_MM2:
             continue  # at the level of the iliac wings: muscle of the pelvis, not a kidney
         blob = blobs[tuple(slice(a, b) for a, b in zip(np.maximum(low - 2, 0), high + 2))] == label
         window = tuple(slice(a, b) for a, b in zip(np.maximum(low - 2, 0), high + 2))
@@ -112,8 +116,10 @@ def _physical_coordinates(image: sitk.Image) -> np.ndarray:
 
 def _box(image: sitk.Image, bounding_box) -> tuple[np.ndarray, np.ndarray]:
     start, size = np.array(bounding_box[:3]), np.array(bounding_box[3:])
-    corners = [image.TransformContinuousIndexToPhysicalPoint((start - 0.5 + size * np.array(c)).tolist())
-               for c in np.ndindex(2, 2, 2)]
+    corners = [
+        image.TransformContinuousIndexToPhysicalPoint((start - 0.5 + size * np.array(c)).tolist())
+        for c in np.ndindex(2, 2, 2)
+    ]
     low, high = np.min(corners, axis=0), np.max(corners, axis=0)
     return (low + high) / 2, high - low + 2 * MARGIN_MM
 

@@ -15,7 +15,7 @@ import SimpleITK as sitk
 from RenalMassAILib.case.reading import read_image
 from RenalMassAILib.case.validation import check_overlap, check_spacing
 from RenalMassAILib.errors import InputError
-from RenalMassAILib.lesion.label_meanings import KITS_LABELS, LabelMeanings  # noqa: F401 (the shared names)
+from RenalMassAILib.lesion.label_meanings import KITS_LABELS, LabelMeanings
 
 # KITS_LABELS: KiTS21/23 and nnU-Net Task135 label values, used by the paper's segmentation model.
 
@@ -30,21 +30,33 @@ class LabelMap:
         return self.labels[name]
 
 
-def read_label_map(path, reference: sitk.Image, labels: dict | None = None,
-                   what: str = "segmentation", reference_what: str = "the reference phase",
-                   meanings: LabelMeanings | None = None) -> LabelMap:
+def read_label_map(
+    path,
+    reference: sitk.Image,
+    labels: dict | None = None,
+    what: str = "segmentation",
+    reference_what: str = "the reference phase",
+    meanings: LabelMeanings | None = None,
+) -> LabelMap:
     """Reads a label image and puts it on the reference grid (nearest neighbour in physical space);
     with `meanings`, its values are first turned into kidney 1 / tumor 2 / cyst 3."""
     image, _ = read_image(path, what)
     return to_label_map(image, reference, labels, f"{what} {str(path)!r}", reference_what, meanings)
 
 
-def to_label_map(image: sitk.Image, reference: sitk.Image, labels: dict | None = None,
-                 what: str = "segmentation", reference_what: str = "the reference phase",
-                 meanings: LabelMeanings | None = None) -> LabelMap:
+def to_label_map(
+    image: sitk.Image,
+    reference: sitk.Image,
+    labels: dict | None = None,
+    what: str = "segmentation",
+    reference_what: str = "the reference phase",
+    meanings: LabelMeanings | None = None,
+) -> LabelMap:
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
-        raise InputError(f"{what}: expected a 3D label volume, got {image.GetDimension()}D with "
-                         f"{image.GetNumberOfComponentsPerPixel()} component(s)")
+        raise InputError(
+            f"{what}: expected a 3D label volume, got {image.GetDimension()}D with "
+            f"{image.GetNumberOfComponentsPerPixel()} component(s)"
+        )
     check_spacing(image, what)
     values = sitk.GetArrayViewFromImage(image)
     if values.dtype.kind == "f" and not np.array_equal(values, np.round(values)):
@@ -70,7 +82,7 @@ def _values_present(values: np.ndarray) -> list[int]:
     """The distinct label values, sorted. Maps within 0-3 (the usual case) take a few comparisons
     instead of a sort of every voxel (0.13 s rather than 1.2 s for 512 x 512 x 300 here)."""
     low, high = int(values.min()), int(values.max())
-    if 0 <= low and high <= max(KITS_LABELS.values()):
+    if low >= 0 and high <= max(KITS_LABELS.values()):
         return [v for v in range(low, high + 1) if v in (low, high) or bool(np.any(values == v))]
     return [int(v) for v in np.unique(values)]
 
@@ -78,9 +90,11 @@ def _values_present(values: np.ndarray) -> list[int]:
 def _check_kits_convention(found: list[int], what: str) -> None:
     beyond = [v for v in found if v not in (0, *KITS_LABELS.values())]
     if beyond:
-        raise InputError(f"{what}: holds labels {_value_list(found)}, not only kidney 1 / tumor 2 / cyst 3, so "
-                         "its values cannot be read by the KiTS convention; name their meanings with --labels "
-                         "(e.g. --labels kidney=2+3 for a TotalSegmentator map) or --labels path/to/dataset.json")
+        raise InputError(
+            f"{what}: holds labels {_value_list(found)}, not only kidney 1 / tumor 2 / cyst 3, so "
+            "its values cannot be read by the KiTS convention; name their meanings with --labels "
+            "(e.g. --labels kidney=2+3 for a TotalSegmentator map) or --labels path/to/dataset.json"
+        )
 
 
 def _to_kits_values(image: sitk.Image, values: np.ndarray, found: list[int], meanings: LabelMeanings):
@@ -91,9 +105,12 @@ def _to_kits_values(image: sitk.Image, values: np.ndarray, found: list[int], mea
     converted = sitk.GetImageFromArray(kits)
     converted.CopyInformation(image)
     named = set(meanings.value_of())
-    record = {**meanings.to_dict(), "values_found": found,
-              "set_to_background": [v for v in found if v != 0 and v not in named],
-              "named_but_absent": sorted(named - set(found))}
+    record = {
+        **meanings.to_dict(),
+        "values_found": found,
+        "set_to_background": [v for v in found if v != 0 and v not in named],
+        "named_but_absent": sorted(named - set(found)),
+    }
     return converted, record
 
 
@@ -104,7 +121,9 @@ def _value_list(found: list[int]) -> str:
 
 
 def same_grid(a: sitk.Image, b: sitk.Image, tolerance: float = 1e-4) -> bool:
-    return (a.GetSize() == b.GetSize()
-            and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tolerance)
-            and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tolerance * 100)
-            and np.allclose(a.GetDirection(), b.GetDirection(), atol=tolerance))
+    return (
+        a.GetSize() == b.GetSize()
+        and np.allclose(a.GetSpacing(), b.GetSpacing(), atol=tolerance)
+        and np.allclose(a.GetOrigin(), b.GetOrigin(), atol=tolerance * 100)
+        and np.allclose(a.GetDirection(), b.GetDirection(), atol=tolerance)
+    )

@@ -23,6 +23,7 @@ _EXAMPLE = "e.g. --labels kidney=2+3,tumor=4, or --labels path/to/dataset.json"
 @dataclasses.dataclass(frozen=True)
 class LabelMeanings:
     """meaning (kidney / tumor / cyst) -> the label values that mean it in the source map."""
+
     values: dict[str, tuple[int, ...]]
     given_as: str  # how the meanings were given, for the record
 
@@ -48,11 +49,11 @@ def parse_label_meanings(text: str) -> LabelMeanings:
         name, _, numbers = item.partition("=")
         meaning = _NAMES.get(name.strip().lower())
         if meaning is None or not numbers.strip():
-            raise InputError(f"--labels {text!r}: {item!r} is not name=value with a name among kidney, tumor, cyst "
-                             f"({_EXAMPLE})")
+            raise InputError(
+                f"--labels {text!r}: {item!r} is not name=value with a name among kidney, tumor, cyst ({_EXAMPLE})"
+            )
         if meaning in values:
-            raise InputError(f"--labels {text!r}: {meaning} is named twice; give several values with + "
-                             f"({meaning}=2+3)")
+            raise InputError(f"--labels {text!r}: {meaning} is named twice; give several values with + ({meaning}=2+3)")
         values[meaning] = tuple(_label_value(number, text) for number in numbers.split("+"))
     if not values:
         raise InputError(f"--labels {text!r}: names no label ({_EXAMPLE})")
@@ -69,7 +70,7 @@ def meanings_from_dataset_json(path) -> LabelMeanings:
     except (json.JSONDecodeError, UnicodeDecodeError, AttributeError) as error:
         raise InputError(f"{where}: not a dataset.json ({error})") from None
     if not isinstance(labels, dict):
-        raise InputError(f"{where}: has no \"labels\" object (name -> value)")
+        raise InputError(f'{where}: has no "labels" object (name -> value)')
     regions = {name: _region_values(value, where, name) for name, value in labels.items()}
     meanings: dict[str, list[int]] = {}
     has_tumor = any(_meaning_of(name) == "tumor" for name in regions)

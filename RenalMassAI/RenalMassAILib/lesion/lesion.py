@@ -47,15 +47,17 @@ def find_lesions(label_map: LabelMap, midline_x_lps: float, label: str = "tumor"
     for value in sorted(stats.GetLabels()):  # RelabelComponent numbers them by size
         centroid = stats.GetCentroid(value)
         z, area = _largest_axial_section(components, value)
-        lesions.append(Lesion(
-            centroid_lps=tuple(centroid),
-            volume_ml=stats.GetPhysicalSize(value) / 1000.0,
-            max_diameter_mm=stats.GetFeretDiameter(value),
-            side="left" if centroid[0] > midline_x_lps else "right",  # LPS: +x is the patient's left
-            max_area_z_lps=z,
-            max_area_mm2=area,
-            voxels=stats.GetNumberOfPixels(value),
-        ))
+        lesions.append(
+            Lesion(
+                centroid_lps=tuple(centroid),
+                volume_ml=stats.GetPhysicalSize(value) / 1000.0,
+                max_diameter_mm=stats.GetFeretDiameter(value),
+                side="left" if centroid[0] > midline_x_lps else "right",  # LPS: +x is the patient's left
+                max_area_z_lps=z,
+                max_area_mm2=area,
+                voxels=stats.GetNumberOfPixels(value),
+            )
+        )
     return lesions
 
 
@@ -74,7 +76,7 @@ def lesion_at(lesions: list[Lesion], point_lps, label_map: LabelMap, label: str 
 
 def body_midline_x(image: sitk.Image) -> float:
     """Mean LPS x of body voxels (> -300 HU) on a subsample: the patient's left/right divide."""
-    step = max(1, int(round((np.prod(image.GetSize()) / 1e6) ** (1 / 3))))
+    step = max(1, round((np.prod(image.GetSize()) / 1e6) ** (1 / 3)))
     voxels = sitk.GetArrayViewFromImage(image)[::step, ::step, ::step]
     k, j, i = np.nonzero(voxels > -300)
     if i.size == 0:

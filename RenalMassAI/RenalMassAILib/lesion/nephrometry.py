@@ -5,8 +5,8 @@ J Urol 2022), re-implemented here:
 - the kidney and its tumour are resampled onto an axis-aligned 1 mm grid (axial slices for any
   acquisition orientation);
 - renal sinus = the largest body of low-attenuation voxels (< -30 HU after a 1 mm Gaussian blur)
-  inside the per-slice convex hull of the kidney; collecting system = kidney voxels inside the per-slice convex hull of the
-  sinus, plus the sinus;
+  inside the per-slice convex hull of the kidney; collecting system = kidney voxels inside the per-slice
+  convex hull of the sinus, plus the sinus;
 - R: largest tumour diameter; E: share of tumour voxels outside the per-slice convex hull of the
   kidney; N: smallest 3D distance tumour -> collecting system / sinus; A: tumour vs kidney centroid
   along the anterior-posterior axis; L: share of the tumour between the polar lines (the first and
@@ -85,16 +85,22 @@ class Nephrometry:
 
     def summary(self) -> dict:
         return {
-            "R_points": self.r_points, "R_diameter_mm": round(self.radius_mm, 1),
-            "E_points": self.e_points, "E_exophytic_share": round(self.exophytic_share, 3),
+            "R_points": self.r_points,
+            "R_diameter_mm": round(self.radius_mm, 1),
+            "E_points": self.e_points,
+            "E_exophytic_share": round(self.exophytic_share, 3),
             "N_points": self.n_points,
             "N_distance_mm": None if self.nearness_mm is None else round(self.nearness_mm, 1),
-            "A": self.a_descriptor, "A_offset_mm": round(self.anterior_offset_mm, 1),
+            "A": self.a_descriptor,
+            "A_offset_mm": round(self.anterior_offset_mm, 1),
             "L_points": self.l_points,
-            "L_share_between_polar_lines": None if self.between_polar_lines is None else round(self.between_polar_lines, 3),
+            "L_share_between_polar_lines": None
+            if self.between_polar_lines is None
+            else round(self.between_polar_lines, 3),
             "L_crosses_midline": self.crosses_midline,
             "h": None,  # hilar: not assessed (no vessel labels)
-            "total": self.total, "score": f"{self.total}{self.a_descriptor}" if self.total is not None else None,
+            "total": self.total,
+            "score": f"{self.total}{self.a_descriptor}" if self.total is not None else None,
             "complexity": self.complexity,
         }
 
@@ -166,7 +172,8 @@ def _regional_arrays(label_map: LabelMap, ct: sitk.Image, lesion: Lesion):
     region = sitk.Cast(tumor | kidney, sitk.sitkUInt8)
     grid = _axis_aligned_grid(region)
     resample = lambda image, interpolator, default: sitk.GetArrayFromImage(  # noqa: E731
-        sitk.Resample(image, grid, sitk.Transform(), interpolator, default))
+        sitk.Resample(image, grid, sitk.Transform(), interpolator, default)
+    )
     tumor_array = resample(sitk.Cast(tumor, sitk.sitkUInt8), sitk.sitkNearestNeighbor, 0) > 0
     kidney_array = resample(sitk.Cast(kidney, sitk.sitkUInt8), sitk.sitkNearestNeighbor, 0) > 0
     hu = resample(sitk.Cast(ct, sitk.sitkFloat32), sitk.sitkLinear, -1024.0)
@@ -178,8 +185,12 @@ def _axis_aligned_grid(region: sitk.Image) -> sitk.Image:
     stats = sitk.LabelShapeStatisticsImageFilter()
     stats.Execute(region)
     x, y, z, nx, ny, nz = stats.GetBoundingBox(1)
-    corners = [region.TransformIndexToPhysicalPoint((i, j, k)) for i in (x, x + nx - 1)
-               for j in (y, y + ny - 1) for k in (z, z + nz - 1)]
+    corners = [
+        region.TransformIndexToPhysicalPoint((i, j, k))
+        for i in (x, x + nx - 1)
+        for j in (y, y + ny - 1)
+        for k in (z, z + nz - 1)
+    ]
     low = np.min(corners, axis=0) - MARGIN_MM
     high = np.max(corners, axis=0) + MARGIN_MM
     size = np.ceil((high - low) / GRID_MM).astype(int) + 1

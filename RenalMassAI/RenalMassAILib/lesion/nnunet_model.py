@@ -25,8 +25,11 @@ _PHASE_WORDS = {
     Phase.ARTERIAL: {"a", "arterial", "art", "corticomedullary", "cm"},
     Phase.VENOUS: {"v", "venous", "portal", "pv", "nephrographic", "np"},
 }
-_MEANINGS = {"kidney": ("kidney", "kidneys", "renal parenchyma"), "tumor": ("tumor", "tumour", "renal tumor", "neoplasm"),
-             "cyst": ("cyst", "cysts", "renal cyst")}
+_MEANINGS = {
+    "kidney": ("kidney", "kidneys", "renal parenchyma"),
+    "tumor": ("tumor", "tumour", "renal tumor", "neoplasm"),
+    "cyst": ("cyst", "cysts", "renal cyst"),
+}
 
 
 IDENTITY_FILE = "renalmassai.json"
@@ -40,8 +43,12 @@ class ModelIdentity:
     trained_on: str = ""  # e.g. "synthetic phantoms": the images its labels can be trusted on
 
     def summary(self) -> dict:
-        return {"id": self.id, "version": self.version, "demo": self.demo,
-                **({"trained_on": self.trained_on} if self.trained_on else {})}
+        return {
+            "id": self.id,
+            "version": self.version,
+            "demo": self.demo,
+            **({"trained_on": self.trained_on} if self.trained_on else {}),
+        }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,18 +73,31 @@ def open_segmentation_model(folder, case_phases: tuple[Phase, ...] | None = None
         raise InputError(f"{where}: no such folder")
     dataset = _json(folder / "dataset.json", where)
     plans = _json(folder / "plans.json", where)
-    checkpoints = sorted(folder.glob("fold_*/checkpoint_final.pth")) or sorted(folder.glob("fold_*/checkpoint_best.pth"))
+    checkpoints = sorted(folder.glob("fold_*/checkpoint_final.pth")) or sorted(
+        folder.glob("fold_*/checkpoint_best.pth")
+    )
     if not checkpoints:
-        raise InputError(f"{where}: no fold_*/checkpoint_final.pth (or checkpoint_best.pth); is this the trained-model "
-                         "folder (Dataset.../Trainer__Plans__configuration)?")
+        raise InputError(
+            f"{where}: no fold_*/checkpoint_final.pth (or checkpoint_best.pth); is this the trained-model "
+            "folder (Dataset.../Trainer__Plans__configuration)?"
+        )
     folds = tuple(sorted({p.parent.name.removeprefix("fold_") for p in checkpoints if p.name == checkpoints[0].name}))
     channels = _channels(dataset, where)
     if case_phases is not None:
         _check_channels(channels, case_phases, where)
-    configuration = folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
-    return SegmentationModel(folder, folds, checkpoints[0].name, channels, _output_values(dataset, where),
-                             configuration, _patch_mm(plans, configuration, where),
-                             _identity(folder, dataset, checkpoints[0], where))
+    configuration = (
+        folder.name.split("__")[-1] if "__" in folder.name else next(iter(plans.get("configurations", {})), "")
+    )
+    return SegmentationModel(
+        folder,
+        folds,
+        checkpoints[0].name,
+        channels,
+        _output_values(dataset, where),
+        configuration,
+        _patch_mm(plans, configuration, where),
+        _identity(folder, dataset, checkpoints[0], where),
+    )
 
 
 def _identity(folder: Path, dataset: dict, checkpoint: Path, where: str) -> ModelIdentity:
@@ -86,8 +106,9 @@ def _identity(folder: Path, dataset: dict, checkpoint: Path, where: str) -> Mode
         fields = _json(folder / IDENTITY_FILE, where)
         if not isinstance(fields.get("id"), str) or not isinstance(fields.get("demo"), bool):
             raise InputError(f"{where}: {IDENTITY_FILE} needs a string 'id' and a true/false 'demo'")
-        return ModelIdentity(fields["id"], str(fields.get("version", "")), fields["demo"],
-                             str(fields.get("trained_on", "")))
+        return ModelIdentity(
+            fields["id"], str(fields.get("version", "")), fields["demo"], str(fields.get("trained_on", ""))
+        )
     digest = hashlib.sha256()
     with open(checkpoint, "rb") as file:
         for block in iter(lambda: file.read(1 << 20), b""):
@@ -120,7 +141,7 @@ def _patch_mm(plans: dict, configuration: str, where: str) -> tuple[float, float
         raise InputError(f"{where}: plans.json has no patch_size and spacing for configuration {configuration!r}")
     extent = [float(n) * float(s) for n, s in zip(patch, spacing)]
     if len(extent) == 2:
-        extent = [max(extent)] + extent
+        extent = [max(extent), *extent]
     order = plans.get("transpose_forward") or [0, 1, 2]
     array_axes = [0.0, 0.0, 0.0]
     for position, axis in enumerate(order):
@@ -153,8 +174,10 @@ def _check_channels(channels, case_phases, where: str) -> None:
     needed = [p for p in channels if p is not None]
     missing = [p for p in needed if p not in case_phases]
     if missing:
-        raise InputError(f"{where}: takes {len(channels)} channel(s) ({', '.join(p.long_name for p in needed)}); "
-                         f"the case lacks {', '.join(p.long_name for p in missing)}")
+        raise InputError(
+            f"{where}: takes {len(channels)} channel(s) ({', '.join(p.long_name for p in needed)}); "
+            f"the case lacks {', '.join(p.long_name for p in missing)}"
+        )
 
 
 def _output_values(dataset: dict, where: str) -> dict[str, int]:
@@ -175,8 +198,9 @@ def _output_values(dataset: dict, where: str) -> dict[str, int]:
     if "cyst" not in values and "masses" in labels and isinstance(labels["masses"], list) and order:
         values["cyst"] = int(order[regions.index("masses")])  # KiTS23: a mass that is not tumour is a cyst
     if "tumor" not in values:
-        raise InputError(f"{where}: no tumour label among {sorted(labels)} (expected names like "
-                         f"{', '.join(_MEANINGS['tumor'])})")
+        raise InputError(
+            f"{where}: no tumour label among {sorted(labels)} (expected names like {', '.join(_MEANINGS['tumor'])})"
+        )
     return values
 
 

@@ -4,7 +4,7 @@ within a budget of network evaluations."""
 import contextlib
 import os
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -26,8 +26,14 @@ def mirror_axes_within_budget(allowed_axes, tiles: int, budget: int = MIRROR_BUD
     return tuple(sorted(preferred[:count]))
 
 
-def nnunet_predictor(model: SegmentationModel, mirroring: bool | None, tile_step_size: float, bf16: bool,
-                     device: torch.device, report: Progress):
+def nnunet_predictor(
+    model: SegmentationModel,
+    mirroring: bool | None,
+    tile_step_size: float,
+    bf16: bool,
+    device: torch.device,
+    report: Progress,
+):
     """mirroring: True all of the model's axes, False none, None (auto) as many as MIRROR_BUDGET allows."""
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
 
@@ -53,10 +59,16 @@ def nnunet_predictor(model: SegmentationModel, mirroring: bool | None, tile_step
             return prediction.float()
 
     with contextlib.redirect_stdout(sys.stderr):  # nnU-Net prints a notice on every CPU predictor; stdout is for data
-        predictor = ReportingPredictor(tile_step_size=tile_step_size, use_gaussian=True,
-                                       use_mirroring=mirroring is not False,
-                                       perform_everything_on_device=device.type == "cuda", device=device, verbose=False,
-                                       verbose_preprocessing=False, allow_tqdm=False)
+        predictor = ReportingPredictor(
+            tile_step_size=tile_step_size,
+            use_gaussian=True,
+            use_mirroring=mirroring is not False,
+            perform_everything_on_device=device.type == "cuda",
+            device=device,
+            verbose=False,
+            verbose_preprocessing=False,
+            allow_tqdm=False,
+        )
     os.environ.setdefault("nnUNet_def_n_proc", "1")
     report("load", 0, 1, f"loading {model.folder.name}")
     predictor.initialize_from_trained_model_folder(str(model.folder), model.folds, model.checkpoint)

@@ -14,7 +14,7 @@ does, to record the registration) say so with register_phases=False.
 
 import dataclasses
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import SimpleITK as sitk
@@ -28,8 +28,15 @@ from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel, to_kits_values
 from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
 from RenalMassAILib.lesion.segmentation_inputs import align_for_segmentation
-from RenalMassAILib.lesion.segmentation_region import (MAX_GROWTH_ROUNDS, MAX_PATCHES_PER_AXIS, Region, grown,
-                                                       patch_voxels, region_around, size_in_voxels)
+from RenalMassAILib.lesion.segmentation_region import (
+    MAX_GROWTH_ROUNDS,
+    MAX_PATCHES_PER_AXIS,
+    Region,
+    grown,
+    patch_voxels,
+    region_around,
+    size_in_voxels,
+)
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 
@@ -56,12 +63,19 @@ class SegmentationResult:
     seconds: float
     growths: int = 0  # times a box grew because the segmentation reached its border
     boxes: tuple[Region, ...] = ()  # what was segmented, as grown
-    alignment: dict = dataclasses.field(default_factory=dict)  # phase letter -> how it was registered onto the reference
+    alignment: dict = dataclasses.field(
+        default_factory=dict
+    )  # phase letter -> how it was registered onto the reference
     whole_volume_fallback: bool = False  # fast path, but no kidney found: the whole volume was segmented
 
 
-def segment(case: Case, model: SegmentationModel, center_lps=None, options: SegmentationOptions = SegmentationOptions(),
-            progress: Progress | None = None) -> SegmentationResult:
+def segment(
+    case: Case,
+    model: SegmentationModel,
+    center_lps=None,
+    options: SegmentationOptions = SegmentationOptions(),
+    progress: Progress | None = None,
+) -> SegmentationResult:
     start = time.perf_counter()
     report = progress or (lambda *args: None)
     device = _device(options.device)
@@ -84,23 +98,33 @@ def segment(case: Case, model: SegmentationModel, center_lps=None, options: Segm
     for number, region in enumerate(regions, start=1):
         name = f"region {number} of {len(regions)}"
         region, labels, grew = _segment_region(case, alignments, model, predictor, region, lookup, grows, name, report)
-        growths, boxes = growths + grew, boxes + [region]
+        growths, boxes = growths + grew, [*boxes, region]
         _paste(values, labels, region)
     image = sitk.GetImageFromArray(values)
     image.CopyInformation(reference)
     voxel_ml = float(np.prod(reference.GetSpacing())) / 1000.0
     volumes = {name: round(float((values == value).sum()) * voxel_ml, 3) for name, value in KITS_LABELS.items()}
     report("segmented", 1, 1, "segmentation finished")
-    return SegmentationResult(LabelMap(image), volumes, len(regions), predictor.evaluations,
-                              time.perf_counter() - start, growths, tuple(boxes),
-                              {p.value: a.quality for p, a in alignments.items()}, fallback)
+    return SegmentationResult(
+        LabelMap(image),
+        volumes,
+        len(regions),
+        predictor.evaluations,
+        time.perf_counter() - start,
+        growths,
+        tuple(boxes),
+        {p.value: a.quality for p, a in alignments.items()},
+        fallback,
+    )
 
 
-def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions,
-                      report: Progress) -> list[Region]:
+def _starting_regions(
+    reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions, report: Progress
+) -> list[Region]:
     """One box around the point, or one around each kidney the coarse localisation finds ([] if none)."""
-    smallest = size_in_voxels(reference, options.region_mm) if options.region_mm else \
-        patch_voxels(reference, model.patch_mm)
+    smallest = (
+        size_in_voxels(reference, options.region_mm) if options.region_mm else patch_voxels(reference, model.patch_mm)
+    )
     if center_lps is not None:
         report("localise", 1, 1, "1 region around the given point")
         return [region_around(reference, center_lps, smallest)]
@@ -109,21 +133,34 @@ def _starting_regions(reference: sitk.Image, model: SegmentationModel, center_lp
         report("localise", 1, 1, "no kidney found by the coarse localisation: segmenting the whole volume")
         return []
     report("localise", 1, 1, f"{len(kidneys)} region(s) around the kidneys found")
-    return [region_around(reference, centre, np.maximum(size_in_voxels(reference, size), smallest))
-            for centre, size in kidneys]
+    return [
+        region_around(reference, centre, np.maximum(size_in_voxels(reference, size), smallest))
+        for centre, size in kidneys
+    ]
 
 
-def _segment_region(case: Case, alignments: dict[Phase, PhaseAlignment], model: SegmentationModel, predictor,
-                    region: Region, lookup: np.ndarray, grows: bool, name: str,
-                    report: Progress) -> tuple[Region, np.ndarray, int]:
+def _segment_region(
+    case: Case,
+    alignments: dict[Phase, PhaseAlignment],
+    model: SegmentationModel,
+    predictor,
+    region: Region,
+    lookup: np.ndarray,
+    grows: bool,
+    name: str,
+    report: Progress,
+) -> tuple[Region, np.ndarray, int]:
     """A region's labels and the region, grown if the segmentation reaches its border; also the growths."""
     patch = patch_voxels(case.reference, model.patch_mm)
     largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
     for round_ in range(MAX_GROWTH_ROUNDS + 1):
         report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
         labels = _predict(case, alignments, model, predictor, region, lookup)
-        bigger = grown(region, labels, patch // 2, case.reference.GetSize(), largest) \
-            if grows and round_ < MAX_GROWTH_ROUNDS else None
+        bigger = (
+            grown(region, labels, patch // 2, case.reference.GetSize(), largest)
+            if grows and round_ < MAX_GROWTH_ROUNDS
+            else None
+        )
         if bigger is None:
             break
         report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
@@ -131,13 +168,23 @@ def _segment_region(case: Case, alignments: dict[Phase, PhaseAlignment], model: 
     return region, labels, round_
 
 
-def _predict(case: Case, alignments: dict[Phase, PhaseAlignment], model: SegmentationModel, predictor, region: Region,
-             lookup: np.ndarray) -> np.ndarray:
+def _predict(
+    case: Case,
+    alignments: dict[Phase, PhaseAlignment],
+    model: SegmentationModel,
+    predictor,
+    region: Region,
+    lookup: np.ndarray,
+) -> np.ndarray:
     """The region's labels (k, j, i) in this project's values."""
     grid = region.crop(case.reference)
     identity = sitk.Euler3DTransform()
-    channels = np.stack([_on_grid(case.images[p], grid, alignments[p].transform if p in alignments else identity)
-                         for p in model.channel_phases(case.reference_phase)])
+    channels = np.stack(
+        [
+            _on_grid(case.images[p], grid, alignments[p].transform if p in alignments else identity)
+            for p in model.channel_phases(case.reference_phase)
+        ]
+    )
     spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
     return lookup[np.asarray(predictor.predict_single_npy_array(channels, {"spacing": spacing}), dtype=np.uint8)]
 

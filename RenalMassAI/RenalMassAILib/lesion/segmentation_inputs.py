@@ -45,8 +45,9 @@ def _registration_region(case: Case, center_lps):
     return tuple((low + high) / 2), tuple(high - low)
 
 
-def model_images(case: Case, model: SegmentationModel, alignments: dict[Phase, PhaseAlignment],
-                 paths: dict[Phase, str] | None = None) -> dict[str, object]:
+def model_images(
+    case: Case, model: SegmentationModel, alignments: dict[Phase, PhaseAlignment], paths: dict[Phase, str] | None = None
+) -> dict[str, object]:
     """Phase letter -> what the segmentation worker reads: the reference phase as given (its path when
     known), every other phase resampled onto the reference grid through its alignment."""
     paths = paths or {}
@@ -55,7 +56,12 @@ def model_images(case: Case, model: SegmentationModel, alignments: dict[Phase, P
         if phase == case.reference_phase:
             images[phase.value] = paths.get(phase) or case.images[phase]
         else:
-            images[phase.value] = sitk.Resample(case.images[phase], case.reference, alignments[phase].transform,
-                                                sitk.sitkLinear, AIR_HU, sitk.sitkFloat32)
+            images[phase.value] = sitk.Resample(
+                case.images[phase],
+                case.reference,
+                alignments[phase].transform,
+                sitk.sitkLinear,
+                AIR_HU,
+                sitk.sitkFloat32,
+            )
     return images
-

@@ -12,8 +12,15 @@ from RenalMassAILib.lesion.nnunet_model import SegmentationModel
 WORKER_FIELDS = ("volumes_ml", "forward_passes", "seconds", "growths", "boxes")
 
 
-def segmentation_record(model: SegmentationModel, reference: Phase, reference_size, options: dict,
-                        alignments: dict[Phase, PhaseAlignment], worker_result: dict, warning: str | None) -> dict:
+def segmentation_record(
+    model: SegmentationModel,
+    reference: Phase,
+    reference_size,
+    options: dict,
+    alignments: dict[Phase, PhaseAlignment],
+    worker_result: dict,
+    warning: str | None,
+) -> dict:
     """worker_result: the segmentation worker's final ('done') message; reference_size: the reference grid's."""
     whole = [{"low_ijk": [0, 0, 0], "high_ijk": list(reference_size)}]
     fallback = bool(options.get("fast")) and worker_result.get("boxes") == whole
@@ -28,4 +35,3 @@ def segmentation_record(model: SegmentationModel, reference: Phase, reference_si
         "whole_volume_fallback": fallback,
         "warnings": [warning] if warning else [],
     }
-

@@ -9,8 +9,17 @@ import dataclasses
 import numpy as np
 
 from RenalMassAILib.phantom.pathology import SUBTYPES
-from RenalMassAILib.phantom.shapes import (Cylinder, Difference, Ellipsoid, Perturbed, Shape, Slab,
-                                           SmoothField, Textured, rotation_matrix)
+from RenalMassAILib.phantom.shapes import (
+    Cylinder,
+    Difference,
+    Ellipsoid,
+    Perturbed,
+    Shape,
+    Slab,
+    SmoothField,
+    Textured,
+    rotation_matrix,
+)
 from RenalMassAILib.phantom.tissues import TISSUES
 
 KIDNEY, TUMOR, CYST = 1, 2, 3
@@ -41,8 +50,9 @@ class _Patient:
         self.variability = variability
         self._tissues = {}
 
-    def layer(self, shape: Shape, tissue: str, label: int = 0, texture_scale: float = 1.0,
-              hu_shift=(0.0, 0.0, 0.0)) -> Layer:
+    def layer(
+        self, shape: Shape, tissue: str, label: int = 0, texture_scale: float = 1.0, hu_shift=(0.0, 0.0, 0.0)
+    ) -> Layer:
         if tissue not in self._tissues:
             spec = TISSUES[tissue]
             draw = self.rng.normal() * self.variability
@@ -77,14 +87,17 @@ def build_anatomy(spec, rng: np.random.Generator) -> Anatomy:
     ]
     side = spec.side or ("left" if rng.random() < 0.5 else "right")
     kidneys = {s: _kidney_frame(s, rng) for s in ("left", "right")}
-    for kidney_side, (center, radii, rotation) in kidneys.items():
+    for _kidney_side, (center, radii, rotation) in kidneys.items():
         layers += _kidney(patient, center, radii, rotation)
     lesion_shape, lesion_layers = _lesion(spec, patient, rng, *kidneys[side])
     layers += lesion_layers
     other = kidneys["right" if side == "left" else "left"]
     for _ in range(spec.extra_cysts):
-        layers.append(patient.layer(_surface_sphere(rng, *other, radius=rng.uniform(5, 10), outward=0.3),
-                                    "simple_cyst", label=CYST))
+        layers.append(
+            patient.layer(
+                _surface_sphere(rng, *other, radius=rng.uniform(5, 10), outward=0.3), "simple_cyst", label=CYST
+            )
+        )
     return Anatomy(layers, lesion_shape, side)
 
 
@@ -103,8 +116,13 @@ def _spine(patient: _Patient) -> list[Layer]:
 def _kidney_frame(side: str, rng: np.random.Generator):
     """Centre, radii and axes (columns: lateral, posterior, long axis) of one kidney."""
     sign = 1.0 if side == "left" else -1.0  # LPS: +x is the patient's left
-    center = np.array([sign * (75 + rng.uniform(-4, 4)), 50 + rng.uniform(-4, 4),
-                       (0.0 if side == "left" else -15.0) + rng.uniform(-5, 5)])
+    center = np.array(
+        [
+            sign * (75 + rng.uniform(-4, 4)),
+            50 + rng.uniform(-4, 4),
+            (0.0 if side == "left" else -15.0) + rng.uniform(-5, 5),
+        ]
+    )
     radii = np.array([28.0, 24.0, 55.0]) * rng.uniform(0.92, 1.08)
     lateral = np.diag([sign, 1.0, 1.0])  # local x points away from the midline
     tilt = rotation_matrix([0, 1, 0], -sign * rng.uniform(8, 18))  # upper pole leans medially
@@ -117,8 +135,9 @@ def _kidney(patient: _Patient, center, radii, rotation) -> list[Layer]:
     return [
         patient.layer(Ellipsoid(tuple(center), tuple(radii), rotation), "renal_cortex", label=KIDNEY),
         patient.layer(Ellipsoid(tuple(center), tuple(radii * 0.72), rotation), "renal_medulla"),
-        patient.layer(Ellipsoid(tuple(local([-0.5 * radii[0], -0.2 * radii[1], 0])), (15, 12, 32), rotation),
-                      "sinus_fat"),
+        patient.layer(
+            Ellipsoid(tuple(local([-0.5 * radii[0], -0.2 * radii[1], 0])), (15, 12, 32), rotation), "sinus_fat"
+        ),
         patient.layer(Ellipsoid(tuple(local([-0.55 * radii[0], -0.2 * radii[1], 0])), (7, 6, 16), rotation), "urine"),
     ]
 
@@ -126,7 +145,7 @@ def _kidney(patient: _Patient, center, radii, rotation) -> list[Layer]:
 def _surface_point(rng, center, radii, rotation, pole: str | None):
     """A point on the kidney's convex (lateral) surface and the outward normal there."""
     height = {"upper": 0.65, "mid": 0.0, "lower": -0.65}[pole] if pole else rng.uniform(-0.7, 0.7)
-    unit = np.array([np.sqrt(1 - height ** 2), rng.uniform(-0.35, 0.35), height])
+    unit = np.array([np.sqrt(1 - height**2), rng.uniform(-0.35, 0.35), height])
     unit /= np.linalg.norm(unit)
     point = center + rotation @ (radii * unit)
     normal = rotation @ (unit / radii)
@@ -145,14 +164,23 @@ def _lesion(spec, patient: _Patient, rng, center, radii, rotation) -> tuple[Shap
     field = SmoothField(rng, max(radius, 8.0))
     high_grade = spec.grade >= 3
     outline = Perturbed(sphere, field, 0.08 * radius) if high_grade and label == TUMOR else sphere
-    inner = lambda fraction: Ellipsoid(sphere.center, (radius * fraction,) * 3)  # noqa: E731
-    septum = lambda normal, half: Slab(sphere.center, tuple(np.asarray(normal) / np.linalg.norm(normal)),  # noqa: E731
-                                       half, inner(0.97))
+
+    def inner(fraction):
+        return Ellipsoid(sphere.center, (radius * fraction,) * 3)
+
+    def septum(normal, half):
+        return Slab(sphere.center, tuple(np.asarray(normal) / np.linalg.norm(normal)), half, inner(0.97))
+
     subtype = spec.subtype
     layers = []
     if subtype in ("ccRCC", "papillary", "chromophobe", "oncocytoma", "fat-poor-AML"):
-        tissue = {"ccRCC": "ccRCC", "papillary": "papillary", "chromophobe": "chromophobe",
-                  "oncocytoma": "oncocytoma", "fat-poor-AML": "fat_poor_AML"}[subtype]
+        tissue = {
+            "ccRCC": "ccRCC",
+            "papillary": "papillary",
+            "chromophobe": "chromophobe",
+            "oncocytoma": "oncocytoma",
+            "fat-poor-AML": "fat_poor_AML",
+        }[subtype]
         # High grade: less arterial enhancement, more heterogeneous.
         shift = (0.0, -30.0, -20.0) if high_grade and subtype in ("ccRCC", "papillary") else (0.0, 0.0, 0.0)
         layers.append(patient.layer(outline, tissue, label, texture_scale=1.6 if high_grade else 1.0, hu_shift=shift))
@@ -167,8 +195,13 @@ def _lesion(spec, patient: _Patient, rng, center, radii, rotation) -> tuple[Shap
         fluid = "hyperdense_cyst" if subtype == "bosniak-2" and rng.random() < 0.5 else "simple_cyst"
         layers.append(patient.layer(outline, fluid, label))
         wall_mm = {"bosniak-1": 0.0, "bosniak-2": 0.0, "bosniak-2F": 1.5, "bosniak-3": 4.0, "bosniak-4": 4.0}[subtype]
-        septa = {"bosniak-1": (), "bosniak-2": (0.5,), "bosniak-2F": (1.2, 1.2, 1.2),
-                 "bosniak-3": (2.0, 2.0), "bosniak-4": (2.0,)}[subtype]
+        septa = {
+            "bosniak-1": (),
+            "bosniak-2": (0.5,),
+            "bosniak-2F": (1.2, 1.2, 1.2),
+            "bosniak-3": (2.0, 2.0),
+            "bosniak-4": (2.0,),
+        }[subtype]
         if wall_mm:
             layers.append(patient.layer(Difference(sphere, inner(1 - wall_mm / radius)), "cyst_wall"))
         for half in septa:

@@ -7,11 +7,19 @@ from pathlib import Path
 import SimpleITK as sitk
 
 
-def write_dicom_series(image: sitk.Image, folder: str | os.PathLike, series_description: str,
-                       contrast_agent: str | None, acquisition_time: str, series_number: int,
-                       study_uid: str = "1.2.826.0.1.3680043.10.1462.1", patient_id: str = "PHANTOM",
-                       patient_name: str = "Phantom^Synthetic", patient_birth_date: str = "",
-                       frame_of_reference_uid: str | None = None) -> Path:
+def write_dicom_series(
+    image: sitk.Image,
+    folder: str | os.PathLike,
+    series_description: str,
+    contrast_agent: str | None,
+    acquisition_time: str,
+    series_number: int,
+    study_uid: str = "1.2.826.0.1.3680043.10.1462.1",
+    patient_id: str = "PHANTOM",
+    patient_name: str = "Phantom^Synthetic",
+    patient_birth_date: str = "",
+    frame_of_reference_uid: str | None = None,
+) -> Path:
     """One file per slice; geometry in Image Position / Orientation (Patient), HU as int16.
 
     The phases of one study share a frame of reference (default: derived from the study UID), as
@@ -20,8 +28,9 @@ def write_dicom_series(image: sitk.Image, folder: str | os.PathLike, series_desc
     folder.mkdir(parents=True, exist_ok=True)
     image = sitk.Cast(image, sitk.sitkInt16)
     direction = image.GetDirection()
-    orientation = "\\".join(f"{v:.6f}" for v in (direction[0], direction[3], direction[6],
-                                                     direction[1], direction[4], direction[7]))
+    orientation = "\\".join(
+        f"{v:.6f}" for v in (direction[0], direction[3], direction[6], direction[1], direction[4], direction[7])
+    )
     series_uid = f"{study_uid}.{series_number}"
     tags = {
         "0008|0060": "CT",

@@ -92,7 +92,11 @@ def make_phantom(spec: PhantomSpec = PhantomSpec(), **changes) -> Phantom:
         labels = group_labels if reference in group else labels
         for p in group:
             hu = values[_PHASE_INDEX[p]]
-            hu += np.random.default_rng([spec.seed, _PHASE_INDEX[p]]).normal(0, spec.noise_hu, hu.shape).astype(np.float32)
+            hu += (
+                np.random.default_rng([spec.seed, _PHASE_INDEX[p]])
+                .normal(0, spec.noise_hu, hu.shape)
+                .astype(np.float32)
+            )
             images[p] = _to_image(np.round(hu).astype(np.int16), grid)
     return Phantom(
         spec=spec,
@@ -167,11 +171,13 @@ def _render(grid: _Grid, layers: list[Layer], phase_indices: list[int], motion, 
             low_k, high_k = max(low[2], k0), min(high[2], k0 + slab)
             if low_k >= high_k or low[0] >= high[0] or low[1] >= high[1]:
                 continue
-            block = np.s_[low_k:high_k, low[1]:high[1], low[0]:high[0]]
-            k, j, i = np.meshgrid(np.arange(low_k, high_k), np.arange(low[1], high[1]), np.arange(low[0], high[0]),
-                                  indexing="ij")
-            points = (np.stack([i, j, k], axis=-1).astype(np.float32) @ matrix.astype(np.float32)
-                      + offset.astype(np.float32))
+            block = np.s_[low_k:high_k, low[1] : high[1], low[0] : high[0]]
+            k, j, i = np.meshgrid(
+                np.arange(low_k, high_k), np.arange(low[1], high[1]), np.arange(low[0], high[0]), indexing="ij"
+            )
+            points = np.stack([i, j, k], axis=-1).astype(np.float32) @ matrix.astype(np.float32) + offset.astype(
+                np.float32
+            )
             fraction = np.clip(0.5 - layer.shape.distance(points) / width, 0.0, 1.0)
             if layer.label:
                 labels[block] = np.where(fraction >= 0.5, np.uint8(layer.label), labels[block])

@@ -35,13 +35,16 @@ class Ellipsoid(Shape):
 @dataclasses.dataclass(frozen=True)
 class Cylinder(Shape):
     """Elliptic cylinder along z, from z_low to z_high."""
+
     center_xy: tuple
     radii_xy: tuple
     z_low: float = -1e4
     z_high: float = 1e4
 
     def distance(self, points):
-        scaled = (points[..., :2] - np.asarray(self.center_xy, dtype=np.float32)) / np.asarray(self.radii_xy, dtype=np.float32)
+        scaled = (points[..., :2] - np.asarray(self.center_xy, dtype=np.float32)) / np.asarray(
+            self.radii_xy, dtype=np.float32
+        )
         radial = (np.sqrt((scaled * scaled).sum(axis=-1)) - 1.0) * min(self.radii_xy)
         z = points[..., 2]
         axial = np.maximum(self.z_low - z, z - self.z_high)
@@ -69,6 +72,7 @@ class Intersection(Shape):
 @dataclasses.dataclass(frozen=True)
 class Difference(Shape):
     """Inside `outer` but not inside `hole` (a wall or shell)."""
+
     outer: Shape
     hole: Shape
 
@@ -82,6 +86,7 @@ class Difference(Shape):
 @dataclasses.dataclass(frozen=True)
 class Slab(Shape):
     """Points within half_thickness of a plane (through center, with unit normal), inside `within`."""
+
     center: tuple
     normal: tuple
     half_thickness: float
@@ -98,6 +103,7 @@ class Slab(Shape):
 @dataclasses.dataclass(frozen=True)
 class Textured(Shape):
     """`base` where a smooth random field exceeds a level (fat islands in an AML, lobulated margins)."""
+
     base: Shape
     field: "SmoothField"
     level: float = 0.0
@@ -128,6 +134,7 @@ class SmoothField:
 @dataclasses.dataclass(frozen=True)
 class Perturbed(Shape):
     """`base` with its surface pushed in and out by a smooth field (lobulated tumour margins)."""
+
     base: Shape
     field: SmoothField
     amplitude_mm: float

@@ -7,21 +7,46 @@ import dataclasses
 import pydicom
 
 # Attributes copied into every object (Patient and General Study modules).
-PATIENT_STUDY_KEYWORDS = ("PatientName", "PatientID", "PatientBirthDate", "PatientSex", "StudyInstanceUID",
-                          "StudyDate", "StudyTime", "StudyID", "AccessionNumber", "ReferringPhysicianName")
+PATIENT_STUDY_KEYWORDS = (
+    "PatientName",
+    "PatientID",
+    "PatientBirthDate",
+    "PatientSex",
+    "StudyInstanceUID",
+    "StudyDate",
+    "StudyTime",
+    "StudyID",
+    "AccessionNumber",
+    "ReferringPhysicianName",
+)
 # Replaced with the pseudonym (name, ID) or emptied (type 2 attributes of the copied modules).
 PSEUDONYM_KEYWORDS = ("PatientName", "PatientID")
 EMPTIED_KEYWORDS = ("PatientBirthDate", "AccessionNumber", "ReferringPhysicianName", "StudyID")
 # Removed altogether: identifying attributes that highdicom or a viewer may carry along.
-REMOVED_KEYWORDS = ("OtherPatientIDs", "OtherPatientIDsSequence", "OtherPatientNames", "PatientAge",
-                    "PatientAddress", "PatientTelephoneNumbers", "PatientBirthName", "PatientMotherBirthName",
-                    "InstitutionName", "InstitutionAddress", "PerformingPhysicianName", "OperatorsName",
-                    "NameOfPhysiciansReadingStudy", "RequestingPhysician", "IssuerOfPatientID")
+REMOVED_KEYWORDS = (
+    "OtherPatientIDs",
+    "OtherPatientIDsSequence",
+    "OtherPatientNames",
+    "PatientAge",
+    "PatientAddress",
+    "PatientTelephoneNumbers",
+    "PatientBirthName",
+    "PatientMotherBirthName",
+    "InstitutionName",
+    "InstitutionAddress",
+    "PerformingPhysicianName",
+    "OperatorsName",
+    "NameOfPhysiciansReadingStudy",
+    "RequestingPhysician",
+    "IssuerOfPatientID",
+)
 # (0012,0063) is LO (64 characters): the short form goes into the objects, the long one into dicom_results.json.
 DEIDENTIFICATION_METHOD = "RenalMassAI --deidentify: pseudonym; UIDs and dates retained"
-DEIDENTIFICATION_DETAILS = ("patient name and ID replaced by the pseudonym; birth date, accession number, referring "
-                            "physician and study ID emptied; other patient names and IDs, age, address, institution "
-                            "and staff names removed; UIDs and dates retained (the objects stay in the source study)")
+DEIDENTIFICATION_DETAILS = (
+    "patient name and ID replaced by the pseudonym; birth date, accession number, referring "
+    "physician and study ID emptied; other patient names and IDs, age, address, institution "
+    "and staff names removed; UIDs and dates retained (the objects stay in the source study)"
+)
 
 
 @dataclasses.dataclass(frozen=True)

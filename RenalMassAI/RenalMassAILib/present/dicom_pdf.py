@@ -14,8 +14,9 @@ from RenalMassAILib.present.dicom_source import SourceSeries
 ENCAPSULATED_PDF_STORAGE = "1.2.840.10008.5.1.4.1.1.104.1"
 
 
-def build_encapsulated_pdf(pdf: Path, source: SourceSeries, identity: Identity, series_uid: str, sop_uid: str,
-                           series_number: int) -> pydicom.Dataset:
+def build_encapsulated_pdf(
+    pdf: Path, source: SourceSeries, identity: Identity, series_uid: str, sop_uid: str, series_number: int
+) -> pydicom.Dataset:
     document = Path(pdf).read_bytes()
     now = datetime.datetime.now()
     dataset = pydicom.Dataset()

@@ -17,8 +17,7 @@ import SimpleITK as sitk
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.present.dicom_capture import build_capture, capture_order
-from RenalMassAILib.present.dicom_identity import (DEIDENTIFICATION_DETAILS, Identity, deidentified_copies,
-                                                   identity_of)
+from RenalMassAILib.present.dicom_identity import DEIDENTIFICATION_DETAILS, Identity, deidentified_copies, identity_of
 from RenalMassAILib.present.dicom_pdf import build_encapsulated_pdf
 from RenalMassAILib.present.dicom_seg import build_segmentation, present_segments, unnamed_label_values
 from RenalMassAILib.present.dicom_source import SourceSeries, read_source_series, reference_source
@@ -31,8 +30,14 @@ MANIFEST = "dicom_results.json"
 SERIES_NUMBERS = {"SEG": 9001, "SR": 9002, "SC": 9003, "DOC": 9004}
 
 
-def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap | None, out_dir,
-                        pseudonym: str | None = None, source: SourceSeries | None = None) -> dict:
+def write_dicom_results(
+    report_path,
+    reference: sitk.Image,
+    label_map: LabelMap | None,
+    out_dir,
+    pseudonym: str | None = None,
+    source: SourceSeries | None = None,
+) -> dict:
     """Writes the objects and dicom_results.json into out_dir; returns the manifest.
 
     `reference`: the reference phase image (the label map is on its grid; its slices are matched to
@@ -46,17 +51,22 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
     screenshots = {name: report_path.parent / file for name, file in (report.get("screenshots") or {}).items()}
     for name, path in screenshots.items():
         if not path.is_file():
-            raise InputError(f"--dicom-out: screenshot {name!r} listed in {str(report_path)!r} is missing ({path}); "
-                             "run analyze again into a fresh --out folder")
+            raise InputError(
+                f"--dicom-out: screenshot {name!r} listed in {str(report_path)!r} is missing ({path}); "
+                "run analyze again into a fresh --out folder"
+            )
     found = reference_source(report) if source is None else (source.folder, None)
     if found is None:
         pdf = write_pdf_summary(report, out / "summary.pdf", None, screenshots.get("axial"))
-        notes = ["the reference phase was not read from a DICOM series: no source study to reference, so only "
-                 "the PDF was written"]
+        notes = [
+            "the reference phase was not read from a DICOM series: no source study to reference, so only "
+            "the PDF was written"
+        ]
         if pseudonym is not None:
             notes.append("--deidentify: the images carry no patient data, the PDF shows none")
-        return _write_manifest(out, {"source_study": None, "pdf": pdf.name, "objects": [], "deidentified": False,
-                                     "notes": notes})
+        return _write_manifest(
+            out, {"source_study": None, "pdf": pdf.name, "objects": [], "deidentified": False, "notes": notes}
+        )
     if source is None:
         source = read_source_series(*found, reference)
     identity = identity_of(source.first, pseudonym)
@@ -64,12 +74,22 @@ def write_dicom_results(report_path, reference: sitk.Image, label_map: LabelMap 
         source = dataclasses.replace(source, slices=tuple(deidentified_copies(source.slices, identity)))
     pdf = write_pdf_summary(report, out / "summary.pdf", identity, screenshots.get("axial"))
     objects, notes = _write_objects(report, source, identity, label_map, screenshots, pdf, out)
-    return _write_manifest(out, {
-        "source_study": {"study_instance_uid": source.study_uid, "reference_series_uid": source.series_uid,
-                         "frame_of_reference_uid": str(source.first.get("FrameOfReferenceUID", "")),
-                         "folder": source.folder},
-        "pdf": pdf.name, "objects": objects, "deidentified": identity.deidentified,
-        **({"deidentification": DEIDENTIFICATION_DETAILS} if identity.deidentified else {}), "notes": notes})
+    return _write_manifest(
+        out,
+        {
+            "source_study": {
+                "study_instance_uid": source.study_uid,
+                "reference_series_uid": source.series_uid,
+                "frame_of_reference_uid": str(source.first.get("FrameOfReferenceUID", "")),
+                "folder": source.folder,
+            },
+            "pdf": pdf.name,
+            "objects": objects,
+            "deidentified": identity.deidentified,
+            **({"deidentification": DEIDENTIFICATION_DETAILS} if identity.deidentified else {}),
+            "notes": notes,
+        },
+    )
 
 
 def store_results(out_dir, peer: Peer, calling_aet: str = DEFAULT_CALLING_AET) -> list[dict]:
@@ -77,15 +97,24 @@ def store_results(out_dir, peer: Peer, calling_aet: str = DEFAULT_CALLING_AET) -
     out = Path(out_dir)
     manifest = json.loads((out / MANIFEST).read_text())
     if not manifest["objects"]:
-        raise InputError(f"--store {peer.label()}: no DICOM objects to send (the case has no source DICOM study; "
-                         "only the PDF was written)")
+        raise InputError(
+            f"--store {peer.label()}: no DICOM objects to send (the case has no source DICOM study; "
+            "only the PDF was written)"
+        )
     records = store_files([out / entry["file"] for entry in manifest["objects"]], peer, calling_aet)
     _write_manifest(out, manifest | {"stored": {"peer": peer.label(), "calling_aet": calling_aet, "files": records}})
     return records
 
 
-def _write_objects(report: dict, source: SourceSeries, identity: Identity, label_map: LabelMap | None,
-                   screenshots: dict[str, Path], pdf: Path, out: Path) -> tuple[list[dict], list[str]]:
+def _write_objects(
+    report: dict,
+    source: SourceSeries,
+    identity: Identity,
+    label_map: LabelMap | None,
+    screenshots: dict[str, Path],
+    pdf: Path,
+    out: Path,
+) -> tuple[list[dict], list[str]]:
     objects, notes = [], []
     tracking_uids = {name: hd.UID() for name in ("kidney", "tumor", "cyst")}
     segmentation, tumor_segment = None, None
@@ -93,16 +122,18 @@ def _write_objects(report: dict, source: SourceSeries, identity: Identity, label
     if label_map is not None and (unknown := unnamed_label_values(label_map)):
         notes.append(f"label values {unknown} have no kidney / tumor / cyst meaning: not in the SEG")
     if "tumor" in names:
-        segmentation = build_segmentation(source, label_map, report, hd.UID(), hd.UID(), SERIES_NUMBERS["SEG"],
-                                          tracking_uids)
+        segmentation = build_segmentation(
+            source, label_map, report, hd.UID(), hd.UID(), SERIES_NUMBERS["SEG"], tracking_uids
+        )
         tumor_segment = names.index("tumor") + 1
         if segmentation.SegmentSequence[0].SegmentAlgorithmType == "MANUAL":
             notes.append("segments recorded as MANUAL: the label map was given as a file (its origin is unknown)")
         objects.append(_save(segmentation, identity, out / "segmentation.dcm"))
     else:
         notes.append("no tumor in the label map (or no label map): no SEG written; the SR references the images")
-    report_object = build_structured_report(source, report, segmentation, tumor_segment, tracking_uids["tumor"],
-                                            hd.UID(), hd.UID(), SERIES_NUMBERS["SR"])
+    report_object = build_structured_report(
+        source, report, segmentation, tumor_segment, tracking_uids["tumor"], hd.UID(), hd.UID(), SERIES_NUMBERS["SR"]
+    )
     objects.append(_save(report_object, identity, out / "report_sr.dcm"))
     series_uid = hd.UID()
     for number, view in enumerate(capture_order(screenshots), start=1):
@@ -118,8 +149,13 @@ def _write_objects(report: dict, source: SourceSeries, identity: Identity, label
 def _save(dataset: pydicom.Dataset, identity: Identity, path: Path) -> dict:
     identity.apply_to(dataset)  # exactly the source's patient / study attributes (or the de-identified ones)
     dataset.save_as(path, enforce_file_format=True)
-    return {"file": path.name, "modality": str(dataset.Modality), "sop_class_uid": str(dataset.SOPClassUID),
-            "sop_instance_uid": str(dataset.SOPInstanceUID), "series_instance_uid": str(dataset.SeriesInstanceUID)}
+    return {
+        "file": path.name,
+        "modality": str(dataset.Modality),
+        "sop_class_uid": str(dataset.SOPClassUID),
+        "sop_instance_uid": str(dataset.SOPInstanceUID),
+        "series_instance_uid": str(dataset.SeriesInstanceUID),
+    }
 
 
 def _write_manifest(out: Path, manifest: dict) -> dict:

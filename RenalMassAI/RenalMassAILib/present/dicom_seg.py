@@ -45,12 +45,18 @@ def segmentation_algorithm(report: dict) -> hd.AlgorithmIdentificationSequence |
         return None
     name = str(model.get("id") or model.get("name") or model) if isinstance(model, dict) else str(model)
     version = str(model.get("version", "unknown")) if isinstance(model, dict) else "unknown"
-    return hd.AlgorithmIdentificationSequence(name=name[-64:], family=codes.DCM.ArtificialIntelligence,
-                                              version=version)
+    return hd.AlgorithmIdentificationSequence(name=name[-64:], family=codes.DCM.ArtificialIntelligence, version=version)
 
 
-def build_segmentation(source: SourceSeries, label_map: LabelMap, report: dict, series_uid: str,
-                       sop_uid: str, series_number: int, tracking_uids: dict[str, str]) -> hd.seg.Segmentation:
+def build_segmentation(
+    source: SourceSeries,
+    label_map: LabelMap,
+    report: dict,
+    series_uid: str,
+    sop_uid: str,
+    series_number: int,
+    tracking_uids: dict[str, str],
+) -> hd.seg.Segmentation:
     """A BINARY SEG with one segment per label present; frame k of the label map is source slice k."""
     terminology = segment_terminology()
     names = present_segments(label_map)
@@ -58,22 +64,39 @@ def build_segmentation(source: SourceSeries, label_map: LabelMap, report: dict, 
     descriptions = []
     for number, name in enumerate(names, start=1):
         entry = terminology[name]
-        descriptions.append(hd.seg.SegmentDescription(
-            segment_number=number, segment_label=entry["name"],
-            segmented_property_category=_code(entry["category"]), segmented_property_type=_code(entry["type"]),
-            algorithm_type="AUTOMATIC" if algorithm is not None else "MANUAL", algorithm_identification=algorithm,
-            tracking_uid=tracking_uids[name], tracking_id=entry["name"],
-            anatomic_regions=[_code(entry["region"])] if "region" in entry else None,
-            display_color=hd.color.CIELabColor.from_rgb(*entry["color"])))
+        descriptions.append(
+            hd.seg.SegmentDescription(
+                segment_number=number,
+                segment_label=entry["name"],
+                segmented_property_category=_code(entry["category"]),
+                segmented_property_type=_code(entry["type"]),
+                algorithm_type="AUTOMATIC" if algorithm is not None else "MANUAL",
+                algorithm_identification=algorithm,
+                tracking_uid=tracking_uids[name],
+                tracking_id=entry["name"],
+                anatomic_regions=[_code(entry["region"])] if "region" in entry else None,
+                display_color=hd.color.CIELabColor.from_rgb(*entry["color"]),
+            )
+        )
     values = sitk.GetArrayFromImage(label_map.image)  # (slice, row, column) = source (frame, row, column)
     masks = np.stack([values == label_map.value(name) for name in names], axis=-1)
     return hd.seg.Segmentation(
-        source_images=list(source.slices), pixel_array=masks, segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
-        segment_descriptions=descriptions, series_instance_uid=series_uid, series_number=series_number,
-        sop_instance_uid=sop_uid, instance_number=1, manufacturer=MANUFACTURER,
-        manufacturer_model_name="RenalMassAI", software_versions=__version__, device_serial_number="none",
-        content_label="RENALSEG", content_description="Kidney, renal tumor and renal cyst",
-        series_description="RenalMassAI segmentation")
+        source_images=list(source.slices),
+        pixel_array=masks,
+        segmentation_type=hd.seg.SegmentationTypeValues.BINARY,
+        segment_descriptions=descriptions,
+        series_instance_uid=series_uid,
+        series_number=series_number,
+        sop_instance_uid=sop_uid,
+        instance_number=1,
+        manufacturer=MANUFACTURER,
+        manufacturer_model_name="RenalMassAI",
+        software_versions=__version__,
+        device_serial_number="none",
+        content_label="RENALSEG",
+        content_description="Kidney, renal tumor and renal cyst",
+        series_description="RenalMassAI segmentation",
+    )
 
 
 def _code(triple) -> hd.sr.CodedConcept:

@@ -61,8 +61,10 @@ def reference_source(report: dict) -> tuple[str, str | None] | None:
     if path.is_file() and pydicom.misc.is_dicom(str(path)):
         if str(pydicom.dcmread(path, stop_before_pixels=True).get("SOPClassUID", "")) == MEDIA_STORAGE_DIRECTORY:
             return str(path.parent), description  # a DICOMDIR stands for its study folder
-        raise InputError(f"--dicom-out: the reference image {source!r} is a single DICOM file; the DICOM results "
-                         "need the folder of its series (one file per slice)")
+        raise InputError(
+            f"--dicom-out: the reference image {source!r} is a single DICOM file; the DICOM results "
+            "need the folder of its series (one file per slice)"
+        )
     return None
 
 
@@ -70,8 +72,11 @@ def read_source_series(folder: str, description: str | None, grid: sitk.Image) -
     """The series in `folder` whose slices lie on `grid`, sorted into the grid's slice order."""
     series = _headers_by_series(folder)
     if description is not None:
-        series = {uid: headers for uid, headers in series.items()
-                  if str(headers[0].get("SeriesDescription", "")).strip() == description} or series
+        series = {
+            uid: headers
+            for uid, headers in series.items()
+            if str(headers[0].get("SeriesDescription", "")).strip() == description
+        } or series
     matching, problems = [], []
     for uid, headers in series.items():
         ordered = _slices_on_grid(headers, grid)
@@ -82,12 +87,16 @@ def read_source_series(folder: str, description: str | None, grid: sitk.Image) -
     if len(matching) == 1:
         return matching[0]
     if not matching:
-        raise InputError(f"--dicom-out: no DICOM series in {folder!r} lies on the label map's grid, so DICOM SEG "
-                         f"cannot reference its slices ({'; '.join(problems) or 'no CT images found'}); a series "
-                         "resampled on reading (uneven gaps, gantry tilt) cannot be referenced slice by slice")
-    raise InputError(f"--dicom-out: {len(matching)} DICOM series in {folder!r} lie on the label map's grid "
-                     f"({', '.join(s.series_uid for s in matching)}); give the reference phase as the folder "
-                     "of one series")
+        raise InputError(
+            f"--dicom-out: no DICOM series in {folder!r} lies on the label map's grid, so DICOM SEG "
+            f"cannot reference its slices ({'; '.join(problems) or 'no CT images found'}); a series "
+            "resampled on reading (uneven gaps, gantry tilt) cannot be referenced slice by slice"
+        )
+    raise InputError(
+        f"--dicom-out: {len(matching)} DICOM series in {folder!r} lie on the label map's grid "
+        f"({', '.join(s.series_uid for s in matching)}); give the reference phase as the folder "
+        "of one series"
+    )
 
 
 def read_source_files(files: list[str], grid: sitk.Image, what: str) -> SourceSeries:
@@ -97,20 +106,27 @@ def read_source_files(files: list[str], grid: sitk.Image, what: str) -> SourceSe
     Instance UIDs a volume was loaded from): exactly these files, nothing else in their folder.
     `what` names the volume in errors."""
     if not files:
-        raise InputError(f"DICOM export: no source files of {what} were found in the DICOM database; load the "
-                         "series through the DICOM module")
+        raise InputError(
+            f"DICOM export: no source files of {what} were found in the DICOM database; load the "
+            "series through the DICOM module"
+        )
     missing = [path for path in files if not Path(path).is_file()]
     if missing:
-        raise InputError(f"DICOM export: {len(missing)} of the {len(files)} source files of {what} are missing "
-                         f"({', '.join(missing[:3])}); keep the study's files where the DICOM database has them")
+        raise InputError(
+            f"DICOM export: {len(missing)} of the {len(files)} source files of {what} are missing "
+            f"({', '.join(missing[:3])}); keep the study's files where the DICOM database has them"
+        )
     headers = [pydicom.dcmread(path, stop_before_pixels=True) for path in files]
     if len({str(header.get("SeriesInstanceUID", "")) for header in headers}) != 1:
-        raise InputError(f"DICOM export: the source files of {what} belong to several series; a SEG references "
-                         "one series")
+        raise InputError(
+            f"DICOM export: the source files of {what} belong to several series; a SEG references one series"
+        )
     ordered = _slices_on_grid(headers, grid)
     if isinstance(ordered, str):
-        raise InputError(f"DICOM export: the source images of {what} do not lie on its voxel grid ({ordered}), so "
-                         "DICOM SEG cannot reference its slices")
+        raise InputError(
+            f"DICOM export: the source images of {what} do not lie on its voxel grid ({ordered}), so "
+            "DICOM SEG cannot reference its slices"
+        )
     return SourceSeries(os.path.commonpath([str(Path(path).parent) for path in files]), ordered)
 
 

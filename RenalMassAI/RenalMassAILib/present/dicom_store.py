@@ -44,11 +44,14 @@ def store_files(paths: list[Path], peer: Peer, calling_aet: str = DEFAULT_CALLIN
         entity.add_requested_context(context[0], context[1])
     association = entity.associate(peer.host, peer.port, ae_title=peer.called_aet)
     if association.is_rejected:
-        raise InputError(f"--store {peer.label()}: the peer rejected the association (check the called AE title "
-                         f"{peer.called_aet!r} and that it accepts calling AE {calling_aet!r})")
+        raise InputError(
+            f"--store {peer.label()}: the peer rejected the association (check the called AE title "
+            f"{peer.called_aet!r} and that it accepts calling AE {calling_aet!r})"
+        )
     if not association.is_established:
-        raise InputError(f"--store {peer.label()}: no association (peer unreachable, aborted or timed out after "
-                         f"{TIMEOUT_S} s)")
+        raise InputError(
+            f"--store {peer.label()}: no association (peer unreachable, aborted or timed out after {TIMEOUT_S} s)"
+        )
     try:
         return [_store_one(association, dataset, path, peer) for dataset, path in zip(datasets, paths)]
     finally:
@@ -60,11 +63,15 @@ def _store_one(association, dataset: pydicom.Dataset, path: Path, peer: Peer) ->
     try:
         status = association.send_c_store(dataset)
     except ValueError:  # pynetdicom: no accepted presentation context for this SOP class
-        raise InputError(f"--store {peer.label()}: the peer does not accept {Path(path).name}'s SOP class "
-                         f"{dataset.SOPClassUID.name} ({dataset.SOPClassUID})") from None
+        raise InputError(
+            f"--store {peer.label()}: the peer does not accept {Path(path).name}'s SOP class "
+            f"{dataset.SOPClassUID.name} ({dataset.SOPClassUID})"
+        ) from None
     if not status or "Status" not in status:
-        raise InputError(f"--store {peer.label()}: no C-STORE response for {Path(path).name} (connection lost, "
-                         "or the peer does not accept its SOP class)")
+        raise InputError(
+            f"--store {peer.label()}: no C-STORE response for {Path(path).name} (connection lost, "
+            "or the peer does not accept its SOP class)"
+        )
     code = int(status.Status)
     record = {"file": Path(path).name, "status": f"0x{code:04X}"}
     if code == 0x0000:
@@ -72,5 +79,6 @@ def _store_one(association, dataset: pydicom.Dataset, path: Path, peer: Peer) ->
     if code in (0x0001, 0x0107, 0x0116) or 0xB000 <= code <= 0xBFFF:  # warnings: stored, with a remark
         return record | {"warning": str(status.get("ErrorComment", ""))}
     comment = f" ({status.ErrorComment})" if "ErrorComment" in status else ""
-    raise InputError(f"--store {peer.label()}: the peer refused {Path(path).name} with C-STORE status "
-                     f"0x{code:04X}{comment}")
+    raise InputError(
+        f"--store {peer.label()}: the peer refused {Path(path).name} with C-STORE status 0x{code:04X}{comment}"
+    )

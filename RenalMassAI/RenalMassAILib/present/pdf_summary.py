@@ -32,21 +32,37 @@ def write_pdf_summary(report: dict, out_path, identity: Identity | None, axial_s
             axes.set_axis_off()
             axes.set_title("axial view through the tumor center", fontsize=9)
         software = report.get("software", {})
-        figure.text(0.06, 0.035, f"{software.get('name', 'RenalMassAI')} {software.get('version', '')}; phases "
-                    f"{' '.join(report.get('phases_present', []))} (reference {report.get('reference_phase', '')})",
-                    fontsize=8, color="#444444")
+        figure.text(
+            0.06,
+            0.035,
+            f"{software.get('name', 'RenalMassAI')} {software.get('version', '')}; phases "
+            f"{' '.join(report.get('phases_present', []))} (reference {report.get('reference_phase', '')})",
+            fontsize=8,
+            color="#444444",
+        )
         path = Path(out_path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        figure.savefig(path, format="pdf", metadata={"Title": f"RenalMassAI summary {report.get('case_id', '')}",
-                                                     "Creator": "RenalMassAI"})
+        figure.savefig(
+            path,
+            format="pdf",
+            metadata={"Title": f"RenalMassAI summary {report.get('case_id', '')}", "Creator": "RenalMassAI"},
+        )
     return path
 
 
 def _banner(figure: Figure, report: dict, y: float) -> None:
     demo = bool(report.get("demo"))
-    figure.text(0.5, y, report.get("notice", ""), ha="center", va="center", fontsize=13 if demo else 11,
-                weight="bold" if demo else "normal", color="white" if demo else "black",
-                bbox={"facecolor": DEMO_RED if demo else "#eeeeee", "edgecolor": "none", "pad": 6})
+    figure.text(
+        0.5,
+        y,
+        report.get("notice", ""),
+        ha="center",
+        va="center",
+        fontsize=13 if demo else 11,
+        weight="bold" if demo else "normal",
+        color="white" if demo else "black",
+        bbox={"facecolor": DEMO_RED if demo else "#eeeeee", "edgecolor": "none", "pad": 6},
+    )
 
 
 def _section(figure: Figure, y: float, title: str, lines: list[str]) -> float:
@@ -62,10 +78,14 @@ def _patient_lines(identity: Identity | None) -> list[str]:
     if identity is None:
         return ["no DICOM source study (images read from NIfTI/NRRD): no patient data"]
     text = identity.text
-    lines = [(f"name {text('PatientName') or '-'}   ID {text('PatientID') or '-'}   "
-              f"birth date {text('PatientBirthDate') or '-'}   sex {text('PatientSex') or '-'}"),
-             f"study date {text('StudyDate') or '-'}   accession {text('AccessionNumber') or '-'}",
-             f"study UID {text('StudyInstanceUID')}"]
+    lines = [
+        (
+            f"name {text('PatientName') or '-'}   ID {text('PatientID') or '-'}   "
+            f"birth date {text('PatientBirthDate') or '-'}   sex {text('PatientSex') or '-'}"
+        ),
+        f"study date {text('StudyDate') or '-'}   accession {text('AccessionNumber') or '-'}",
+        f"study UID {text('StudyInstanceUID')}",
+    ]
     if identity.deidentified:
         lines.append("de-identified on request (--deidentify)")
     return lines
@@ -77,8 +97,10 @@ def _finding_lines(report: dict) -> list[str]:
         model = prediction.get("model", {})
         score = f"   score {prediction['score_0_10']:.2f} / 10" if prediction.get("score_0_10") is not None else ""
         lines.append(f"P({task}) = {prediction['probability']:.3f}{score}")
-        lines.append(f"    phases {' '.join(prediction.get('phases_used', []))}; model {model.get('id')} "
-                     f"v{model.get('version')}{' (DEMO model)' if model.get('demo') else ''}")
+        lines.append(
+            f"    phases {' '.join(prediction.get('phases_used', []))}; model {model.get('id')} "
+            f"v{model.get('version')}{' (DEMO model)' if model.get('demo') else ''}"
+        )
     return lines or ["no predictions"]
 
 
@@ -87,8 +109,10 @@ def _lesion_lines(report: dict) -> list[str]:
     center = " ".join(f"{c:.1f}" for c in lesion.get("center_lps", []))
     lines = [f"center {center} mm (LPS; from {lesion.get('center_source', '-')})"]
     if lesion.get("volume_ml") is not None:
-        lines.append(f"volume {lesion['volume_ml']} mL   largest diameter {lesion.get('max_diameter_mm')} mm   "
-                     f"side {lesion.get('side', '-')}")
+        lines.append(
+            f"volume {lesion['volume_ml']} mL   largest diameter {lesion.get('max_diameter_mm')} mm   "
+            f"side {lesion.get('side', '-')}"
+        )
     return lines
 
 
@@ -98,6 +122,10 @@ def _renal_lines(report: dict) -> list[str]:
         return ["not scored (no segmentation)"]
     if "error" in renal:
         return [f"not scored: {renal['error']}"[:110]]
-    return [(f"R {renal.get('R_points')}  E {renal.get('E_points')}  N {renal.get('N_points')}  "
-             f"A {renal.get('A')}  L {renal.get('L_points')}   total {renal.get('total')} ({renal.get('score')}, "
-             f"{renal.get('complexity')} complexity)")]
+    return [
+        (
+            f"R {renal.get('R_points')}  E {renal.get('E_points')}  N {renal.get('N_points')}  "
+            f"A {renal.get('A')}  L {renal.get('L_points')}   total {renal.get('total')} ({renal.get('score')}, "
+            f"{renal.get('complexity')} complexity)"
+        )
+    ]

@@ -9,16 +9,23 @@ import SimpleITK as sitk
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.nephrometry import nephrometry
 from RenalMassAILib.pipeline import Analysis
-from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
 from RenalMassAILib.prepare import PreparedCase, prepare_summary
+from RenalMassAILib.present.gradcam_panel import write_gradcam_panel
 
 SCHEMA = "renalmassai.report/1"
 DEMO_BANNER = "DEMO MODEL - NOT FOR CLINICAL USE"
 RESEARCH_BANNER = "Research use only - not for clinical decisions"
 
 
-def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=None, save_inputs: bool = False,
-                 seconds: float | None = None, screenshots: dict[str, str] | None = None) -> Path:
+def write_report(
+    prepared: PreparedCase,
+    analysis: Analysis,
+    out_dir,
+    label_map=None,
+    save_inputs: bool = False,
+    seconds: float | None = None,
+    screenshots: dict[str, str] | None = None,
+) -> Path:
     out = Path(out_dir)
     (out / "explanations").mkdir(parents=True, exist_ok=True)
     explanations = {}
@@ -32,8 +39,11 @@ def write_report(prepared: PreparedCase, analysis: Analysis, out_dir, label_map=
             explanations[task][phase] = {"patch": f"{stem}.npy", "image": f"{stem}.nii.gz"}
     inputs = {}
     for name, model_input in analysis.model_inputs.items():
-        inputs[name] = {"preprocessing": model_input.preprocessing.to_dict(), "geometry": model_input.geometry.to_dict(),
-                        "gradcam_panel": _write_panel(analysis, name, out)}
+        inputs[name] = {
+            "preprocessing": model_input.preprocessing.to_dict(),
+            "geometry": model_input.geometry.to_dict(),
+            "gradcam_panel": _write_panel(analysis, name, out),
+        }
         if save_inputs:
             (out / "inputs" / name).mkdir(parents=True, exist_ok=True)
             inputs[name]["files"] = {}
@@ -68,8 +78,9 @@ def _write_panel(analysis: Analysis, name: str, out: Path) -> str:
     return f"gradcam_{name}.png"
 
 
-def report_summary(prepared: PreparedCase, analysis: Analysis, explanations: dict, inputs: dict,
-                   seconds: float | None) -> dict:
+def report_summary(
+    prepared: PreparedCase, analysis: Analysis, explanations: dict, inputs: dict, seconds: float | None
+) -> dict:
     summary = prepare_summary(prepared, {}, seconds)
     for key in ("schema", "preprocessing", "geometry", "inputs"):
         summary.pop(key)

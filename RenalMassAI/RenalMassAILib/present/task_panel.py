@@ -5,12 +5,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+import matplotlib.pyplot as plt
 
-from RenalMassAILib.case.phase import PHASE_ORDER  # noqa: E402
-from RenalMassAILib.pipeline import Analysis  # noqa: E402
-from RenalMassAILib.present.gradcam_panel import blend  # noqa: E402
-from RenalMassAILib.present.report import DEMO_BANNER  # noqa: E402
+from RenalMassAILib.case.phase import PHASE_ORDER
+from RenalMassAILib.pipeline import Analysis
+from RenalMassAILib.present.gradcam_panel import blend
+from RenalMassAILib.present.report import DEMO_BANNER
 
 
 def write_task_panel(analysis: Analysis, task: str, path) -> str:
@@ -32,8 +32,17 @@ def write_task_panel(analysis: Analysis, task: str, path) -> str:
     title += f"\nmodel {prediction.model_id} v{prediction.model_version}; input {model_input.preprocessing.name}"
     figure.suptitle(title, fontsize=10)
     if prediction.demo:
-        figure.text(0.5, 0.02, DEMO_BANNER, ha="center", va="bottom", color="white", fontsize=11, weight="bold",
-                    bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 4})
+        figure.text(
+            0.5,
+            0.02,
+            DEMO_BANNER,
+            ha="center",
+            va="bottom",
+            color="white",
+            fontsize=11,
+            weight="bold",
+            bbox={"facecolor": "#c00000", "edgecolor": "none", "pad": 4},
+        )
     figure.tight_layout(rect=(0, 0.07 if prediction.demo else 0, 1, 1))
     figure.savefig(path, dpi=100)
     plt.close(figure)

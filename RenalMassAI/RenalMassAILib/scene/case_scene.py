@@ -34,8 +34,16 @@ class CaseNodes:
 
 
 class CaseScene:
-    def __init__(self, scene, prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None = None,
-                 on_error=None, existing: CaseNodes | None = None, live_refresh: bool = True):
+    def __init__(
+        self,
+        scene,
+        prepared: PreparedCase,
+        analyzer: Analyzer,
+        label_map: LabelMap | None = None,
+        on_error=None,
+        existing: CaseNodes | None = None,
+        live_refresh: bool = True,
+    ):
         """`existing` reuses the user's nodes (Slicer): their phase volumes, segmentation and centre
         fiducial are kept as they are; missing ones are created. `live_refresh`: analyses run in the
         analysis worker process (started here); False runs them in this process, on this thread,
@@ -47,9 +55,13 @@ class CaseScene:
         self.nodes = self._add_nodes(prepared, label_map, existing)
         refresher = CenterRefresher if live_refresh else InProcessRefresher
         self.refresher = refresher(analyzer, self._apply, on_error)
-        self._observations = [self.nodes.center.AddObserver(event, self._on_center_moved)
-                              for event in (slicer.vtkMRMLMarkupsNode.PointModifiedEvent,
-                                            slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent)]
+        self._observations = [
+            self.nodes.center.AddObserver(event, self._on_center_moved)
+            for event in (
+                slicer.vtkMRMLMarkupsNode.PointModifiedEvent,
+                slicer.vtkMRMLMarkupsNode.PointEndInteractionEvent,
+            )
+        ]
         self._last_requested = None
 
     def _add_nodes(self, prepared: PreparedCase, label_map: LabelMap | None, existing: CaseNodes | None) -> CaseNodes:
@@ -59,8 +71,11 @@ class CaseScene:
             volumes = dict(existing.volumes)
         else:
             aligned = resample_onto_reference(case, prepared.alignments)
-            volumes = {phase.value: add_ct_volume(self.scene, aligned[phase], f"{case.case_id} {phase.long_name}")
-                       for phase in PHASE_ORDER if phase in aligned}
+            volumes = {
+                phase.value: add_ct_volume(self.scene, aligned[phase], f"{case.case_id} {phase.long_name}")
+                for phase in PHASE_ORDER
+                if phase in aligned
+            }
         reference = volumes[case.reference_phase.value]
         segmentation = existing.segmentation if existing is not None else None
         if segmentation is None and label_map is not None:
@@ -141,7 +156,8 @@ class CaseScene:
         """The heat-map node of a task on a phase (default: the reference phase, else any)."""
         phase = phase or self.prepared.case.reference_phase.value
         return self.nodes.heatmaps.get((task, phase)) or next(
-            (node for (t, _), node in self.nodes.heatmaps.items() if t == task), None)
+            (node for (t, _), node in self.nodes.heatmaps.items() if t == task), None
+        )
 
     def close(self) -> None:
         """Stops following the centre and ends the analysis worker; the nodes stay in the scene

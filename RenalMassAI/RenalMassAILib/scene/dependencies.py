@@ -41,5 +41,4 @@ def constraints_text() -> str:
 def requirement_lines(path: Path | None = None) -> list[str]:
     """The requirement lines of the requirements file (no comments, no pip options)."""
     text = (path or requirements_file()).read_text()
-    return [line.strip() for line in text.splitlines()
-            if line.strip() and not line.strip().startswith(("#", "-"))]
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.strip().startswith(("#", "-"))]

@@ -27,13 +27,17 @@ def source_series(volume_node, grid, dicom_database) -> SourceSeries | None:
         return None
     what = f"volume {volume_node.GetName()!r}"
     if dicom_database is None:
-        raise InputError(f"DICOM export: {what} was loaded from DICOM, but Slicer's DICOM database is not open; "
-                         "open it in the DICOM module and export again")
+        raise InputError(
+            f"DICOM export: {what} was loaded from DICOM, but Slicer's DICOM database is not open; "
+            "open it in the DICOM module and export again"
+        )
     files = [dicom_database.fileForInstance(uid) for uid in uids]
     unknown = [uid for uid, path in zip(uids, files) if not path]
     if unknown:
-        raise InputError(f"DICOM export: {len(unknown)} of the {len(uids)} slices of {what} are not in Slicer's "
-                         f"DICOM database (e.g. instance {unknown[0]}); import its series again in the DICOM module")
+        raise InputError(
+            f"DICOM export: {len(unknown)} of the {len(uids)} slices of {what} are not in Slicer's "
+            f"DICOM database (e.g. instance {unknown[0]}); import its series again in the DICOM module"
+        )
     return read_source_files(files, grid, what)
 
 

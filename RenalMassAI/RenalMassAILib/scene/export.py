@@ -12,14 +12,27 @@ from RenalMassAILib.scene.screenshots import write_screenshots
 SCREENSHOTS = "screenshots"
 
 
-def export_case(app, case_scene: CaseScene, out_dir, label_map: LabelMap | None = None, save_inputs: bool = False,
-                seconds: float | None = None) -> Path:
+def export_case(
+    app,
+    case_scene: CaseScene,
+    out_dir,
+    label_map: LabelMap | None = None,
+    save_inputs: bool = False,
+    seconds: float | None = None,
+) -> Path:
     """Writes everything for the current analysis (at the fiducial's current position); returns report.json."""
     if case_scene.analysis is None:
         raise RuntimeError("analyse the case before exporting it")
     out = Path(out_dir)
     screenshots = write_screenshots(app, case_scene, out / SCREENSHOTS)
-    path = write_report(case_scene.prepared, case_scene.analysis, out, label_map, save_inputs, seconds,
-                        {name: f"{SCREENSHOTS}/{file}" for name, file in screenshots.items()})
+    path = write_report(
+        case_scene.prepared,
+        case_scene.analysis,
+        out,
+        label_map,
+        save_inputs,
+        seconds,
+        {name: f"{SCREENSHOTS}/{file}" for name, file in screenshots.items()},
+    )
     write_summary_page(json.loads(path.read_text()), screenshots, out, SCREENSHOTS)
     return path

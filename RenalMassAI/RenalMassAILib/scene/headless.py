@@ -11,16 +11,22 @@ from pathlib import Path
 # Offscreen OpenGL without a display (EGL); set before VTK creates a render window.
 os.environ.setdefault("VTK_DEFAULT_OPENGL_WINDOW", "vtkEGLRenderWindow")
 
-from RenalMassAILib.lesion.label_map import LabelMap  # noqa: E402
-from RenalMassAILib.pipeline import Analyzer  # noqa: E402
-from RenalMassAILib.prepare import PreparedCase  # noqa: E402
-from RenalMassAILib.scene.case_scene import CaseScene  # noqa: E402
-from RenalMassAILib.scene.export import export_case  # noqa: E402
-from RenalMassAILib.scene.scene_app import SceneApp  # noqa: E402
+from RenalMassAILib.lesion.label_map import LabelMap
+from RenalMassAILib.pipeline import Analyzer
+from RenalMassAILib.prepare import PreparedCase
+from RenalMassAILib.scene.case_scene import CaseScene
+from RenalMassAILib.scene.export import export_case
+from RenalMassAILib.scene.scene_app import SceneApp
 
 
-def analyze_and_export(prepared: PreparedCase, analyzer: Analyzer, label_map: LabelMap | None, out_dir,
-                       save_inputs: bool = False, started: float | None = None) -> Path:
+def analyze_and_export(
+    prepared: PreparedCase,
+    analyzer: Analyzer,
+    label_map: LabelMap | None,
+    out_dir,
+    save_inputs: bool = False,
+    started: float | None = None,
+) -> Path:
     """Analysis at the automatic centre through the scene; returns the path of report.json. One shot,
     no GUI: the analysis runs in this process (no worker to start)."""
     app = SceneApp.create()

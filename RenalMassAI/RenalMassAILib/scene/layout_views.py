@@ -12,7 +12,7 @@ screenshots are taken, then the user's layout again.
 
 import contextlib
 import dataclasses
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import slicer
@@ -80,10 +80,19 @@ class BorrowedSliceView(_BorrowedView):
         super().__init__(window, render)
         self.node, self.logic = node, logic
         self.composite = logic.GetSliceCompositeNode()
-        self._saved_slice = (node.GetOrientationString(), _copy(node.GetSliceToRAS()), node.GetFieldOfView(),
-                             node.GetXYZOrigin(), node.GetRulerType(), node.GetRulerColor())
-        self._saved_layers = (self.composite.GetBackgroundVolumeID(), self.composite.GetForegroundVolumeID(),
-                              self.composite.GetForegroundOpacity())
+        self._saved_slice = (
+            node.GetOrientationString(),
+            _copy(node.GetSliceToRAS()),
+            node.GetFieldOfView(),
+            node.GetXYZOrigin(),
+            node.GetRulerType(),
+            node.GetRulerColor(),
+        )
+        self._saved_layers = (
+            self.composite.GetBackgroundVolumeID(),
+            self.composite.GetForegroundVolumeID(),
+            self.composite.GetForegroundOpacity(),
+        )
 
     def set_orientation(self, orientation: str) -> None:
         self.node.SetOrientation(orientation)
@@ -93,8 +102,9 @@ class BorrowedSliceView(_BorrowedView):
         self.node.JumpSliceByCentering(*[float(c) for c in ras])
         cols, rows = self.window.GetSize()
         shorter = max(1, min(cols, rows))
-        self.node.SetFieldOfView(field_of_view_mm * cols / shorter, field_of_view_mm * rows / shorter,
-                                 self.node.GetFieldOfView()[2])
+        self.node.SetFieldOfView(
+            field_of_view_mm * cols / shorter, field_of_view_mm * rows / shorter, self.node.GetFieldOfView()[2]
+        )
 
     def close(self) -> None:
         self._remove_added_props()
@@ -120,8 +130,13 @@ class BorrowedThreeDView(_BorrowedView):
         super().__init__(window, render)
         self.node, self.renderer = node, renderer
         camera = renderer.GetActiveCamera()
-        self._saved_camera = (camera.GetPosition(), camera.GetFocalPoint(), camera.GetViewUp(),
-                              camera.GetViewAngle(), camera.GetParallelScale())
+        self._saved_camera = (
+            camera.GetPosition(),
+            camera.GetFocalPoint(),
+            camera.GetViewUp(),
+            camera.GetViewAngle(),
+            camera.GetParallelScale(),
+        )
 
     def look_from(self, focus_ras, direction_ras, distance_mm: float) -> None:
         look_from(self.renderer, focus_ras, direction_ras, distance_mm)
@@ -158,6 +173,7 @@ class ThreeDViewParts:
 @dataclasses.dataclass
 class LayoutApp:
     """What write_screenshots needs (scene, application logic) plus the application's own views."""
+
     scene: object
     app_logic: object
     slice_views: dict  # layout name (Red, Yellow, Green) -> SliceViewParts

@@ -1,6 +1,5 @@
 """The tumor center (a one-point fiducial the radiologist drags) and the VOI box around it."""
 
-
 from RenalMassAILib.case.alignment import VOI_MM
 
 CENTER_NAME = "Tumor center"

@@ -38,6 +38,7 @@ class SegmentationRun:
     """A segmentation worker with the case it segments and the folder it writes its label map to.
 
     The folder holds patient data: `cancel()` and `RenalMassAILogic.loadSegmentation` remove it."""
+
     job: object  # RenalMassAILib.workers.segmentation_job.SegmentationJob
     case: Case
     reference: object  # the volume node of the case's reference phase
@@ -61,6 +62,7 @@ class SegmentationRun:
 @dataclasses.dataclass
 class AnalyzedCase:
     """The case scene that follows the center fiducial, with the label map it was prepared from."""
+
     scene: CaseScene
     label_map: LabelMap | None
 
@@ -97,6 +99,7 @@ class RenalMassAILogic:
     def assignPhases(self, params) -> dict:
         """Fills empty phase selectors from the names of the scene's scalar volumes."""
         from RenalMassAILib.case.phase_detection import phase_from_name
+
         assigned = {}
         nodes = self.scene.GetNodesByClass("vtkMRMLScalarVolumeNode")
         for index in range(nodes.GetNumberOfItems()):
@@ -123,6 +126,7 @@ class RenalMassAILogic:
     def case(self, params) -> Case:
         """The selected volumes as a checked Case (the same checks prepare.load_case makes on files)."""
         from RenalMassAILib.scene.volumes import volume_to_image
+
         images, sources = {}, {}
         for letter, node in self.volumes(params).items():
             phase = Phase(letter)
@@ -137,8 +141,9 @@ class RenalMassAILogic:
         for phase in case.phases:
             if phase != case.reference_phase:
                 try:
-                    check_overlap(case.images[phase], case.reference, case.describe(phase),
-                                  case.describe(case.reference_phase))
+                    check_overlap(
+                        case.images[phase], case.reference, case.describe(phase), case.describe(case.reference_phase)
+                    )
                 except InputError as error:
                     raise with_field(error, FIELD_PHASES) from None
         return case
@@ -154,15 +159,21 @@ class RenalMassAILogic:
 
     def startSegmentation(self, params) -> SegmentationRun:
         """Starts the segmentation worker on the selected phases (around the center when placed)."""
-        from RenalMassAILib.workers.segmentation_job import SegmentationJob
         from RenalMassAILib.resources import demo_segmentation_model
+        from RenalMassAILib.workers.segmentation_job import SegmentationJob
+
         case = self.case(params)
         reference = self.volumes(params)[case.reference_phase.value]
         model = params.segmentationModel or str(demo_segmentation_model())
         folder = Path(tempfile.mkdtemp(prefix=LABELS_FOLDER_PREFIX))
         try:
-            job = SegmentationJob({p.value: image for p, image in case.images.items()}, model, folder / "labels.nii.gz",
-                                  self._center_lps(params), python=self.python_executable)
+            job = SegmentationJob(
+                {p.value: image for p, image in case.images.items()},
+                model,
+                folder / "labels.nii.gz",
+                self._center_lps(params),
+                python=self.python_executable,
+            )
         except BaseException:
             shutil.rmtree(folder, ignore_errors=True)
             raise
@@ -173,6 +184,7 @@ class RenalMassAILogic:
         label folder is removed whatever happens (it holds patient data)."""
         from RenalMassAILib.lesion.label_map import read_label_map
         from RenalMassAILib.scene.segmentation import add_segmentation, fill_segmentation
+
         try:
             result = run.job.result or {}
             output = Path(result["output"]) if result.get("output") else None
@@ -182,8 +194,9 @@ class RenalMassAILogic:
         finally:
             run.discard()
         if params.segmentation is None:
-            params.segmentation = add_segmentation(self.scene, label_map, run.reference,
-                                                   f"{run.reference.GetName()} segmentation")
+            params.segmentation = add_segmentation(
+                self.scene, label_map, run.reference, f"{run.reference.GetName()} segmentation"
+            )
         else:
             params.segmentation.SetReferenceImageGeometryParameterFromVolumeNode(run.reference)
             fill_segmentation(params.segmentation, label_map)
@@ -221,6 +234,7 @@ class RenalMassAILogic:
     def label_map(self, params, case: Case) -> LabelMap | None:
         """The selected segmentation on the reference grid (None without one)."""
         from RenalMassAILib.scene.segmentation import label_map_from_segmentation
+
         if params.segmentation is None:
             return None
         reference = self.volumes(params)[case.reference_phase.value]
@@ -233,31 +247,48 @@ class RenalMassAILogic:
         """(PreparedCase, label map) for the selected inputs; the center only when use_center."""
         from RenalMassAILib.classify.preprocessing import preset
         from RenalMassAILib.prepare import prepare_case
+
         case = self.case(params)
         label_map = self.label_map(params, case)
         center = self._center_lps(params) if use_center else None
         if center is None and (label_map is None or not _has_label(label_map, "tumor")):
-            what = "no segmentation is selected" if label_map is None else \
-                f"segmentation {params.segmentation.GetName()!r} has no tumor voxels"
+            what = (
+                "no segmentation is selected"
+                if label_map is None
+                else f"segmentation {params.segmentation.GetName()!r} has no tumor voxels"
+            )
             raise InputError(f"{what}: place the tumor center or select a segmentation with a tumor", FIELD_CENTER)
         if center is not None:  # prepare_case checks it too, but its message would not name the fiducial
             try:
-                check_point_inside(center, case.reference, f"tumor center {params.tumorCenter.GetName()!r}",
-                                   case.describe(case.reference_phase))
+                check_point_inside(
+                    center,
+                    case.reference,
+                    f"tumor center {params.tumorCenter.GetName()!r}",
+                    case.describe(case.reference_phase),
+                )
             except InputError as error:
                 raise with_field(error, FIELD_CENTER) from None
         record = segmentation_record.stored(params.segmentation) if params.segmentation is not None else None
-        prepared = prepare_case(case, preset(params.preprocessing), label_map, center,
-                                "rigid" if params.register else "world", segmentation=record)
+        prepared = prepare_case(
+            case,
+            preset(params.preprocessing),
+            label_map,
+            center,
+            "rigid" if params.register else "world",
+            segmentation=record,
+        )
         return prepared, label_map
 
     def analyze(self, params, on_error=None) -> AnalyzedCase:
         """Builds the case scene on the user's nodes and analyzes at the tumor center; the case
         scene then refreshes by itself when the center moves (poll `scene.refresher`)."""
         from RenalMassAILib.pipeline import Analyzer
+
         prepared, label_map = self.prepare(params)
-        analyzer = Analyzer(prepared, {"malignancy": params.malignancyModel or None,
-                                       "aggressiveness": params.aggressivenessModel or None})
+        analyzer = Analyzer(
+            prepared,
+            {"malignancy": params.malignancyModel or None, "aggressiveness": params.aggressivenessModel or None},
+        )
         existing = CaseNodes(self.volumes(params), params.segmentation, params.tumorCenter, None)
         if params.voi is not None:
             self.scene.RemoveNode(params.voi)  # the case scene makes a new box around the center
@@ -273,17 +304,23 @@ class RenalMassAILogic:
     def showOverlay(self, analyzed: AnalyzedCase, task: str, opacity: float) -> None:
         """The task's heat map over its phase in every slice view of the scene."""
         from RenalMassAILib.scene import heatmaps
+
         heat = analyzed.scene.heatmap(task)
         if heat is None:
             return
         phase = next(p for (_, p), node in analyzed.scene.nodes.heatmaps.items() if node is heat)
         composites = self.scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
-        heatmaps.show_overlay([composites.GetItemAsObject(i) for i in range(composites.GetNumberOfItems())],
-                              analyzed.scene.nodes.volumes[phase], heat, opacity)
+        heatmaps.show_overlay(
+            [composites.GetItemAsObject(i) for i in range(composites.GetNumberOfItems())],
+            analyzed.scene.nodes.volumes[phase],
+            heat,
+            opacity,
+        )
 
     def export(self, app, analyzed: AnalyzedCase, params) -> Path:
         """Screenshots, report.json and summary.html in the output folder; returns report.json."""
         from RenalMassAILib.scene.export import export_case
+
         if not params.outputFolder:
             raise InputError("choose an output folder for the screenshots and the report", FIELD_OUTPUT_FOLDER)
         return export_case(app, analyzed.scene, Path(params.outputFolder), analyzed.label_map)
@@ -293,17 +330,30 @@ class RenalMassAILogic:
         reference volume's source study when Slicer's DICOM database has its files (the PDF only for a
         volume not loaded from DICOM); returns dicom_results.json's manifest."""
         from RenalMassAILib.scene.dicom_export import DICOM_FOLDER, write_case_dicom
+
         case = analyzed.scene.prepared.case
         reference_node = analyzed.scene.nodes.volumes[case.reference_phase.value]
-        return write_case_dicom(Path(report_path), reference_node, case.reference, analyzed.label_map,
-                                Path(params.outputFolder) / DICOM_FOLDER, dicom_database)
+        return write_case_dicom(
+            Path(report_path),
+            reference_node,
+            case.reference,
+            analyzed.label_map,
+            Path(params.outputFolder) / DICOM_FOLDER,
+            dicom_database,
+        )
 
     @staticmethod
     def describe(analysis) -> str:
         from RenalMassAILib.scene.screenshots import findings_lines, model_line
+
         center = ", ".join(f"{c:.1f}" for c in analysis.center_lps)
-        return "\n".join([*findings_lines(analysis), model_line(analysis),
-                          f"Tumor center (LPS mm): {center} ({analysis.center_source})"])
+        return "\n".join(
+            [
+                *findings_lines(analysis),
+                model_line(analysis),
+                f"Tumor center (LPS mm): {center} ({analysis.center_source})",
+            ]
+        )
 
 
 def _has_label(label_map: LabelMap, name: str) -> bool:
@@ -315,6 +365,7 @@ def _segmentation_record(run: SegmentationRun, result: dict) -> dict:
     from RenalMassAILib.lesion.demo_input_check import demo_model_warning
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
     from RenalMassAILib.lesion.segmentation_record import segmentation_record as build_record
+
     model = open_segmentation_model(run.model_folder, run.case.phases)
     read = list(dict.fromkeys(model.channel_phases(run.case.reference_phase)))
     warning = demo_model_warning(model.identity.id, [run.case.images[p] for p in read]) if model.identity.demo else None

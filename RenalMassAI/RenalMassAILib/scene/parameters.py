@@ -5,8 +5,15 @@ and the Slicer GUI read and write the same node.
 """
 
 MODULE_NAME = "RenalMassAI"
-NODE_REFERENCES = ("nonContrastVolume", "arterialVolume", "venousVolume", "segmentation", "tumorCenter",
-                   "voi", "resultsTable")
+NODE_REFERENCES = (
+    "nonContrastVolume",
+    "arterialVolume",
+    "venousVolume",
+    "segmentation",
+    "tumorCenter",
+    "voi",
+    "resultsTable",
+)
 PHASE_REFERENCE = {"N": "nonContrastVolume", "A": "arterialVolume", "V": "venousVolume"}
 
 

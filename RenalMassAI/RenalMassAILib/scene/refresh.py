@@ -65,7 +65,9 @@ class InProcessRefresher:
 
     def request(self, center_lps) -> None:
         try:
-            self._finished.append(self.analyzer.run(None if center_lps is None else tuple(float(c) for c in center_lps)))
+            self._finished.append(
+                self.analyzer.run(None if center_lps is None else tuple(float(c) for c in center_lps))
+            )
         except Exception as error:  # handed over by apply_finished, as the worker's errors are
             self._finished.append(error)
 

@@ -6,8 +6,19 @@ from RenalMassAILib.pipeline import Analysis
 from RenalMassAILib.present.coordinates import lps_to_ras
 
 TABLE_NAME = "RenalMassAI results"
-COLUMNS = ("task", "probability", "score_0_10", "phases_used", "model_id", "model_version", "demo",
-           "center_ras_mm", "center_lps_mm", "center_source", "time")
+COLUMNS = (
+    "task",
+    "probability",
+    "score_0_10",
+    "phases_used",
+    "model_id",
+    "model_version",
+    "demo",
+    "center_ras_mm",
+    "center_lps_mm",
+    "center_source",
+    "time",
+)
 
 
 def results_rows(analysis: Analysis, when: datetime.datetime | None = None) -> list[dict]:
@@ -16,19 +27,21 @@ def results_rows(analysis: Analysis, when: datetime.datetime | None = None) -> l
     rows = []
     for task, prediction in analysis.predictions.items():
         summary = prediction.summary()
-        rows.append({
-            "task": task,
-            "probability": f"{prediction.probability:.4f}",
-            "score_0_10": f"{summary['score_0_10']:.1f}" if "score_0_10" in summary else "",
-            "phases_used": " ".join(summary["phases_used"]),
-            "model_id": summary["model"]["id"],
-            "model_version": str(summary["model"]["version"]),
-            "demo": "yes" if summary["model"]["demo"] else "no",
-            "center_ras_mm": _point(lps_to_ras(center_lps)),
-            "center_lps_mm": _point(center_lps),
-            "center_source": analysis.center_source,
-            "time": when.isoformat(timespec="seconds"),
-        })
+        rows.append(
+            {
+                "task": task,
+                "probability": f"{prediction.probability:.4f}",
+                "score_0_10": f"{summary['score_0_10']:.1f}" if "score_0_10" in summary else "",
+                "phases_used": " ".join(summary["phases_used"]),
+                "model_id": summary["model"]["id"],
+                "model_version": str(summary["model"]["version"]),
+                "demo": "yes" if summary["model"]["demo"] else "no",
+                "center_ras_mm": _point(lps_to_ras(center_lps)),
+                "center_lps_mm": _point(center_lps),
+                "center_source": analysis.center_source,
+                "time": when.isoformat(timespec="seconds"),
+            }
+        )
     return rows
 
 

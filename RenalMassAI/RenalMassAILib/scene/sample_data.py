@@ -31,10 +31,17 @@ class SampleFile:
 
 
 DEMO_FILES = (
-    SampleFile("non-contrast.nii.gz", "RenalMassAI demo non-contrast",
-               "58d37db35e5773147cad79c3b112136ac4a4281bf44ef9d82c9e3f877a39e0d5"),
-    SampleFile("arterial.nii.gz", "RenalMassAI demo arterial",
-               "5a837a9bad07def710cf22c27e05070323d2f7904e4fcdaf5aa1848ac9e06d4a"),
-    SampleFile("venous.nii.gz", "RenalMassAI demo venous",
-               "45ac9a6d3d26aa796d975f19b90067f2e4ee8c2a92b0c271188692ebf1661bd0"),
+    SampleFile(
+        "non-contrast.nii.gz",
+        "RenalMassAI demo non-contrast",
+        "58d37db35e5773147cad79c3b112136ac4a4281bf44ef9d82c9e3f877a39e0d5",
+    ),
+    SampleFile(
+        "arterial.nii.gz",
+        "RenalMassAI demo arterial",
+        "5a837a9bad07def710cf22c27e05070323d2f7904e4fcdaf5aa1848ac9e06d4a",
+    ),
+    SampleFile(
+        "venous.nii.gz", "RenalMassAI demo venous", "45ac9a6d3d26aa796d975f19b90067f2e4ee8c2a92b0c271188692ebf1661bd0"
+    ),
 )

@@ -28,11 +28,17 @@ class SceneApp:
         app_logic.GetColorLogic().AddDefaultColorNodes()
         app_logic.SetSliceLogics(vtkCollection())
         app_logic.SetViewLogics(vtkCollection())
-        for factory in (slicer.vtkMRMLSliceViewDisplayableManagerFactory, slicer.vtkMRMLThreeDViewDisplayableManagerFactory):
+        for factory in (
+            slicer.vtkMRMLSliceViewDisplayableManagerFactory,
+            slicer.vtkMRMLThreeDViewDisplayableManagerFactory,
+        ):
             factory.GetInstance().SetMRMLApplicationLogic(app_logic)
-        logics = {"Volumes": slicer.vtkSlicerVolumesLogic(), "Markups": slicer.vtkSlicerMarkupsLogic(),
-                  "Segmentations": slicer.vtkSlicerSegmentationsModuleLogic(),
-                  "SubjectHierarchy": slicer.vtkSlicerSubjectHierarchyModuleLogic()}
+        logics = {
+            "Volumes": slicer.vtkSlicerVolumesLogic(),
+            "Markups": slicer.vtkSlicerMarkupsLogic(),
+            "Segmentations": slicer.vtkSlicerSegmentationsModuleLogic(),
+            "SubjectHierarchy": slicer.vtkSlicerSubjectHierarchyModuleLogic(),
+        }
         for name, logic in logics.items():
             logic.SetMRMLApplicationLogic(app_logic)
             logic.SetMRMLScene(scene)

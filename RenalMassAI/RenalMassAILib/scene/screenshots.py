@@ -43,8 +43,9 @@ def model_line(analysis: Analysis) -> str:
     return f"model {', '.join(models)}\nphases {'; '.join(phases)}"
 
 
-def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "malignancy",
-                      opacity: float = heatmaps.DEFAULT_OPACITY) -> dict[str, str]:
+def write_screenshots(
+    app, case_scene: CaseScene, out_dir, heat_task: str = "malignancy", opacity: float = heatmaps.DEFAULT_OPACITY
+) -> dict[str, str]:
     """Renders the views and writes PNGs; returns {view name: file name}."""
     analysis = case_scene.analysis
     if analysis is None:
@@ -58,7 +59,8 @@ def write_screenshots(app, case_scene: CaseScene, out_dir, heat_task: str = "mal
     display = segmentation.GetDisplayNode() if segmentation is not None else None
     saved = (display.GetOpacity2DFill(), display.GetVisibility3D()) if display is not None else None
     had_surface = segmentation is not None and segmentation.GetSegmentation().ContainsRepresentation(
-        slicer.vtkSegmentationConverter.GetSegmentationClosedSurfaceRepresentationName())
+        slicer.vtkSegmentationConverter.GetSegmentationClosedSurfaceRepresentationName()
+    )
     scene = app.scene
     before = {scene.GetNthNode(i).GetID() for i in range(scene.GetNumberOfNodes())}
     showing = app.showing_all_views() if isinstance(app, LayoutApp) else contextlib.nullcontext()
@@ -108,16 +110,21 @@ def _slice_view(app, orientation: str):
     return SliceView(app, f"RenalMassAI{orientation}", VIEW_SIZE, orientation)
 
 
-def annotate_view(view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None) -> ViewAnnotations:
+def annotate_view(
+    view, analysis: Analysis, case_scene: CaseScene, title: str, heat_task: str | None
+) -> ViewAnnotations:
     """Findings, model, phases, center source, orientation letters (slice views) and the demo banner."""
     notes = ViewAnnotations(view)
     overlay = f"\nGrad-CAM: {heat_task}" if heat_task else ""
-    notes.corners(top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
-                  top_right="\n".join(findings_lines(analysis)) + "\n" + model_line(analysis))
+    notes.corners(
+        top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
+        top_right="\n".join(findings_lines(analysis)) + "\n" + model_line(analysis),
+    )
     if hasattr(view, "composite"):  # a slice view (offscreen or borrowed)
         xy_to_ras = view.node.GetXYToRAS()
-        notes.orientation(orientation_letters(np.array([[xy_to_ras.GetElement(r, c) for c in range(4)]
-                                                        for r in range(4)])))
+        notes.orientation(
+            orientation_letters(np.array([[xy_to_ras.GetElement(r, c) for c in range(4)] for r in range(4)]))
+        )
     if analysis.demo:
         notes.demo_banner(analysis.warnings)
     return notes

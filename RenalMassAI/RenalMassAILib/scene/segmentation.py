@@ -13,10 +13,22 @@ from RenalMassAILib.resources import resources_dir
 from RenalMassAILib.scene.volumes import add_volume, volume_to_image
 
 # Segment names users and other tools give (lower case) -> label name. Terminology codes win over names.
-SEGMENT_NAMES = {"kidney": "kidney", "kidneys": "kidney", "left kidney": "kidney", "right kidney": "kidney",
-                 "renal tumor": "tumor", "renal tumour": "tumor", "tumor": "tumor", "tumour": "tumor",
-                 "kidney tumor": "tumor", "mass": "tumor", "renal mass": "tumor",
-                 "renal cyst": "cyst", "cyst": "cyst", "kidney cyst": "cyst"}
+SEGMENT_NAMES = {
+    "kidney": "kidney",
+    "kidneys": "kidney",
+    "left kidney": "kidney",
+    "right kidney": "kidney",
+    "renal tumor": "tumor",
+    "renal tumour": "tumor",
+    "tumor": "tumor",
+    "tumour": "tumor",
+    "kidney tumor": "tumor",
+    "mass": "tumor",
+    "renal mass": "tumor",
+    "renal cyst": "cyst",
+    "cyst": "cyst",
+    "kidney cyst": "cyst",
+}
 # Painting order: a later label wins where segments overlap (the tumour must stay whole).
 PAINT_ORDER = ("kidney", "cyst", "tumor")
 
@@ -106,9 +118,11 @@ def label_map_from_segmentation(node, reference_volume, reference_image) -> Labe
         if label is not None:
             by_label.setdefault(label, []).append(segmentation.GetNthSegmentID(index))
     if "tumor" not in by_label:
-        raise InputError(f"segmentation {node.GetName()!r} has no tumour segment (name it 'Renal tumor' or code it "
-                         "as Neoplasm / Mass); segments: " + ", ".join(
-                             segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments())))
+        raise InputError(
+            f"segmentation {node.GetName()!r} has no tumour segment (name it 'Renal tumor' or code it "
+            "as Neoplasm / Mass); segments: "
+            + ", ".join(segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments()))
+        )
     scene = node.GetScene()
     values = None
     for label in PAINT_ORDER:
@@ -129,9 +143,9 @@ def _export(scene, node, segment_ids: list[str], reference_volume) -> sitk.Image
         for segment_id in segment_ids:
             ids.InsertNextValue(segment_id)
         if not slicer.vtkSlicerSegmentationsModuleLogic.ExportSegmentsToLabelmapNode(
-                node, ids, labelmap, reference_volume, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY):
+            node, ids, labelmap, reference_volume, slicer.vtkSegmentation.EXTENT_REFERENCE_GEOMETRY
+        ):
             raise InputError(f"segmentation {node.GetName()!r}: segments {segment_ids} could not be exported")
         return sitk.Cast(volume_to_image(labelmap) > 0, sitk.sitkUInt8)
     finally:
         scene.RemoveNode(labelmap)
-

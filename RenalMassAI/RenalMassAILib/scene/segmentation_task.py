@@ -19,8 +19,9 @@ class SegmentationTask:
         self._scene = scene
         # Through a weak reference: the scene must not keep the task alive, nor call a dead one.
         task = weakref.ref(self)
-        self._observer = scene.AddObserver(slicer.vtkMRMLScene.StartCloseEvent,
-                                           lambda caller, event: task() is not None and task()._on_scene_closing())
+        self._observer = scene.AddObserver(
+            slicer.vtkMRMLScene.StartCloseEvent, lambda caller, event: task() is not None and task()._on_scene_closing()
+        )
 
     @property
     def running(self) -> bool:

@@ -8,21 +8,36 @@ headless Linux machine set VTK_DEFAULT_OPENGL_WINDOW=vtkEGLRenderWindow.
 
 import numpy as np
 import slicer
+import vtkmodules.vtkRenderingFreeType
+import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL render window)
 from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonCore import vtkCommand
-from vtkmodules.vtkRenderingCore import vtkActor2D, vtkImageMapper, vtkRenderer, vtkRenderWindow, vtkRenderWindowInteractor
-from vtkmodules.vtkRenderingCore import vtkWindowToImageFilter
-
-import vtkmodules.vtkRenderingOpenGL2  # noqa: F401  (registers the OpenGL render window)
-import vtkmodules.vtkRenderingFreeType  # noqa: F401  (text rendering)
 from vtkmodules.vtkInteractionStyle import vtkInteractorStyleUser
+from vtkmodules.vtkRenderingCore import (
+    vtkActor2D,
+    vtkImageMapper,
+    vtkRenderer,
+    vtkRenderWindow,
+    vtkRenderWindowInteractor,
+    vtkWindowToImageFilter,
+)
 
-SLICE_MANAGERS = ("vtkMRMLCrosshairDisplayableManager", "vtkMRMLOrientationMarkerDisplayableManager",
-                  "vtkMRMLRulerDisplayableManager", "vtkMRMLSegmentationsDisplayableManager2D",
-                  "vtkMRMLMarkupsDisplayableManager", "vtkMRMLModelSliceDisplayableManager")
-THREED_MANAGERS = ("vtkMRMLCameraDisplayableManager", "vtkMRMLViewDisplayableManager",
-                   "vtkMRMLModelDisplayableManager", "vtkMRMLSegmentationsDisplayableManager3D",
-                   "vtkMRMLMarkupsDisplayableManager", "vtkMRMLOrientationMarkerDisplayableManager")
+SLICE_MANAGERS = (
+    "vtkMRMLCrosshairDisplayableManager",
+    "vtkMRMLOrientationMarkerDisplayableManager",
+    "vtkMRMLRulerDisplayableManager",
+    "vtkMRMLSegmentationsDisplayableManager2D",
+    "vtkMRMLMarkupsDisplayableManager",
+    "vtkMRMLModelSliceDisplayableManager",
+)
+THREED_MANAGERS = (
+    "vtkMRMLCameraDisplayableManager",
+    "vtkMRMLViewDisplayableManager",
+    "vtkMRMLModelDisplayableManager",
+    "vtkMRMLSegmentationsDisplayableManager3D",
+    "vtkMRMLMarkupsDisplayableManager",
+    "vtkMRMLOrientationMarkerDisplayableManager",
+)
 
 MOUSE_EVENTS = (vtkCommand.MouseMoveEvent, vtkCommand.LeftButtonPressEvent, vtkCommand.LeftButtonReleaseEvent)
 
@@ -78,7 +93,9 @@ class _View:
         data.SetRenderer(self.renderer)
         data.SetAttributesFromInteractor(interactor)
         data.SetMouseMovedSinceButtonDown(self._pressed)
-        self._pressed = event != vtkCommand.LeftButtonReleaseEvent and (self._pressed or event == vtkCommand.LeftButtonPressEvent)
+        self._pressed = event != vtkCommand.LeftButtonReleaseEvent and (
+            self._pressed or event == vtkCommand.LeftButtonPressEvent
+        )
         self.style.DelegateInteractionEventDataToDisplayableManagers(data)
         self.render()
 
@@ -165,8 +182,9 @@ class SliceView(_View):
         self.jump_to(ras)
         cols, rows = self.window.GetSize()
         shorter = min(cols, rows)
-        self.node.SetFieldOfView(field_of_view_mm * cols / shorter, field_of_view_mm * rows / shorter,
-                                 self.node.GetFieldOfView()[2])
+        self.node.SetFieldOfView(
+            field_of_view_mm * cols / shorter, field_of_view_mm * rows / shorter, self.node.GetFieldOfView()[2]
+        )
 
     def ras_to_display(self, ras) -> tuple[float, float]:
         """Where a RAS point appears in this view (pixels from the bottom-left corner)."""
@@ -185,7 +203,7 @@ class SliceView(_View):
         self._mouse(vtkCommand.LeftButtonReleaseEvent, path[-1])
 
     def _mouse(self, event, xy) -> None:
-        self.interactor.SetEventInformation(int(round(xy[0])), int(round(xy[1])), 0, 0)
+        self.interactor.SetEventInformation(round(xy[0]), round(xy[1]), 0, 0)
         self.interactor.InvokeEvent(event)
 
 

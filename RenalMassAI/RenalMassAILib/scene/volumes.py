@@ -3,8 +3,8 @@
 import numpy as np
 import SimpleITK as sitk
 from vtkmodules.util import numpy_support
-from vtkmodules.vtkCommonMath import vtkMatrix4x4
 from vtkmodules.vtkCommonDataModel import vtkImageData
+from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
 LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
 

@@ -41,8 +41,10 @@ def write_case_folder(analyzer, folder: Path) -> Path:
         "lesion": dataclasses.asdict(prepared.lesion) if prepared.lesion is not None else None,
         "preprocessing": prepared.model_input.preprocessing.to_dict(),
         "segmentation": prepared.segmentation,  # which model drew the label map: its demo mark and warnings
-        "runs": [{"package": str(package.path), "tasks": list(tasks), "phases_used": list(used)}
-                 for package, tasks, used in analyzer.runs],
+        "runs": [
+            {"package": str(package.path), "tasks": list(tasks), "phases_used": list(used)}
+            for package, tasks, used in analyzer.runs
+        ],
     }
     path = folder / CASE_FILE
     path.write_text(json.dumps(description))
@@ -57,22 +59,38 @@ def read_analyzer(folder: Path):
 
     description = json.loads((folder / CASE_FILE).read_text())
     if description.get("schema") != SCHEMA:
-        raise InputError(f"analysis case {str(folder / CASE_FILE)!r}: schema {description.get('schema')!r}, "
-                         f"expected {SCHEMA}")
+        raise InputError(
+            f"analysis case {str(folder / CASE_FILE)!r}: schema {description.get('schema')!r}, expected {SCHEMA}"
+        )
     phases = [Phase(p) for p in description["phases"]]
     images = {p: sitk.ReadImage(str(folder / f"phase-{p.value}.nrrd")) for p in phases}
     case = Case(images, {p: description["sources"].get(p.value) for p in phases}, description["case_id"])
-    alignments = {p: PhaseAlignment(p, sitk.ReadTransform(str(folder / f"alignment-{p.value}.h5")),
-                                    description["alignment_quality"][p.value]) for p in phases}
+    alignments = {
+        p: PhaseAlignment(
+            p, sitk.ReadTransform(str(folder / f"alignment-{p.value}.h5")), description["alignment_quality"][p.value]
+        )
+        for p in phases
+    }
     lesion = _lesion(description["lesion"])
     center, source = tuple(description["center_lps"]), description["center_source"]
     preprocessing = Preprocessing.from_dict(description["preprocessing"])
     model_input = make_model_input(case, alignments, plane_center(preprocessing, center, lesion, source), preprocessing)
-    prepared = PreparedCase(case, [lesion] if lesion else [], lesion, center, source, alignments, model_input,
-                            segmentation=description.get("segmentation"))
+    prepared = PreparedCase(
+        case,
+        [lesion] if lesion else [],
+        lesion,
+        center,
+        source,
+        alignments,
+        model_input,
+        segmentation=description.get("segmentation"),
+    )
     runs = description["runs"]
-    analyzer = Analyzer(prepared, {task: run["package"] for run in runs for task in run["tasks"]},
-                        tuple(task for run in runs for task in run["tasks"]))
+    analyzer = Analyzer(
+        prepared,
+        {task: run["package"] for run in runs for task in run["tasks"]},
+        tuple(task for run in runs for task in run["tasks"]),
+    )
     _check_same_runs(analyzer, runs)
     return analyzer
 

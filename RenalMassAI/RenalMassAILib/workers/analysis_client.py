@@ -36,8 +36,9 @@ class AnalysisClient:
         try:
             write_case_folder(analyzer, self.temporary)
             self.log_path = process_tree.new_log_path("analysis-worker")
-            self.process = process_tree.start_worker(MODULE, [str(self.temporary)], self.log_path, python, threads,
-                                                     with_stdin=True)
+            self.process = process_tree.start_worker(
+                MODULE, [str(self.temporary)], self.log_path, python, threads, with_stdin=True
+            )
         except BaseException:
             self._finalizer()
             raise
@@ -117,16 +118,24 @@ class AnalysisClient:
         elif kind == "result":  # an answer nobody waits for any more: only its files matter
             shutil.rmtree(message["analysis"]["folder"], ignore_errors=True)
         elif kind == "error" and message.get("id") is None:  # the case or the models failed to load
-            self._fail(f"the analysis worker could not load the case: {message.get('message')}",
-                       message.get("traceback", ""), input_error=message.get("input_error", False))
+            self._fail(
+                f"the analysis worker could not load the case: {message.get('message')}",
+                message.get("traceback", ""),
+                input_error=message.get("input_error", False),
+            )
         elif kind == "error" and message.get("id") == self._in_flight:
             self._in_flight = None
             self.analyses += 1
             if message.get("input_error"):
                 self._finished.append(InputError(message["message"]))
             else:
-                self._finished.append(WorkerError(f"analysis failed in the worker: {message['message']}",
-                                                  self.log_path, message.get("traceback", "")))
+                self._finished.append(
+                    WorkerError(
+                        f"analysis failed in the worker: {message['message']}",
+                        self.log_path,
+                        message.get("traceback", ""),
+                    )
+                )
 
     def _fail(self, what: str, traceback: str = "", input_error: bool = False) -> None:
         """Records the worker's failure once, as the newest outcome (the worker is ended)."""

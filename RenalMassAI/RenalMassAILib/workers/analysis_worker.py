@@ -28,11 +28,17 @@ def emit(message: dict) -> None:
 
 def error_message(request_id, error: BaseException) -> dict:
     from RenalMassAILib.errors import InputError
+
     text = traceback.format_exc()
     print(text, file=sys.stderr, flush=True)
     input_error = isinstance(error, InputError)
-    return {"type": "error", "id": request_id, "input_error": input_error,
-            "message": str(error) if input_error else f"{type(error).__name__}: {error}", "traceback": text}
+    return {
+        "type": "error",
+        "id": request_id,
+        "input_error": input_error,
+        "message": str(error) if input_error else f"{type(error).__name__}: {error}",
+        "traceback": text,
+    }
 
 
 def load(folder: Path):
@@ -40,23 +46,35 @@ def load(folder: Path):
 
     import RenalMassAILib.pipeline  # noqa: F401  (torch, torchvision, grad-cam: most of the start-up)
     from RenalMassAILib.workers.analysis_case import read_analyzer
+
     imported = time.perf_counter()
     analyzer = read_analyzer(folder)
-    emit({"type": "ready", "import_seconds": round(imported - STARTED, 3),
-          "load_seconds": round(time.perf_counter() - imported, 3), "threads": torch.get_num_threads(),
-          "models": sorted({f"{p.card.id} {p.card.version}" for p, _, _ in analyzer.runs})})
+    emit(
+        {
+            "type": "ready",
+            "import_seconds": round(imported - STARTED, 3),
+            "load_seconds": round(time.perf_counter() - imported, 3),
+            "threads": torch.get_num_threads(),
+            "models": sorted({f"{p.card.id} {p.card.version}" for p, _, _ in analyzer.runs}),
+        }
+    )
     return analyzer
 
 
 def answer(analyzer, request: dict, folder: Path) -> dict:
     from RenalMassAILib.workers.analysis_result import write_analysis
+
     request_id = request.get("id")
     try:
         start = time.perf_counter()
         analysis = analyzer.run(request.get("center_lps"))
         description = write_analysis(analysis, folder / "results" / str(request_id))
-        return {"type": "result", "id": request_id, "seconds": round(time.perf_counter() - start, 4),
-                "analysis": description}
+        return {
+            "type": "result",
+            "id": request_id,
+            "seconds": round(time.perf_counter() - start, 4),
+            "analysis": description,
+        }
     except Exception as error:  # reported to the client, which shows it; the worker carries on
         return error_message(request_id, error)
 
@@ -76,8 +94,15 @@ def serve(folder: Path) -> int:
         if request.get("type") == "analyze":
             emit(answer(analyzer, request, folder))
         else:
-            emit({"type": "error", "id": request.get("id"), "input_error": False, "traceback": "",
-                  "message": f"analysis worker: unknown request type {request.get('type')!r}"})
+            emit(
+                {
+                    "type": "error",
+                    "id": request.get("id"),
+                    "input_error": False,
+                    "traceback": "",
+                    "message": f"analysis worker: unknown request type {request.get('type')!r}",
+                }
+            )
     return 0
 
 

@@ -47,6 +47,7 @@ class PipeLines:
     def _read_posix(self, wait: float) -> tuple[bytes, bool]:
         """(bytes available now, whether the pipe has ended)."""
         import select
+
         readable, _, _ = select.select([self._fd], [], [], wait)
         chunks = []
         while readable:
@@ -76,7 +77,7 @@ class PipeLines:
     def _take_lines(self) -> list[dict]:
         *lines, self._buffer = self._buffer.split(b"\n")
         if self.ended and self._buffer:
-            lines, self._buffer = lines + [self._buffer], b""
+            lines, self._buffer = [*lines, self._buffer], b""
         messages = []
         for line in lines:
             text = line.decode("utf-8", errors="replace").strip()

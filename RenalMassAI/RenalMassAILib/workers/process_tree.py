@@ -7,6 +7,7 @@ worker ends its descendants first (found through psutil before anything is stopp
 worker: terminate, wait, kill what is left.
 """
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -43,7 +44,7 @@ def new_log_path(kind: str) -> Path:
         folder = Path(tempfile.gettempdir()) / "renalmassai-logs"
         folder.mkdir(parents=True, exist_ok=True)
     old = sorted(folder.glob(f"{kind}-*.log"), key=lambda p: p.stat().st_mtime)
-    for path in old[:max(0, len(old) - KEEP_LOGS + 1)]:
+    for path in old[: max(0, len(old) - KEEP_LOGS + 1)]:
         path.unlink(missing_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     return folder / f"{kind}-{stamp}-{os.getpid()}-{time.monotonic_ns() % 1_000_000:06d}.log"
@@ -77,19 +78,36 @@ def worker_environment(threads: int | None = None) -> dict:
     return environment
 
 
-def start_worker(module: str, arguments: list[str], log_path: Path, python: str | None = None,
-                 threads: int | None = None, with_stdin: bool = False) -> subprocess.Popen:
+def start_worker(
+    module: str,
+    arguments: list[str],
+    log_path: Path,
+    python: str | None = None,
+    threads: int | None = None,
+    with_stdin: bool = False,
+) -> subprocess.Popen:
     """Starts `python -m module arguments`: stdout a text pipe (JSON lines), stderr the log file,
     stdin a pipe when asked; a new process group / session, no console window on Windows."""
     command = [worker_python(python), "-m", module, *arguments]
     with open(log_path, "ab") as log:  # the child keeps its own handle
         log.write(f"$ {' '.join(command)}\n".encode())
         log.flush()
-        platform = ({"creationflags": NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP} if sys.platform == "win32"
-                    else {"start_new_session": True})
-        return subprocess.Popen(command, stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
-                                stdout=subprocess.PIPE, stderr=log, env=worker_environment(threads),
-                                text=True, encoding="utf-8", bufsize=1, **platform)
+        platform = (
+            {"creationflags": NO_WINDOW | subprocess.CREATE_NEW_PROCESS_GROUP}
+            if sys.platform == "win32"
+            else {"start_new_session": True}
+        )
+        return subprocess.Popen(
+            command,
+            stdin=subprocess.PIPE if with_stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            env=worker_environment(threads),
+            text=True,
+            encoding="utf-8",
+            bufsize=1,
+            **platform,
+        )
 
 
 def end_process_tree(process: subprocess.Popen, grace_seconds: float = 5.0) -> None:
@@ -98,10 +116,8 @@ def end_process_tree(process: subprocess.Popen, grace_seconds: float = 5.0) -> N
     Popen, so its real exit status stays readable (`process.returncode`)."""
     descendants = _descendants(process)
     for member in descendants:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.terminate()
-        except psutil.NoSuchProcess:
-            pass
     if process.poll() is None:
         process.terminate()
     _, alive = psutil.wait_procs(descendants, timeout=grace_seconds)
@@ -110,15 +126,11 @@ def end_process_tree(process: subprocess.Popen, grace_seconds: float = 5.0) -> N
     except subprocess.TimeoutExpired:
         process.kill()
     for member in alive:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             member.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(alive, timeout=grace_seconds)
-    try:
+    with contextlib.suppress(subprocess.TimeoutExpired):
         process.wait(grace_seconds)
-    except subprocess.TimeoutExpired:
-        pass
 
 
 def _descendants(process: subprocess.Popen) -> list[psutil.Process]:

@@ -23,8 +23,16 @@ MODULE = "RenalMassAILib.workers.segmentation_worker"
 
 
 class SegmentationJob:
-    def __init__(self, images: dict[str, object], model_folder, output, center_lps=None, options: dict | None = None,
-                 threads: int | None = None, python: str | None = None):
+    def __init__(
+        self,
+        images: dict[str, object],
+        model_folder,
+        output,
+        center_lps=None,
+        options: dict | None = None,
+        threads: int | None = None,
+        python: str | None = None,
+    ):
         """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder).
         python: the interpreter for the worker (default: inside Slicer PythonSlicer, else this one)."""
         self.temporary = Path(tempfile.mkdtemp(prefix="renalmassai-seg-"))
@@ -36,16 +44,22 @@ class SegmentationJob:
                     sitk.WriteImage(image, paths[phase])
                 else:
                     paths[phase] = str(image)
-            request = {"images": paths, "model": str(model_folder), "output": str(output),
-                       "center_lps": list(center_lps) if center_lps is not None else None, "options": options or {}}
+            request = {
+                "images": paths,
+                "model": str(model_folder),
+                "output": str(output),
+                "center_lps": list(center_lps) if center_lps is not None else None,
+                "options": options or {},
+            }
             (self.temporary / "request.json").write_text(json.dumps(request))
         except BaseException:
             self.cleanup()
             raise
         try:
             self.log_path = process_tree.new_log_path("segmentation-worker")
-            self.process = process_tree.start_worker(MODULE, [str(self.temporary / "request.json")], self.log_path,
-                                                     python, threads)
+            self.process = process_tree.start_worker(
+                MODULE, [str(self.temporary / "request.json")], self.log_path, python, threads
+            )
         except BaseException:
             self.cleanup()
             raise
@@ -95,15 +109,22 @@ class SegmentationJob:
             process_tree.end_process_tree(self.process, grace_seconds=2.0)
             self.cleanup()
             log_path = getattr(error, "log_path", None)
-            found.append({"stage": "error", "message": str(error), "traceback": getattr(error, "traceback", ""),
-                          "log_path": str(log_path) if log_path else None})
+            found.append(
+                {
+                    "stage": "error",
+                    "message": str(error),
+                    "traceback": getattr(error, "traceback", ""),
+                    "log_path": str(log_path) if log_path else None,
+                }
+            )
         return found
 
     def _checked(self, message: dict) -> dict:
         """The message, after recording the worker's result; the worker's error is raised."""
         if message.get("stage") == "error" and message.get("traceback"):
-            raise WorkerError(f"segmentation failed in the worker: {message['message']}", self.log_path,
-                              message["traceback"])
+            raise WorkerError(
+                f"segmentation failed in the worker: {message['message']}", self.log_path, message["traceback"]
+            )
         if message.get("stage") == "error":
             raise InputError(message["message"])
         if message.get("stage") == "done":
@@ -112,8 +133,12 @@ class SegmentationJob:
 
     def _ended_without_result(self) -> WorkerError:
         detail = process_tree.last_error_line(self.log_path)
-        return WorkerError(f"the segmentation worker ended without a result (exit status {self.process.returncode}"
-                           f"{'; ' + detail if detail else ''})", self.log_path, process_tree.log_tail(self.log_path))
+        return WorkerError(
+            f"the segmentation worker ended without a result (exit status {self.process.returncode}"
+            f"{'; ' + detail if detail else ''})",
+            self.log_path,
+            process_tree.log_tail(self.log_path),
+        )
 
     def cancel(self, grace_seconds: float = 5.0) -> None:
         """Ends the worker and every process it started; removes the temporary files."""

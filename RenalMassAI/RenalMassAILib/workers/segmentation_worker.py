@@ -32,11 +32,22 @@ def run(request_path: str) -> int:
         options = SegmentationOptions(**request.get("options", {}))
         result = segment(case, model, request.get("center_lps"), options, progress=emit)
         import SimpleITK as sitk
+
         sitk.WriteImage(result.label_map.image, request["output"], useCompression=True)
-        emit("done", 1, 1, "written", output=request["output"], volumes_ml=result.volumes_ml,
-             forward_passes=result.forward_passes, seconds=round(result.seconds, 2), growths=result.growths,
-             boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes],
-             alignment=result.alignment, whole_volume_fallback=result.whole_volume_fallback)
+        emit(
+            "done",
+            1,
+            1,
+            "written",
+            output=request["output"],
+            volumes_ml=result.volumes_ml,
+            forward_passes=result.forward_passes,
+            seconds=round(result.seconds, 2),
+            growths=result.growths,
+            boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes],
+            alignment=result.alignment,
+            whole_volume_fallback=result.whole_volume_fallback,
+        )
         return 0
     except InputError as error:
         emit("error", 0, 0, str(error))

@@ -13,9 +13,14 @@ from RenalMassAILib.classify.networks.backbone import FEATURES, resnet18_one_cha
 
 def authors_head(in_features: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Linear(in_features, 512), nn.ReLU(inplace=True), nn.Dropout(0.5),
-        nn.Linear(512, 512), nn.ReLU(inplace=True), nn.Dropout(0.5),
-        nn.Linear(512, 512), nn.Linear(512, 2),
+        nn.Linear(in_features, 512),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(512, 512),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(512, 512),
+        nn.Linear(512, 2),
     )
 
 
@@ -30,7 +35,7 @@ class HybridNAV(nn.Module):
         return [self.modelN, self.modelA, self.modelV]
 
     def forward(self, x):
-        features = [branch(x[:, i:i + 1]) for i, branch in enumerate(self.branches())]
+        features = [branch(x[:, i : i + 1]) for i, branch in enumerate(self.branches())]
         return self.fc_all(torch.cat(features, dim=1)).unsqueeze(1)
 
 
@@ -45,7 +50,7 @@ class HybridXX(nn.Module):
         return [self.model1, self.model2]
 
     def forward(self, x):
-        features = [branch(x[:, i:i + 1]) for i, branch in enumerate(self.branches())]
+        features = [branch(x[:, i : i + 1]) for i, branch in enumerate(self.branches())]
         return self.fc_all(torch.cat(features, dim=1)).unsqueeze(1)
 
 

@@ -51,18 +51,24 @@ def _read_state_dict(path: Path) -> dict:
     match = _HASH_IN_NAME.search(path.name)
     try:
         if match and not hashlib.sha256(path.read_bytes()).hexdigest().startswith(match.group(1)):
-            raise InputError(f"{where}: SHA-256 does not begin with {match.group(1)} as its name says "
-                             f"(incomplete download?): fetch {IMAGENET_URL} again")
+            raise InputError(
+                f"{where}: SHA-256 does not begin with {match.group(1)} as its name says "
+                f"(incomplete download?): fetch {IMAGENET_URL} again"
+            )
         state = torch.load(path, map_location="cpu", weights_only=True)
     except InputError:
         raise
     except (OSError, RuntimeError, EOFError, pickle.UnpicklingError) as error:  # what torch.load raises
-        raise InputError(f"{where}: not a readable PyTorch state dict ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0] if str(error) else ''}); use torchvision's "
-                         f"resnet18 file ({IMAGENET_URL})") from error
+        raise InputError(
+            f"{where}: not a readable PyTorch state dict ({type(error).__name__}: "
+            f"{str(error).splitlines()[0] if str(error) else ''}); use torchvision's "
+            f"resnet18 file ({IMAGENET_URL})"
+        ) from error
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise InputError(f"{where}: holds a {type(state).__name__}, not a state dict of tensors; use torchvision's "
-                         f"resnet18 file ({IMAGENET_URL})")
+        raise InputError(
+            f"{where}: holds a {type(state).__name__}, not a state dict of tensors; use torchvision's "
+            f"resnet18 file ({IMAGENET_URL})"
+        )
     return state
 
 
@@ -81,8 +87,12 @@ def _check_resnet18_layout(state: dict, path: Path) -> None:
     where = f"ImageNet weights {str(path)!r}"
     advice = f"expected torchvision's resnet18 state dict ({IMAGENET_URL})"
     if missing or unexpected:
-        raise InputError(f"{where}: {len(missing)} keys missing (first: {(missing or [None])[0]!r}), "
-                         f"{len(unexpected)} unexpected (first: {(unexpected or [None])[0]!r}); {advice}")
+        raise InputError(
+            f"{where}: {len(missing)} keys missing (first: {(missing or [None])[0]!r}), "
+            f"{len(unexpected)} unexpected (first: {(unexpected or [None])[0]!r}); {advice}"
+        )
     if wrong:
-        raise InputError(f"{where}: {wrong[0]!r} has shape {tuple(state[wrong[0]].shape)}, resnet18 has "
-                         f"{expected[wrong[0]]} ({len(wrong)} tensors differ); {advice}")
+        raise InputError(
+            f"{where}: {wrong[0]!r} has shape {tuple(state[wrong[0]].shape)}, resnet18 has "
+            f"{expected[wrong[0]]} ({len(wrong)} tensors differ); {advice}"
+        )

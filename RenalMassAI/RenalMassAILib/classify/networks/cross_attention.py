@@ -27,7 +27,7 @@ class CrossAttentionNet(nn.Module):
         present = torch.zeros(batch, len(PHASE_SLOTS), dtype=torch.bool, device=x.device)
         for i, phase in enumerate(self.phases):
             slot = PHASE_SLOTS.index(phase)
-            tokens[:, slot] = self.backbones[phase](x[:, i:i + 1])
+            tokens[:, slot] = self.backbones[phase](x[:, i : i + 1])
             present[:, slot] = True
         fused = self.fusion(tokens, present)
         return torch.stack([self.heads[task](fused) for task in self.tasks], dim=1)
