@@ -15,13 +15,13 @@ import SimpleITK as sitk
 from pynetdicom import AE, AllStoragePresentationContexts, evt
 
 from conftest import phantom
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import read_image
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import KITS_LABELS, LabelMap, to_label_map
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
-from RenalMassAILib.prepare import load_case
 from RenalMassAILib.present.dicom_results import store_results, write_dicom_results
 from RenalMassAILib.present.dicom_seg import present_segments, segment_terminology, unnamed_label_values
 from RenalMassAILib.present.dicom_source import read_source_series, reference_source

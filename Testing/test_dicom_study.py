@@ -19,12 +19,12 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import phantom
+from RenalMassAILib.case.loading import load_case, load_case_auto
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import find_sources, read_volume
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
-from RenalMassAILib.prepare import load_case, load_case_auto
 from synthetic_dicom import write_ct_slice
 
 DATA = Path(__file__).parent / "data"

@@ -3,12 +3,12 @@ import pytest
 import SimpleITK as sitk
 
 from conftest import ORIENTATIONS, phantom
+from RenalMassAILib.case.loading import load_case, load_case_auto
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.phase_detection import detect_phases
 from RenalMassAILib.case.reading import ImageSource, list_sources, read_image
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
-from RenalMassAILib.prepare import load_case, load_case_auto
 
 SMALL = dict(seed=9, size=(64, 64, 24), spacing=(4.0, 4.0, 5.0), side="left")
 

@@ -10,6 +10,7 @@ import numpy as np
 import psutil
 import pytest
 import SimpleITK as sitk
+import torch
 
 from conftest import phantom
 from RenalMassAILib.case.phase import Phase
@@ -62,8 +63,11 @@ def test_fast_path_around_a_point_finds_the_tumour(case):
 def test_one_patch_gets_all_mirrors_within_the_budget(case):
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     auto = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False))
-    plain = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False, mirroring=False))
+    callers_threads = torch.get_num_threads()
+    options = SegmentationOptions(grow=False, mirroring=False, threads=callers_threads + 1)
+    plain = segment(case.case(), model, case.lesion_center_lps, options)
     assert (auto.forward_passes, plain.forward_passes) == (MIRROR_BUDGET, 1)  # one patch: 8 mirrors / none
+    assert torch.get_num_threads() == callers_threads  # --threads applied to the call only
 
 
 def test_a_box_too_small_for_the_mass_grows_to_hold_it(case):

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.prediction import predict
 from RenalMassAILib.cli import main as renalmassai
@@ -25,7 +26,7 @@ from RenalMassAILib.cohort.manifest import read_manifest
 from RenalMassAILib.cohort.phantom_cohort import write_phantom_cohort
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.prepare import load_case, prepare_case
+from RenalMassAILib.prepare import prepare_case
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "Resources" / "Models" / "demo-shared-resnet18"

@@ -394,9 +394,10 @@ def _explicit_phases(args) -> dict:
 
 
 def _prepare_from_args(args):
+    from RenalMassAILib.case.loading import load_case, load_case_auto
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
-    from RenalMassAILib.prepare import load_case, load_case_auto, prepare_case
+    from RenalMassAILib.prepare import prepare_case
 
     meanings = _label_meanings(args)  # before the images are read: a typo fails fast
     if meanings is not None and not args.segmentation:
@@ -493,7 +494,7 @@ def _segment(case, args, explicit_paths: dict):
 def _run_segment(args) -> int:
     import SimpleITK as sitk
 
-    from RenalMassAILib.prepare import load_case
+    from RenalMassAILib.case.loading import load_case
 
     explicit = _explicit_phases(args)
     if not explicit:

@@ -11,9 +11,8 @@ from RenalMassAILib import __version__
 from RenalMassAILib.case.alignment import PhaseAlignment, align_phases
 from RenalMassAILib.case.case import Case
 from RenalMassAILib.case.phase import Phase
-from RenalMassAILib.case.phase_detection import PhaseAssignment, detect_phases
-from RenalMassAILib.case.reading import find_sources, read_volume, single_source
-from RenalMassAILib.case.validation import check_ct_image, check_overlap, check_point_inside
+from RenalMassAILib.case.phase_detection import PhaseAssignment
+from RenalMassAILib.case.validation import check_point_inside
 from RenalMassAILib.classify.model_input import ModelInput, make_model_input
 from RenalMassAILib.classify.preprocessing import Preprocessing
 from RenalMassAILib.errors import InputError
@@ -35,40 +34,6 @@ class PreparedCase:
     phase_assignment: PhaseAssignment | None = None
     segmentation_labels: dict | None = None  # how the label map's values were read (LabelMap.record)
     segmentation: dict | None = None  # segmentation.json's record when a model drew the label map
-
-
-def load_case(paths: dict[Phase, str], case_id: str = "case") -> Case:
-    """Reads and validates the given phases; every phase must overlap the reference phase."""
-    images, sources, notes = {}, {}, {}
-    for phase, path in paths.items():
-        what = f"{phase.long_name} image {str(path)!r}"
-        found = single_source(path, what)
-        read = read_volume(found.sources[0], what)
-        check_ct_image(read.image, what)
-        images[phase], sources[phase], notes[phase] = read.image, str(path), found.skipped + read.notes
-    return _checked_case(Case(images, sources, case_id, notes))
-
-
-def load_case_auto(paths: list[str], case_id: str = "case") -> tuple[Case, PhaseAssignment]:
-    """Phases detected from file / series names and DICOM tags (files or folders of series)."""
-    found = [find_sources(path, "image") for path in paths]
-    assignment = detect_phases([source for f in found for source in f.sources])
-    images, names, notes = {}, {}, {}
-    for phase, source in assignment.sources.items():
-        what = f"{phase.long_name} image {source.label()}"
-        read = read_volume(source, what)
-        check_ct_image(read.image, what)
-        images[phase], notes[phase] = read.image, read.notes
-        names[phase] = source.path if not source.series_uid else f"{source.path}#{source.description}"
-    skipped = tuple(note for f in found for note in f.skipped)
-    return _checked_case(Case(images, names, case_id, notes, skipped)), assignment
-
-
-def _checked_case(case: Case) -> Case:
-    for phase in case.phases:
-        if phase != case.reference_phase:
-            check_overlap(case.images[phase], case.reference, case.describe(phase), case.describe(case.reference_phase))
-    return case
 
 
 def prepare_case(

@@ -7,10 +7,11 @@ import tempfile
 import time
 
 from RenalMassAILib.bench.bench_case import bench_case
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.prepare import load_case, prepare_case
+from RenalMassAILib.prepare import prepare_case
 
 
 def run(size=(512, 512, 300), repeats: int = 3, log=None) -> dict:

@@ -11,11 +11,12 @@ import time
 import numpy as np
 import torch
 
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.preprocessing import preset
 from RenalMassAILib.lesion.label_map import read_label_map
 from RenalMassAILib.pipeline import Analyzer
-from RenalMassAILib.prepare import load_case, prepare_case
+from RenalMassAILib.prepare import prepare_case
 from RenalMassAILib.resources import demo_case_dir
 
 

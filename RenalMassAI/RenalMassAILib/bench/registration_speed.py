@@ -4,9 +4,9 @@ import numpy as np
 
 from RenalMassAILib.bench.bench_case import bench_case
 from RenalMassAILib.case.alignment import VOI_MM
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.registration import register_rigid
-from RenalMassAILib.prepare import load_case
 
 
 def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:

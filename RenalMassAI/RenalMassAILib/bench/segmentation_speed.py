@@ -20,9 +20,16 @@ from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
+from RenalMassAILib.torch_threads import torch_threads
 
 
 def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
+    """The segmentation benchmark on 2 torch threads (this machine's cores); the caller's setting is kept."""
+    with torch_threads(2):
+        return _run(size, repeats, log)
+
+
+def _run(size, repeats: int, log) -> dict:
     say = log or (lambda message: None)
     demo = demo_segmentation_model()
     cache = Path.home() / ".cache" / "renalmassai" / "bench"
@@ -32,7 +39,6 @@ def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
     case = Case({Phase.ARTERIAL: arterial}, {}, "bench")
     labels = to_label_map(sitk.ReadImage(str(paths["segmentation"])), arterial)
     centre = find_lesions(labels, body_midline_x(arterial))[0].centroid_lps
-    torch.set_num_threads(2)
     timings = {}
     for name, point, options in (
         ("fast_point", centre, SegmentationOptions(grow=False)),  # the mass inside the first box

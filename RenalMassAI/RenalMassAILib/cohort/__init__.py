@@ -1,1 +1,3 @@
-"""Working with cohorts: manifests, training (later: labels, evaluation, baselines, batch)."""
+"""Working with cohorts: manifests, pathology labels, training and its input cache, batch runs,
+evaluation and statistics (DeLong, survival), the baselines (R.E.N.A.L. nomogram, radiomics) and
+phantom cohorts for worked examples."""

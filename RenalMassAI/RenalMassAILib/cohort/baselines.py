@@ -27,10 +27,11 @@ FIT_SPLITS = ("train", "val")
 
 def case_baseline_features(row: ManifestRow, batch_dir: Path | None) -> dict:
     """R.E.N.A.L. summary and radiomics features of one case (or its error)."""
+    from RenalMassAILib.case.loading import load_case
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
     from RenalMassAILib.lesion.nephrometry import nephrometry
-    from RenalMassAILib.prepare import load_case, prepare_case
+    from RenalMassAILib.prepare import prepare_case
 
     result = {"case_id": row.case_id, "class": row.pathology_class, "split": row.split}
     try:

@@ -24,6 +24,7 @@ from RenalMassAILib.cohort.batch_settings import case_settings, fingerprint, set
 from RenalMassAILib.cohort.manifest import ManifestRow, read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.torch_threads import torch_threads
 
 RESULT = "result.json"
 PLAN = "batch.json"
@@ -64,16 +65,19 @@ def analyse_case(
     """One case end to end; writes out_dir/cases/<case_id>/ and returns its result row.
     `recorded_settings` (what `case_settings` gives) is stored in result.json so a rerun can tell
     whether the case must be redone."""
-    import torch
+    with torch_threads(settings.threads):
+        return _analyse_case(row, settings, out_dir, recorded_settings)
 
+
+def _analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None) -> dict:
+    from RenalMassAILib.case.loading import load_case
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
     from RenalMassAILib.lesion.label_meanings import parse_label_meanings
     from RenalMassAILib.pipeline import Analyzer
-    from RenalMassAILib.prepare import load_case, prepare_case
+    from RenalMassAILib.prepare import prepare_case
     from RenalMassAILib.present.report import write_report
 
-    torch.set_num_threads(settings.threads)
     folder = Path(out_dir) / "cases" / row.case_id
     if folder.is_dir():  # a retried or redone case: no file of the earlier run may outlive it
         shutil.rmtree(folder)

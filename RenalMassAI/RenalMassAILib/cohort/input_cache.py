@@ -6,12 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.classify.networks.fusion import PHASE_SLOTS
 from RenalMassAILib.classify.preprocessing import Preprocessing
 from RenalMassAILib.cohort.manifest import ManifestRow
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import read_label_map
-from RenalMassAILib.prepare import load_case, prepare_case
+from RenalMassAILib.prepare import prepare_case
 
 
 def cached_inputs(rows: list[ManifestRow], preprocessing: Preprocessing, cache_dir, progress=None):

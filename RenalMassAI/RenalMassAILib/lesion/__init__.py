@@ -1,1 +1,2 @@
-"""Label maps, tumour components and their measurements."""
+"""Label maps and their meanings, tumor components and their measurements (R.E.N.A.L. included), kidney
+localisation and nnU-Net v2 segmentation."""

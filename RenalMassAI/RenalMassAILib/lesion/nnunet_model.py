@@ -13,18 +13,13 @@ folder's, the version the first 12 hex digits of the checkpoint's SHA-256, and t
 import dataclasses
 import hashlib
 import json
-import re
 from pathlib import Path
 
 from RenalMassAILib.case.phase import Phase
+from RenalMassAILib.case.phase_detection import phase_from_name
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import KITS_LABELS
 
-_PHASE_WORDS = {
-    Phase.NON_CONTRAST: {"n", "nc", "noncontrast", "non_contrast", "plain", "native", "unenhanced"},
-    Phase.ARTERIAL: {"a", "arterial", "art", "corticomedullary", "cm"},
-    Phase.VENOUS: {"v", "venous", "portal", "pv", "nephrographic", "np"},
-}
 _MEANINGS = {
     "kidney": ("kidney", "kidneys", "renal parenchyma"),
     "tumor": ("tumor", "tumour", "renal tumor", "neoplasm"),
@@ -155,19 +150,11 @@ def _channels(dataset: dict, where: str) -> tuple[Phase | None, ...]:
         raise InputError(f"{where}: dataset.json has no channel_names")
     ordered = [names[k] for k in sorted(names, key=int)]
     if len(ordered) == 1:
-        return (_phase_of(ordered[0]),)
-    phases = tuple(_phase_of(name) for name in ordered)
+        return (phase_from_name(ordered[0]),)
+    phases = tuple(phase_from_name(name) for name in ordered)
     if None in phases:
         raise InputError(f"{where}: channels {ordered} do not name phases (non-contrast / arterial / venous)")
     return phases
-
-
-def _phase_of(name: str) -> Phase | None:
-    words = set(re.split(r"[^a-z_]+", name.lower().replace("-", "_")))
-    for phase, known in _PHASE_WORDS.items():
-        if words & known:
-            return phase
-    return None
 
 
 def _check_channels(channels, case_phases, where: str) -> None:

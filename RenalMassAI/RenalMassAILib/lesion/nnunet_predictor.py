@@ -2,7 +2,6 @@
 within a budget of network evaluations."""
 
 import contextlib
-import os
 import sys
 from collections.abc import Callable
 
@@ -69,7 +68,6 @@ def nnunet_predictor(
             verbose_preprocessing=False,
             allow_tqdm=False,
         )
-    os.environ.setdefault("nnUNet_def_n_proc", "1")
     report("load", 0, 1, f"loading {model.folder.name}")
     predictor.initialize_from_trained_model_folder(str(model.folder), model.folds, model.checkpoint)
     predictor.model_mirror_axes = tuple(predictor.allowed_mirroring_axes or ())

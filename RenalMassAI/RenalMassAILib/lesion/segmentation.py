@@ -37,6 +37,7 @@ from RenalMassAILib.lesion.segmentation_region import (
     region_around,
     size_in_voxels,
 )
+from RenalMassAILib.torch_threads import torch_threads
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
 
@@ -76,11 +77,16 @@ def segment(
     options: SegmentationOptions = SegmentationOptions(),
     progress: Progress | None = None,
 ) -> SegmentationResult:
+    """kidney / tumor / cyst label map on the reference grid; torch's thread count is `options.threads`
+    during the call only."""
+    with torch_threads(options.threads):
+        return _segment(case, model, center_lps, options, progress)
+
+
+def _segment(case, model, center_lps, options: SegmentationOptions, progress: Progress | None) -> SegmentationResult:
     start = time.perf_counter()
     report = progress or (lambda *args: None)
     device = _device(options.device)
-    if options.threads:
-        torch.set_num_threads(options.threads)
     reference = case.reference
     alignments = align_for_segmentation(case, model, center_lps) if options.register_phases else {}
     if alignments:

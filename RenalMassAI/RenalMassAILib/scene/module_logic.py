@@ -17,8 +17,9 @@ import numpy as np
 import SimpleITK as sitk
 
 from RenalMassAILib.case.case import Case
+from RenalMassAILib.case.loading import checked_case
 from RenalMassAILib.case.phase import Phase
-from RenalMassAILib.case.validation import check_ct_image, check_overlap, check_point_inside
+from RenalMassAILib.case.validation import check_point_inside
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap
 from RenalMassAILib.present.coordinates import lps_to_ras, ras_to_lps
@@ -124,29 +125,17 @@ class RenalMassAILogic:
         return selected
 
     def case(self, params) -> Case:
-        """The selected volumes as a checked Case (the same checks prepare.load_case makes on files)."""
+        """The selected volumes as a checked Case (case.loading's checks, as for files)."""
         from RenalMassAILib.scene.volumes import volume_to_image
 
-        images, sources = {}, {}
-        for letter, node in self.volumes(params).items():
-            phase = Phase(letter)
-            what = f"{phase.long_name} volume {node.GetName()!r}"
-            images[phase] = volume_to_image(node)
-            try:
-                check_ct_image(images[phase], what)
-            except InputError as error:
-                raise with_field(error, FIELD_PHASES) from None
-            sources[phase] = node.GetName()
-        case = Case(images, sources, sources[Case(images).reference_phase])
-        for phase in case.phases:
-            if phase != case.reference_phase:
-                try:
-                    check_overlap(
-                        case.images[phase], case.reference, case.describe(phase), case.describe(case.reference_phase)
-                    )
-                except InputError as error:
-                    raise with_field(error, FIELD_PHASES) from None
-        return case
+        nodes = {Phase(letter): node for letter, node in self.volumes(params).items()}
+        try:
+            return checked_case(
+                {phase: volume_to_image(node) for phase, node in nodes.items()},
+                {phase: node.GetName() for phase, node in nodes.items()},
+            )
+        except InputError as error:
+            raise with_field(error, FIELD_PHASES) from None
 
     def _center_lps(self, params):
         """The fiducial's point in LPS mm, or None when no point is placed."""

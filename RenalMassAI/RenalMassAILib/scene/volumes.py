@@ -1,4 +1,4 @@
-"""SimpleITK images <-> MRML volume nodes. ITK is LPS, MRML is RAS: the flip happens here."""
+"""SimpleITK images <-> MRML volume nodes. ITK is LPS, MRML is RAS: the flip (present.coordinates) is applied here."""
 
 import numpy as np
 import SimpleITK as sitk
@@ -6,7 +6,7 @@ from vtkmodules.util import numpy_support
 from vtkmodules.vtkCommonDataModel import vtkImageData
 from vtkmodules.vtkCommonMath import vtkMatrix4x4
 
-LPS_TO_RAS = np.diag([-1.0, -1.0, 1.0])
+from RenalMassAILib.present.coordinates import LPS_TO_RAS
 
 # Slicer's "CT-Abdomen" window / level preset (HU).
 CT_ABDOMEN_WINDOW_LEVEL = (350.0, 40.0)

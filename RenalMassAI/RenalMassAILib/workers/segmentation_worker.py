@@ -18,11 +18,11 @@ def emit(stage: str, step: int, steps: int, message: str, **extra) -> None:
 
 
 def run(request_path: str) -> int:
+    from RenalMassAILib.case.loading import load_case
     from RenalMassAILib.case.phase import Phase
     from RenalMassAILib.errors import InputError
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
     from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
-    from RenalMassAILib.prepare import load_case
 
     try:
         request = json.loads(Path(request_path).read_text())
