@@ -182,7 +182,7 @@ def test_module_logic_runs_the_workflow_on_a_real_scene(module, tmp_path):
         assert set(first) == {"malignancy", "aggressiveness"} and first["malignancy"]["demo"] == "yes"
         assert analyzed.scene.nodes.volumes["A"] is params.arterialVolume  # the user's volumes, not copies
         assert analyzed.label_map is not None and params.voi is not None
-        markers.move_center(params.tumorCenter, (*start, 6.0, 0.0, 0.0))
+        markers.move_center(params.tumorCenter, start + np.array([6.0, 0.0, 0.0]))
         analyzed.scene.refresher.wait()
         moved = {row["task"]: row for row in table_rows(params.resultsTable)}
         assert moved["malignancy"]["center_source"] == "user"
@@ -290,7 +290,7 @@ def test_place_or_reset_after_an_analysis_places_a_new_point(module):
         interaction = app.app_logic.GetInteractionNode()
         assert interaction.GetCurrentInteractionMode() == interaction.Place
         assert app.app_logic.GetSelectionNode().GetActivePlaceNodeID() == fiducial.GetID()
-        clicked = (*_ras(case), 3.0, 0.0, 0.0)
+        clicked = _ras(case) + np.array([3.0, 0.0, 0.0])
         fiducial.AddControlPoint(*clicked, markers.CENTER_NAME)  # the user's click
         assert fiducial.GetNumberOfControlPoints() == 1
         analyzed.scene.refresher.wait()  # the live analysis follows the new point

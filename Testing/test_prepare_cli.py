@@ -60,7 +60,7 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
 
 def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
     p, files = case_files
-    centre = [*np.asarray(p.lesion_center_lps), 6.0, -4.0, 3.0]
+    centre = np.asarray(p.lesion_center_lps) + np.array([6.0, -4.0, 3.0])
     auto, auto_out = _prepare(tmp_path / "a", "-A", files["arterial"], "--segmentation", files["segmentation"])
     moved, moved_out = _prepare(
         tmp_path / "b",
@@ -263,9 +263,9 @@ def test_kits23_dataset_json_regions_give_kidney_tumor_cyst(tmp_path):
 
 @pytest.mark.parametrize("command", ["prepare", "segment", "analyze"])
 def test_center_lps_takes_every_float_notation(command):
-    from RenalMassAILib.cli import _parser
+    from RenalMassAILib.cli import build_parser
 
-    args = _parser().parse_args(
+    args = build_parser().parse_args(
         [
             command,
             "-A",
@@ -280,7 +280,7 @@ def test_center_lps_takes_every_float_notation(command):
         ]
     )
     assert args.center_lps == [-1.2e-05, -3.0, 0.5]
-    args = _parser().parse_args(
+    args = build_parser().parse_args(
         [
             command,
             "-A",
@@ -298,10 +298,10 @@ def test_center_lps_takes_every_float_notation(command):
 
 
 def test_center_lps_refuses_what_is_not_a_finite_number(capsys):
-    from RenalMassAILib.cli import _parser
+    from RenalMassAILib.cli import build_parser
 
     for bad in ("nan", "inf", "1,5"):
         with pytest.raises(SystemExit) as exit_info:
-            _parser().parse_args(["prepare", "-A", "a.nii.gz", "--center-lps", "1", bad, "2", "--out", "o"])
+            build_parser().parse_args(["prepare", "-A", "a.nii.gz", "--center-lps", "1", bad, "2", "--out", "o"])
         assert exit_info.value.code == 2
         assert f"argument --center-lps: {bad!r} is not a" in capsys.readouterr().err
