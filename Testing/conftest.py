@@ -34,6 +34,15 @@ ORIENTATIONS = {
 }
 
 
+CENTER_AT_ORIGIN = ["--center-lps", "0", "0", "0"]  # a centre for commands that only get as far as reading
+PHASE_OPTIONS = {"N": ("-N", "non-contrast"), "A": ("-A", "arterial"), "V": ("-V", "venous")}
+
+
+def phase_arguments(files: dict, phases: str = "NAV") -> list[str]:
+    """Command-line phase options for a phantom written with `Phantom.write` (files by phase name)."""
+    return [text for letter in phases for text in (PHASE_OPTIONS[letter][0], str(files[PHASE_OPTIONS[letter][1]]))]
+
+
 def csv_rows(path) -> list[dict]:
     """The rows of a CSV file with a header line, as dicts."""
     with open(path, newline="") as file:

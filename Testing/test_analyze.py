@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import phantom
+from conftest import phantom, phase_arguments
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.model_registry import builtin_dir
 from RenalMassAILib.cli import main
@@ -30,6 +30,12 @@ def case(tmp_path_factory):
     return p, {k: str(v) for k, v in p.write(tmp_path_factory.mktemp("case")).items()}
 
 
+def _run(files, command: str, phases: str, out, *options: str) -> int:
+    """`command` (analyze or prepare) on the phantom's phases and segmentation; the exit status."""
+    return main([command, *phase_arguments(files, phases), "--segmentation", files["segmentation"], *options,
+                 "--out", str(out)])  # fmt: skip
+
+
 def test_demo_model_is_bundled():
     assert (builtin_dir() / "demo-shared-resnet18" / "model.json").is_file()
 
@@ -37,25 +43,7 @@ def test_demo_model_is_bundled():
 def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, capsys):
     _p, files = case
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "analyze",
-                "-N",
-                files["non-contrast"],
-                "-A",
-                files["arterial"],
-                "-V",
-                files["venous"],
-                "--segmentation",
-                files["segmentation"],
-                "--save-inputs",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _run(files, "analyze", "NAV", str(out), "--save-inputs") == 0
     printed = capsys.readouterr().out
     assert DEMO_BANNER in printed
     report = json.loads((out / "report.json").read_text())
@@ -70,24 +58,7 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
     renal = report["nephrometry"]  # R.E.N.A.L. of the analysed tumour (50 mm: R = 2)
     assert renal["R_points"] == 2 and renal["total"] == sum(renal[f"{c}_points"] for c in "RENL")
     # the saved inputs are exactly what `prepare` writes for the same preset
-    assert (
-        main(
-            [
-                "prepare",
-                "-N",
-                files["non-contrast"],
-                "-A",
-                files["arterial"],
-                "-V",
-                files["venous"],
-                "--segmentation",
-                files["segmentation"],
-                "--out",
-                str(tmp_path / "prep"),
-            ]
-        )
-        == 0
-    )
+    assert _run(files, "prepare", "NAV", str(tmp_path / "prep")) == 0
     for phase in "NAV":
         assert np.array_equal(
             np.load(out / "inputs" / "authors-code" / f"{phase}.npy"),
@@ -108,23 +79,7 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
 def test_a_missing_phase_is_reported_in_the_result(tmp_path, case):
     _, files = case
     out = tmp_path / "out"
-    assert (
-        main(
-            [
-                "analyze",
-                "-A",
-                files["arterial"],
-                "-V",
-                files["venous"],
-                "--segmentation",
-                files["segmentation"],
-                "--no-screenshots",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    assert _run(files, "analyze", "AV", str(out), "--no-screenshots") == 0
     report = json.loads((out / "report.json").read_text())
     assert report["predictions"]["malignancy"]["phases_used"] == ["A", "V"]
     assert set(report["explanations"]["malignancy"]) == {"A", "V"}

@@ -88,11 +88,7 @@ def _inputs(seed=0):
 
 @pytest.mark.parametrize(
     "cls, phases, wrap",
-    [
-        (AuthorsThreePhase, ["N", "A", "V"], False),
-        (AuthorsTwoPhase, ["A", "V"], True),
-        (AuthorsOnePhase, ["V"], False),
-    ],
+    [(AuthorsThreePhase, ["N", "A", "V"], False), (AuthorsTwoPhase, ["A", "V"], True), (AuthorsOnePhase, ["V"], False)],
 )
 def test_imported_checkpoint_gives_the_authors_output(tmp_path, capsys, cls, phases, wrap):
     network = _random_network(cls, seed=len(phases))
@@ -100,19 +96,7 @@ def test_imported_checkpoint_gives_the_authors_output(tmp_path, capsys, cls, pha
     if wrap:  # as saved from a DataParallel model inside a training checkpoint
         state = {"epoch": 3, "state_dict": {f"module.{k}": v for k, v in state.items()}}
     torch.save(state, tmp_path / "authors.pth")
-    code = main(
-        [
-            "models",
-            "import-authors",
-            str(tmp_path / "authors.pth"),
-            "--task",
-            "malignancy",
-            "--phases",
-            *phases,
-            "--out",
-            str(tmp_path / "package"),
-        ]
-    )
+    code = _import_malignancy(tmp_path / "authors.pth", list(phases), tmp_path / "package")
     assert code == 0, capsys.readouterr().err
     package = load_package(tmp_path / "package")
     assert package.card.preprocessing.name == "authors-code" and not package.card.demo
@@ -125,62 +109,22 @@ def test_imported_checkpoint_gives_the_authors_output(tmp_path, capsys, cls, pha
     assert 0.0 < ours < 1.0
 
 
+def _import_malignancy(checkpoint, phases: list[str], out) -> int:
+    """`models import-authors` of a malignancy checkpoint; the exit status."""
+    return main(["models", "import-authors", str(checkpoint), "--task", "malignancy", "--phases", *phases,
+                 "--out", str(out)])  # fmt: skip
+
+
 def test_wrong_checkpoints_are_refused_clearly(tmp_path, capsys):
     network = _random_network(AuthorsOnePhase, seed=1)
     torch.save(network.state_dict(), tmp_path / "one.pth")
-    assert (
-        main(
-            [
-                "models",
-                "import-authors",
-                str(tmp_path / "one.pth"),
-                "--task",
-                "malignancy",
-                "--phases",
-                "N",
-                "A",
-                "--out",
-                str(tmp_path / "p"),
-            ]
-        )
-        == 2
-    )
+    assert _import_malignancy(tmp_path / "one.pth", ["N", "A"], tmp_path / "p") == 2
     assert "takes 1 distinct phase" in capsys.readouterr().err
     torch.save({"conv.weight": torch.zeros(3)}, tmp_path / "other.pth")
-    assert (
-        main(
-            [
-                "models",
-                "import-authors",
-                str(tmp_path / "other.pth"),
-                "--task",
-                "malignancy",
-                "--phases",
-                "N",
-                "--out",
-                str(tmp_path / "p"),
-            ]
-        )
-        == 2
-    )
+    assert _import_malignancy(tmp_path / "other.pth", ["N"], tmp_path / "p") == 2
     assert "match none of the authors' networks" in capsys.readouterr().err
     torch.save(network, tmp_path / "pickled_module.pth")  # a whole pickled model: never unpickled
-    assert (
-        main(
-            [
-                "models",
-                "import-authors",
-                str(tmp_path / "pickled_module.pth"),
-                "--task",
-                "malignancy",
-                "--phases",
-                "N",
-                "--out",
-                str(tmp_path / "p"),
-            ]
-        )
-        == 2
-    )
+    assert _import_malignancy(tmp_path / "pickled_module.pth", ["N"], tmp_path / "p") == 2
     assert "cannot be read" in capsys.readouterr().err
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import phantom
+from conftest import CENTER_AT_ORIGIN, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 
@@ -67,121 +67,39 @@ def _out(tmp_path):
     return ["--out", str(tmp_path / "out")]
 
 
-def test_missing_file(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "--arterial", "/no/such/arterial.nii.gz", "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        "arterial image",
-        "/no/such/arterial.nii.gz",
-        "no such file",
-    )
+# One row per bad input: (what, prepare's arguments, fragments the error line must hold). "@name" stands
+# for the path of files[name] (the module's fixture), in arguments and fragments alike.
+BAD_INPUTS = [
+    ("missing file", ["--arterial", "/no/such/arterial.nii.gz", *CENTER_AT_ORIGIN],
+     ["arterial image", "/no/such/arterial.nii.gz", "no such file"]),
+    ("unreadable file", ["-A", "@broken", *CENTER_AT_ORIGIN], ["@broken", "cannot be read as an image"]),
+    ("folder without DICOM", ["-V", "@empty_dir", *CENTER_AT_ORIGIN], ["venous image", "no DICOM series"]),
+    ("not 3D", ["-A", "@2d", *CENTER_AT_ORIGIN], ["expected a 3D volume"]),
+    ("not CT", ["-A", "@mri", *CENTER_AT_ORIGIN], ["@mri", "does not look like CT"]),
+    ("NaN voxels", ["-A", "@nan", *CENTER_AT_ORIGIN], ["1 voxel(s) are NaN"]),
+    ("absurd spacing", ["-A", "@spacing", *CENTER_AT_ORIGIN], ["voxel spacing", "50.0"]),
+    ("phase elsewhere", ["-A", "@arterial", "-V", "@elsewhere", "--segmentation", "@segmentation"],
+     ["venous image", "does not overlap", "arterial image"]),
+    ("segmentation elsewhere", ["-A", "@arterial", "--segmentation", "@seg_elsewhere"],
+     ["segmentation", "does not overlap"]),
+    ("no tumor and no center", ["-A", "@arterial", "--segmentation", "@no_tumor_seg"],
+     ["no tumour voxels", "--center-lps"]),
+    ("neither segmentation nor center", ["-A", "@arterial"], ["--segmentation", "--center-lps"]),
+    ("center outside the image", ["-A", "@arterial", "--center-lps", "0", "0", "900"],
+     ["tumour centre", "lies outside"]),
+    ("no image", CENTER_AT_ORIGIN, ["no image given"]),
+    ("explicit and --auto phases", ["-A", "@arterial", "--auto", "@venous", *CENTER_AT_ORIGIN], ["not both"]),
+]  # fmt: skip
 
 
-def test_unreadable_file(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["broken"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        files["broken"],
-        "cannot be read as an image",
-    )
+@pytest.mark.parametrize(
+    ("arguments", "fragments"), [row[1:] for row in BAD_INPUTS], ids=[row[0] for row in BAD_INPUTS]
+)
+def test_bad_input_is_one_clear_line(capsys, files, tmp_path, arguments, fragments):
+    def resolved(texts):
+        return [files[text[1:]] if text.startswith("@") else text for text in texts]
 
-
-def test_folder_without_dicom(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-V", files["empty_dir"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        "venous image",
-        "no DICOM series",
-    )
-
-
-def test_not_3d(capsys, files, tmp_path):
-    _fails(
-        capsys, ["prepare", "-A", files["2d"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "expected a 3D volume"
-    )
-
-
-def test_not_ct(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["mri"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        files["mri"],
-        "does not look like CT",
-    )
-
-
-def test_nan_voxels(capsys, files, tmp_path):
-    _fails(
-        capsys, ["prepare", "-A", files["nan"], "--center-lps", "0", "0", "0", *_out(tmp_path)], "1 voxel(s) are NaN"
-    )
-
-
-def test_absurd_spacing(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["spacing"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        "voxel spacing",
-        "50.0",
-    )
-
-
-def test_phase_that_does_not_overlap(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        [
-            "prepare",
-            "-A",
-            files["arterial"],
-            "-V",
-            files["elsewhere"],
-            "--segmentation",
-            files["segmentation"],
-            *_out(tmp_path),
-        ],
-        "venous image",
-        "does not overlap",
-        "arterial image",
-    )
-
-
-def test_segmentation_that_does_not_overlap(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["arterial"], "--segmentation", files["seg_elsewhere"], *_out(tmp_path)],
-        "segmentation",
-        "does not overlap",
-    )
-
-
-def test_no_tumour_and_no_centre(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["arterial"], "--segmentation", files["no_tumor_seg"], *_out(tmp_path)],
-        "no tumour voxels",
-        "--center-lps",
-    )
-
-
-def test_neither_segmentation_nor_centre(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "-A", files["arterial"], *_out(tmp_path)], "--segmentation", "--center-lps")
-
-
-def test_centre_outside_the_image(capsys, files, tmp_path):
-    _fails(
-        capsys,
-        ["prepare", "-A", files["arterial"], "--center-lps", "0", "0", "900", *_out(tmp_path)],
-        "tumour centre",
-        "lies outside",
-    )
-
-
-def test_no_image_and_mixed_modes(capsys, files, tmp_path):
-    _fails(capsys, ["prepare", "--center-lps", "0", "0", "0", *_out(tmp_path)], "no image given")
-    _fails(
-        capsys,
-        ["prepare", "-A", files["arterial"], "--auto", files["venous"], "--center-lps", "0", "0", "0", *_out(tmp_path)],
-        "not both",
-    )
+    _fails(capsys, ["prepare", *resolved(arguments), *_out(tmp_path)], *resolved(fragments))
 
 
 def test_input_files_stay_intact(capsys, files, tmp_path):
@@ -217,10 +135,7 @@ def test_as_a_new_user_on_the_command_line(files, tmp_path):
             "prepare",
             "-A",
             files["mri"],
-            "--center-lps",
-            "0",
-            "0",
-            "0",
+            *CENTER_AT_ORIGIN,
             "--out",
             str(tmp_path / "o"),
         ],

@@ -6,7 +6,7 @@ import shutil
 
 from conftest import csv_rows
 from RenalMassAILib.cli import main
-from RenalMassAILib.cohort.manifest import write_manifest
+from RenalMassAILib.cohort.manifest import case_row, write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 
@@ -17,16 +17,7 @@ def _cohort(folder):
             PhantomSpec(subtype=subtype, grade=grade, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), seed=900 + number)
         )
         paths = phantom.write(folder / f"c{number}")
-        rows.append(
-            {
-                "case_id": f"c{number}",
-                "arterial": paths["arterial"],
-                "venous": paths["venous"],
-                "non_contrast": paths["non-contrast"],
-                "segmentation": paths["segmentation"],
-                "class": phantom.pathology,
-            }
-        )
+        rows.append(case_row(f"c{number}", paths, phantom.pathology))
     rows.append(
         {
             "case_id": "broken",

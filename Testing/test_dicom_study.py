@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 import SimpleITK as sitk
 
-from conftest import phantom
+from conftest import CENTER_AT_ORIGIN, phantom
 from RenalMassAILib.case.loading import load_case, load_case_auto
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.case.reading import find_sources, read_volume
@@ -132,10 +132,7 @@ def test_enhanced_ct_perfusion_map_file_is_refused_by_name(capsys, tmp_path):
             "prepare",
             "-A",
             str(DATA / "enhanced-ct" / "eCT_Supplemental.dcm"),
-            "--center-lps",
-            "0",
-            "0",
-            "0",
+            *CENTER_AT_ORIGIN,
             "--out",
             str(tmp_path / "o"),
         ]
@@ -154,10 +151,7 @@ def test_surview_localizer_refused_by_name_on_the_command_line(tmp_path):
         "prepare",
         "-V",
         str(DATA / "edge-cases" / "GH342.dcm"),
-        "--center-lps",
-        "0",
-        "0",
-        "0",
+        *CENTER_AT_ORIGIN,
         "--out",
         str(tmp_path / "o"),
     ]

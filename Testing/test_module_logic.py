@@ -322,6 +322,20 @@ def _layout_app(app):
     return layout_app, views, threed, arrangements
 
 
+def _slice_view_state(views) -> dict:
+    """What a user set in each slice view: orientation, field of view, offset, layers, opacity."""
+    return {
+        name: (
+            v.node.GetOrientationString(),
+            v.node.GetFieldOfView(),
+            v.node.GetSliceOffset(),
+            v.composite.GetBackgroundVolumeID(),
+            v.composite.GetForegroundOpacity(),
+        )
+        for name, v in views.items()
+    }
+
+
 def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module, tmp_path):
     renal, app = module
     case = _add_phases(app, seed=11)
@@ -337,16 +351,7 @@ def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module,
         red.composite.SetForegroundOpacity(0.8)
         camera = threed.renderer.GetActiveCamera()
         camera_before = (camera.GetPosition(), camera.GetFocalPoint())
-        slice_before = {
-            name: (
-                v.node.GetOrientationString(),
-                v.node.GetFieldOfView(),
-                v.node.GetSliceOffset(),
-                v.composite.GetBackgroundVolumeID(),
-                v.composite.GetForegroundOpacity(),
-            )
-            for name, v in views.items()
-        }
+        slice_before = _slice_view_state(views)
         props_before = {name: v.overlay.GetViewProps().GetNumberOfItems() for name, v in views.items()}
         nodes_before = app.scene.GetNumberOfNodes()
         params.outputFolder = str(tmp_path / "export")
@@ -359,16 +364,7 @@ def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module,
         axial = sitk.GetArrayFromImage(sitk.ReadImage(str(shots / "axial.png")))
         assert axial.shape[:2] == (300, 320) and axial.std() > 5  # the borrowed view's own size, not blank
         assert app.scene.GetNumberOfNodes() == nodes_before  # no view nodes, no leftovers
-        assert {
-            name: (
-                v.node.GetOrientationString(),
-                v.node.GetFieldOfView(),
-                v.node.GetSliceOffset(),
-                v.composite.GetBackgroundVolumeID(),
-                v.composite.GetForegroundOpacity(),
-            )
-            for name, v in views.items()
-        } == slice_before
+        assert _slice_view_state(views) == slice_before
         assert {name: v.overlay.GetViewProps().GetNumberOfItems() for name, v in views.items()} == props_before
         assert (camera.GetPosition(), camera.GetFocalPoint()) == camera_before
         assert arrangements[0] == slicer.vtkMRMLLayoutNode.SlicerLayoutFourUpView  # all views shown while capturing

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import phantom
+from conftest import phantom, phase_arguments
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.phantom.dicom_export import write_dicom_series
@@ -26,17 +26,7 @@ def _prepare(tmp_path, *extra):
 
 def test_prepare_writes_the_contract(tmp_path, case_files):
     p, files = case_files
-    summary, out = _prepare(
-        tmp_path,
-        "-N",
-        files["non-contrast"],
-        "-A",
-        files["arterial"],
-        "-V",
-        files["venous"],
-        "--segmentation",
-        files["segmentation"],
-    )
+    summary, out = _prepare(tmp_path, *phase_arguments(files), "--segmentation", files["segmentation"])
     assert summary["phases_present"] == ["N", "A", "V"] and summary["reference_phase"] == "A"
     lesion = summary["lesion"]
     assert lesion["center_source"] == "segmentation"
@@ -95,18 +85,7 @@ def test_paper_preset_uses_the_plane_of_largest_area(tmp_path, case_files):
 def test_register_option_reports_per_phase_quality(tmp_path):
     p = phantom(**SPEC, misregistration_mm=3.0, misregistration_deg=1.0)
     files = {k: str(v) for k, v in p.write(tmp_path / "moved").items()}
-    summary, _ = _prepare(
-        tmp_path,
-        "-N",
-        files["non-contrast"],
-        "-A",
-        files["arterial"],
-        "-V",
-        files["venous"],
-        "--segmentation",
-        files["segmentation"],
-        "--register",
-    )
+    summary, _ = _prepare(tmp_path, *phase_arguments(files), "--segmentation", files["segmentation"], "--register")
     for phase in "NV":
         quality = summary["alignment"][phase]
         assert quality["method"] == "rigid"

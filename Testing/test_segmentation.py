@@ -12,7 +12,7 @@ import pytest
 import SimpleITK as sitk
 import torch
 
-from conftest import phantom
+from conftest import phantom, phase_arguments
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
@@ -23,16 +23,8 @@ from RenalMassAILib.resources import demo_segmentation_model
 from RenalMassAILib.workers.segmentation_job import SegmentationJob
 from RenalMassAILib.workers.worker_error import WorkerError
 
-SPEC = dict(
-    seed=7901,
-    subtype="ccRCC",
-    diameter_mm=45.0,
-    side="left",
-    pole="mid",
-    extra_cysts=1,
-    size=(112, 112, 36),
-    spacing=(2.5, 2.5, 4.0),
-)
+SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", extra_cysts=1, size=(112, 112, 36),
+            spacing=(2.5, 2.5, 4.0))  # fmt: skip
 KIDNEY_DICE_BAR, TUMOR_DICE_BAR = 0.80, 0.60  # held-out phantom, tiny CPU-trained demo model
 
 
@@ -238,10 +230,7 @@ def test_analyze_segments_when_no_segmentation_is_given(tmp_path, case):
         main(
             [
                 "analyze",
-                "-A",
-                files["arterial"],
-                "-V",
-                files["venous"],
+                *phase_arguments(files, "AV"),
                 "--seg-model",
                 str(demo_segmentation_model()),
                 "--out",

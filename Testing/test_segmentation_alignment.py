@@ -8,7 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from conftest import phantom
+from conftest import phantom, phase_arguments
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.lesion import body_midline_x, find_lesions
@@ -16,17 +16,8 @@ from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
 
-SPEC = dict(
-    seed=7901,
-    subtype="ccRCC",
-    diameter_mm=45.0,
-    side="left",
-    pole="mid",
-    phases=("A", "V"),
-    size=(112, 112, 30),
-    spacing=(2.5, 2.5, 4.0),
-    noise_hu=5.0,
-)
+SPEC = dict(seed=7901, subtype="ccRCC", diameter_mm=45.0, side="left", pole="mid", phases=("A", "V"),
+            size=(112, 112, 30), spacing=(2.5, 2.5, 4.0), noise_hu=5.0)  # fmt: skip
 MOVED = dict(misregistration_mm=5.0, misregistration_deg=3.0)
 
 
@@ -37,10 +28,7 @@ def _analyze(tmp_path, p, name: str, *extra: str) -> tuple[dict, dict]:
         main(
             [
                 "analyze",
-                "-A",
-                files["arterial"],
-                "-V",
-                files["venous"],
+                *phase_arguments(files, "AV"),
                 "--seg-model",
                 str(demo_segmentation_model()),
                 "--mirroring",

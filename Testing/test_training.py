@@ -4,7 +4,7 @@ import pytest
 
 from conftest import csv_rows
 from RenalMassAILib.classify.model_package import load_package
-from RenalMassAILib.cohort.manifest import write_manifest
+from RenalMassAILib.cohort.manifest import case_row, write_manifest
 from RenalMassAILib.cohort.training import TrainingConfig, train
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -29,17 +29,7 @@ def manifest(tmp_path_factory):
             )
         )
         paths = phantom.write(folder / f"c{number}")
-        rows.append(
-            {
-                "case_id": f"c{number}",
-                "non_contrast": paths["non-contrast"],
-                "arterial": paths["arterial"],
-                "venous": paths["venous"],
-                "segmentation": paths["segmentation"],
-                "class": phantom.pathology,
-                "split": "val" if number % 4 == 3 else "train",
-            }
-        )
+        rows.append(case_row(f"c{number}", paths, phantom.pathology, split="val" if number % 4 == 3 else "train"))
     return write_manifest(folder / "manifest.csv", rows)
 
 

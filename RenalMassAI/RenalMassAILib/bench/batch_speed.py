@@ -5,7 +5,7 @@ import time
 from pathlib import Path
 
 from RenalMassAILib.cohort.batch import BatchSettings, run_batch
-from RenalMassAILib.cohort.manifest import write_manifest
+from RenalMassAILib.cohort.manifest import case_row, write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 CASES = 12
@@ -34,14 +34,5 @@ def _cohort(folder: Path, size) -> Path:
     for number in range(CASES):
         phantom = make_phantom(PhantomSpec(size=size, spacing=(2.0, 2.0, 3.0), seed=3000 + number))
         paths = phantom.write(folder / f"c{number}")
-        rows.append(
-            {
-                "case_id": f"c{number}",
-                "non_contrast": paths["non-contrast"],
-                "arterial": paths["arterial"],
-                "venous": paths["venous"],
-                "segmentation": paths["segmentation"],
-                "class": phantom.pathology,
-            }
-        )
+        rows.append(case_row(f"c{number}", paths, phantom.pathology))
     return write_manifest(folder / "manifest.csv", rows)

@@ -12,12 +12,7 @@ from pathlib import Path
 import SimpleITK as sitk
 
 from RenalMassAILib.case.dicom_header import MEDIA_DIRECTORY, DicomHeader, read_header
-from RenalMassAILib.case.dicom_study import (
-    DicomSeries,
-    DicomStudy,
-    scan_dicom_files,
-    scan_study_folder,
-)
+from RenalMassAILib.case.dicom_study import DicomSeries, DicomStudy, scan_dicom_files, scan_study_folder
 from RenalMassAILib.case.dicom_volume import read_dicom_volume
 from RenalMassAILib.case.itk_errors import first_line
 from RenalMassAILib.case.nifti_values import check_nifti_values_finite, is_nifti

@@ -53,6 +53,14 @@ def read_manifest(path, require_labels: bool = True, require_location: bool = Tr
     return rows
 
 
+def case_row(case_id: str, files: dict, pathology_class: str = "", **columns) -> dict:
+    """A manifest row for a case's files named as `Phantom.write` names them (non-contrast, arterial,
+    venous, segmentation), its class and further columns (split, ...)."""
+    named = {"non_contrast": "non-contrast", "arterial": "arterial", "venous": "venous", "segmentation": "segmentation"}
+    images = {column: str(files[name]) for column, name in named.items()}
+    return {"case_id": case_id, **images, "class": pathology_class, **columns}
+
+
 def write_manifest(path, rows: list[dict]) -> Path:
     """A manifest CSV from dicts (the first row's keys are the columns)."""
     path = Path(path)

@@ -30,18 +30,12 @@ class LabelMap:
         return self.labels[name]
 
 
-def read_label_map(
-    path,
-    reference: sitk.Image,
-    labels: dict | None = None,
-    what: str = "segmentation",
-    reference_what: str = "the reference phase",
-    meanings: LabelMeanings | None = None,
-) -> LabelMap:
+def read_label_map(path, reference: sitk.Image, what: str = "segmentation", **conversion) -> LabelMap:
     """Reads a label image and puts it on the reference grid (nearest neighbour in physical space);
-    with `meanings`, its values are first turned into kidney 1 / tumor 2 / cyst 3."""
+    `conversion`: the other options of `to_label_map` (`meanings` turns the values into kidney 1 /
+    tumor 2 / cyst 3 first)."""
     image, _ = read_image(path, what)
-    return to_label_map(image, reference, labels, f"{what} {str(path)!r}", reference_what, meanings)
+    return to_label_map(image, reference, what=f"{what} {str(path)!r}", **conversion)
 
 
 def to_label_map(
@@ -52,6 +46,11 @@ def to_label_map(
     reference_what: str = "the reference phase",
     meanings: LabelMeanings | None = None,
 ) -> LabelMap:
+    """A label image checked and put on the reference grid (nearest neighbour in physical space).
+
+    Values are read as kidney 1 / tumor 2 / cyst 3 (values beyond 0-3 refused); `labels` (name ->
+    value) declares another convention unchecked; `meanings` converts values to KiTS first.
+    `what` / `reference_what` name the two images in errors."""
     if image.GetDimension() != 3 or image.GetNumberOfComponentsPerPixel() != 1:
         raise InputError(
             f"{what}: expected a 3D label volume, got {image.GetDimension()}D with "

@@ -100,10 +100,11 @@ def _segment(case, model, center_lps, options: SegmentationOptions, progress: Pr
     for output, ours in to_kits_values(model.output_values).items():
         lookup[output] = ours
     values = np.zeros(sitk.GetArrayViewFromImage(reference).shape, dtype=np.uint8)
+    boxes_predictor = _RegionPredictor(case, alignments, model, predictor, lookup)
     growths, boxes = 0, []
     for number, region in enumerate(regions, start=1):
         name = f"region {number} of {len(regions)}"
-        region, labels, grew = _segment_region(case, alignments, model, predictor, region, lookup, grows, name, report)
+        region, labels, grew = boxes_predictor.segment(region, grows, name, report)
         growths, boxes = growths + grew, [*boxes, region]
         _paste(values, labels, region)
     image = sitk.GetImageFromArray(values)
@@ -145,54 +146,42 @@ def _starting_regions(
     ]
 
 
-def _segment_region(
-    case: Case,
-    alignments: dict[Phase, PhaseAlignment],
-    model: SegmentationModel,
-    predictor,
-    region: Region,
-    lookup: np.ndarray,
-    grows: bool,
-    name: str,
-    report: Progress,
-) -> tuple[Region, np.ndarray, int]:
-    """A region's labels and the region, grown if the segmentation reaches its border; also the growths."""
-    patch = patch_voxels(case.reference, model.patch_mm)
-    largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
-    for round_ in range(MAX_GROWTH_ROUNDS + 1):
-        report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
-        labels = _predict(case, alignments, model, predictor, region, lookup)
-        bigger = (
-            grown(region, labels, patch // 2, case.reference.GetSize(), largest)
-            if grows and round_ < MAX_GROWTH_ROUNDS
-            else None
-        )
-        if bigger is None:
-            break
-        report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
-        region = bigger
-    return region, labels, round_
+@dataclasses.dataclass(frozen=True)
+class _RegionPredictor:
+    """nnU-Net on boxes of one case: the phases the model reads, aligned onto the reference grid."""
 
+    case: Case
+    alignments: dict[Phase, PhaseAlignment]
+    model: SegmentationModel
+    predictor: object  # nnunet_predictor's nnUNetPredictor
+    lookup: np.ndarray  # the model's output value -> this project's (kidney 1, tumor 2, cyst 3)
 
-def _predict(
-    case: Case,
-    alignments: dict[Phase, PhaseAlignment],
-    model: SegmentationModel,
-    predictor,
-    region: Region,
-    lookup: np.ndarray,
-) -> np.ndarray:
-    """The region's labels (k, j, i) in this project's values."""
-    grid = region.crop(case.reference)
-    identity = sitk.Euler3DTransform()
-    channels = np.stack(
-        [
-            _on_grid(case.images[p], grid, alignments[p].transform if p in alignments else identity)
-            for p in model.channel_phases(case.reference_phase)
-        ]
-    )
-    spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
-    return lookup[np.asarray(predictor.predict_single_npy_array(channels, {"spacing": spacing}), dtype=np.uint8)]
+    def segment(self, region: Region, grows: bool, name: str, report: Progress) -> tuple[Region, np.ndarray, int]:
+        """A region's labels and the region, grown if the segmentation reaches its border; also the growths."""
+        reference = self.case.reference
+        patch = patch_voxels(reference, self.model.patch_mm)
+        largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
+        for round_ in range(MAX_GROWTH_ROUNDS + 1):
+            report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
+            labels = self.predict(region)
+            last = not grows or round_ == MAX_GROWTH_ROUNDS
+            bigger = None if last else grown(region, labels, patch // 2, reference.GetSize(), largest)
+            if bigger is None:
+                break
+            report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
+            region = bigger
+        return region, labels, round_
+
+    def predict(self, region: Region) -> np.ndarray:
+        """The region's labels (k, j, i) in this project's values."""
+        grid = region.crop(self.case.reference)
+        identity = sitk.Euler3DTransform()
+        transforms = {p: a.transform for p, a in self.alignments.items()}
+        phases = self.model.channel_phases(self.case.reference_phase)
+        channels = np.stack([_on_grid(self.case.images[p], grid, transforms.get(p, identity)) for p in phases])
+        spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
+        labels = self.predictor.predict_single_npy_array(channels, {"spacing": spacing})
+        return self.lookup[np.asarray(labels, dtype=np.uint8)]
 
 
 def _device(name: str) -> torch.device:
