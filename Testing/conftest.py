@@ -34,7 +34,7 @@ ORIENTATIONS = {
 }
 
 
-CENTER_AT_ORIGIN = ["--center-lps", "0", "0", "0"]  # a centre for commands that only get as far as reading
+CENTER_AT_ORIGIN = ["--center-lps", "0", "0", "0"]  # a center for commands that only get as far as reading
 PHASE_OPTIONS = {"N": ("-N", "non-contrast"), "A": ("-A", "arterial"), "V": ("-V", "venous")}
 
 

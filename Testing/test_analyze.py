@@ -55,7 +55,7 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
         assert prediction["model"]["demo"] is True and prediction["model"]["id"] == "demo-shared-resnet18"
     assert aggressiveness["score_0_10"] == pytest.approx(10 * aggressiveness["probability"], abs=0.01)
     assert report["lesion"]["volume_ml"] > 0 and (out / "segmentation.nii.gz").exists()
-    renal = report["nephrometry"]  # R.E.N.A.L. of the analysed tumour (50 mm: R = 2)
+    renal = report["nephrometry"]  # R.E.N.A.L. of the analyzed tumor (50 mm: R = 2)
     assert renal["R_points"] == 2 and renal["total"] == sum(renal[f"{c}_points"] for c in "RENL")
     # the saved inputs are exactly what `prepare` writes for the same preset
     assert _run(files, "prepare", "NAV", str(tmp_path / "prep")) == 0

@@ -83,10 +83,10 @@ BAD_INPUTS = [
     ("segmentation elsewhere", ["-A", "@arterial", "--segmentation", "@seg_elsewhere"],
      ["segmentation", "does not overlap"]),
     ("no tumor and no center", ["-A", "@arterial", "--segmentation", "@no_tumor_seg"],
-     ["no tumour voxels", "--center-lps"]),
+     ["no tumor voxels", "--center-lps"]),
     ("neither segmentation nor center", ["-A", "@arterial"], ["--segmentation", "--center-lps"]),
     ("center outside the image", ["-A", "@arterial", "--center-lps", "0", "0", "900"],
-     ["tumour centre", "lies outside"]),
+     ["tumor center", "lies outside"]),
     ("no image", CENTER_AT_ORIGIN, ["no image given"]),
     ("explicit and --auto phases", ["-A", "@arterial", "--auto", "@venous", *CENTER_AT_ORIGIN], ["not both"]),
 ]  # fmt: skip

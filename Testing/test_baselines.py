@@ -208,7 +208,7 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     assert "malignancy: fitted on" in printed
     summary = json.loads((out / "baselines.json").read_text())
     cysts = {r["case_id"] for r in rows if not r["segmentation"]}
-    assert set(summary["errors"]) == cysts  # Bosniak 2 cysts have no tumour segment: recorded, not scored
+    assert set(summary["errors"]) == cysts  # Bosniak 2 cysts have no tumor segment: recorded, not scored
     predictions = csv_rows(out / "predictions_malignancy.csv")
     test_ids = {r["case_id"] for r in rows if r["split"] == "test"} - cysts
     assert {p["case_id"] for p in predictions} == test_ids

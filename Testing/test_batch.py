@@ -57,7 +57,7 @@ def test_batch_records_failures_and_resumes(tmp_path, capsys):
         "broken": "retry: it failed before",
     }
     captured = capsys.readouterr()
-    assert "3 of 4 cases analysed; failed: broken" in captured.out
+    assert "3 of 4 cases analyzed; failed: broken" in captured.out
     assert "this run: new 1, retry 1, skipped 2" in captured.err
 
 

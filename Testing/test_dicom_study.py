@@ -179,9 +179,9 @@ def test_files_without_preamble_are_read_and_other_files_passed_over(tmp_path):
 def test_prepare_json_records_the_tilt_correction_of_a_real_series(tmp_path):
     case = load_case({Phase.ARTERIAL: str(PHILIPS)})
     reference = case.images[Phase.ARTERIAL]
-    centre = reference.TransformContinuousIndexToPhysicalPoint([s / 2 for s in reference.GetSize()])
+    center = reference.TransformContinuousIndexToPhysicalPoint([s / 2 for s in reference.GetSize()])
     out = tmp_path / "out"
-    assert main(["prepare", "-A", str(PHILIPS), "--center-lps", *map(str, centre), "--out", str(out)]) == 0
+    assert main(["prepare", "-A", str(PHILIPS), "--center-lps", *map(str, center), "--out", str(out)]) == 0
     notes = json.loads((out / "prepare.json").read_text())["input_notes"]["A"]
     assert any(n.startswith("gantry tilt 18.5 degrees") for n in notes)
     assert any("S1000" in n and "localizer" in n for n in notes) and any("S4010" in n for n in notes)

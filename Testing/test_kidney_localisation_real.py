@@ -27,7 +27,7 @@ def _kidney_points(labels: sitk.Image, value: int) -> np.ndarray:
 
 
 def _shares_inside(boxes, points: np.ndarray) -> list[float]:
-    return [float(np.all(np.abs(points - centre) <= size / 2, axis=1).mean()) for centre, size in boxes]
+    return [float(np.all(np.abs(points - center) <= size / 2, axis=1).mean()) for center, size in boxes]
 
 
 def _volume_share(boxes, image: sitk.Image) -> float:

@@ -13,7 +13,7 @@ def _lesions(p):
 
 
 @pytest.mark.parametrize("orientation", sorted(ORIENTATIONS))
-def test_centre_within_one_voxel_in_any_orientation(orientation):
+def test_center_within_one_voxel_in_any_orientation(orientation):
     size, spacing = grid_for(ORIENTATIONS[orientation], spacing_mm=(1.6, 1.6, 2.5))
     p = phantom(
         seed=21,
@@ -32,8 +32,8 @@ def test_centre_within_one_voxel_in_any_orientation(orientation):
 
 
 @pytest.mark.parametrize("spacing", [(0.8, 0.8, 0.5), (1.5, 1.5, 2.5), (2.5, 2.5, 5.0)])
-def test_centre_volume_and_diameter_at_several_spacings(spacing):
-    extent = (260.0, 200.0, 80.0)  # the grid is centred on the body, the lesion lies near x = +-95 mm
+def test_center_volume_and_diameter_at_several_spacings(spacing):
+    extent = (260.0, 200.0, 80.0)  # the grid is centered on the body, the lesion lies near x = +-95 mm
     size = tuple(int(e / s) for e, s in zip(extent, spacing))
     p = phantom(seed=8, size=size, spacing=spacing, side="left", diameter_mm=40.0)
     lesion = _lesions(p)[0][0]
@@ -48,7 +48,7 @@ def test_centre_volume_and_diameter_at_several_spacings(spacing):
 def test_components_are_26_connected_largest_first_and_a_point_selects_one():
     p = phantom(seed=11, size=(128, 128, 48), spacing=(2.2, 2.2, 3.0), side="left", pole="mid")
     labels = sitk.Image(p.labels)
-    # Two extra tumour components: a 2-voxel one touching only diagonally (one component under
+    # Two extra tumor components: a 2-voxel one touching only diagonally (one component under
     # 26-connectivity) and a larger cube elsewhere.
     labels[10, 10, 10] = 2
     labels[11, 11, 11] = 2
@@ -66,6 +66,6 @@ def test_components_are_26_connected_largest_first_and_a_point_selects_one():
     assert lesion_at(lesions, p.lesion_center_lps, label_map) is lesions[0]
 
 
-def test_no_tumour_gives_no_lesion():
+def test_no_tumor_gives_no_lesion():
     p = phantom(seed=2, subtype="bosniak-1", size=(96, 96, 40), spacing=(3.0, 3.0, 4.0))
     assert _lesions(p)[0] == []

@@ -17,7 +17,7 @@ def _lesion_center():
 
 
 def _inputs(orientation: str, name="authors-code", spacing_mm=(1.5, 1.5, 1.5)):
-    """Grids centred on the lesion, so that rotated grids still cover the whole patch."""
+    """Grids centered on the lesion, so that rotated grids still cover the whole patch."""
     direction = ORIENTATIONS[orientation]
     size, spacing = grid_for(direction, extent_mm=(200.0, 200.0, 120.0), spacing_mm=spacing_mm)
     p = phantom(size=size, spacing=spacing, direction=tuple(direction.flatten()), center_lps=_lesion_center(), **SPEC)
@@ -53,12 +53,12 @@ def test_patches_hold_hu_window_and_display_orientation():
 def test_inverse_mapping_lands_within_half_a_pixel(orientation):
     p, inputs = _inputs(orientation)
     geometry = inputs.geometry
-    # The lesion's section in the patch (labels sampled the same way) maps back onto its true centre.
+    # The lesion's section in the patch (labels sampled the same way) maps back onto its true center.
     labels = sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0)
     rows, cols = np.nonzero(sitk.GetArrayViewFromImage(labels)[0] == 2)
-    centre = geometry.pixel_to_lps(rows.mean(), cols.mean())
+    center = geometry.pixel_to_lps(rows.mean(), cols.mean())
     pixel = geometry.pixel_mm
-    assert np.all(np.abs(centre[:2] - np.asarray(p.lesion_center_lps)[:2]) <= pixel / 2 + 0.35)
+    assert np.all(np.abs(center[:2] - np.asarray(p.lesion_center_lps)[:2]) <= pixel / 2 + 0.35)
     # Every pixel maps to the physical point whose interpolated HU it holds.
     image = sitk.Cast(p.images[Phase.VENOUS], sitk.sitkFloat32)
     rng = np.random.default_rng(0)

@@ -62,7 +62,7 @@ def test_the_score_does_not_depend_on_the_acquisition_orientation():
 
 
 def _hand_made(tumor_offset_y_mm: float):
-    """A box-shaped case: ellipsoidal kidney with central sinus fat, a 16 mm tumour at its surface."""
+    """A box-shaped case: ellipsoidal kidney with central sinus fat, a 16 mm tumor at its surface."""
     size, spacing = (120, 120, 120), 1.0
     z, y, x = np.mgrid[0 : size[2], 0 : size[1], 0 : size[0]].astype(float)
     c = np.array([60.0, 60.0, 60.0])
@@ -87,8 +87,8 @@ def test_a_says_anterior_or_posterior_from_the_centroids(offset, descriptor):
     lesion = find_lesions(label_map, 0.0)[0]
     result = nephrometry(label_map, ct, lesion)
     assert result.a_descriptor == descriptor
-    assert result.e_points == 2  # centre 4 mm inside a 25 mm surface: less than half outside
-    # sinus wall 8 mm from the centre (the blur takes off up to 1 mm), tumour edge at 21 - 8 = 13 mm
+    assert result.e_points == 2  # center 4 mm inside a 25 mm surface: less than half outside
+    # sinus wall 8 mm from the center (the blur takes off up to 1 mm), tumor edge at 21 - 8 = 13 mm
     assert 5.0 <= result.nearness_mm <= 6.5 and result.n_points == 2
     assert result.crosses_midline and result.l_points == 3
 

@@ -27,7 +27,7 @@ def _class(subtype, **fields):
         ("wilms", "nephroblastoma"),
         ("clear_cell_papillary_rcc", "clear cell papillary renal cell tumor"),
         ("MEST", "mixed epithelial and stromal tumor"),
-        ("Clear cell papillary renal cell tumour", "clear cell papillary renal cell tumor"),
+        ("Clear cell papillary renal cell tumor", "clear cell papillary renal cell tumor"),
         ("rcc_unclassified", "rcc unclassified"),
     ],
 )

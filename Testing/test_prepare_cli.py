@@ -48,9 +48,9 @@ def test_prepare_writes_the_contract(tmp_path, case_files):
     assert labels["given_as"].startswith("default") and labels["meanings"]["tumor"] == [2]
 
 
-def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
+def test_user_center_overrides_and_moves_the_patch(tmp_path, case_files):
     p, files = case_files
-    centre = np.asarray(p.lesion_center_lps) + np.array([6.0, -4.0, 3.0])
+    center = np.asarray(p.lesion_center_lps) + np.array([6.0, -4.0, 3.0])
     auto, auto_out = _prepare(tmp_path / "a", "-A", files["arterial"], "--segmentation", files["segmentation"])
     moved, moved_out = _prepare(
         tmp_path / "b",
@@ -59,15 +59,15 @@ def test_user_centre_overrides_and_moves_the_patch(tmp_path, case_files):
         "--segmentation",
         files["segmentation"],
         "--center-lps",
-        *map(str, centre),
+        *map(str, center),
     )
     assert moved["lesion"]["center_source"] == "user"
-    assert moved["lesion"]["center_lps"] == pytest.approx(centre.tolist(), abs=1e-3)
+    assert moved["lesion"]["center_lps"] == pytest.approx(center.tolist(), abs=1e-3)
     assert moved["lesion"]["volume_ml"] == auto["lesion"]["volume_ml"]  # the same component is measured
     assert not np.allclose(np.load(moved_out / "inputs" / "A.npy"), np.load(auto_out / "inputs" / "A.npy"))
 
 
-def test_centre_only_without_segmentation(tmp_path, case_files):
+def test_center_only_without_segmentation(tmp_path, case_files):
     p, files = case_files
     summary, _ = _prepare(tmp_path, "-V", files["venous"], "--center-lps", *map(str, p.lesion_center_lps))
     assert summary["phases_present"] == ["V"] and summary["lesion"]["volume_ml"] is None
@@ -119,7 +119,7 @@ def test_auto_phases_from_dicom_folders(tmp_path, case_files):
 
 
 # Real CT and TotalSegmentator's 117-label map of it (Testing/data/totalsegmentator: TotalSegmentator's
-# tests/reference_files, Apache-2.0): 2 = right kidney, 3 = left kidney, no tumour.
+# tests/reference_files, Apache-2.0): 2 = right kidney, 3 = left kidney, no tumor.
 TOTALSEGMENTATOR = Path(__file__).parent / "data" / "totalsegmentator"
 RIGHT_KIDNEY_LPS = ("-6.4445e1", "-125.3", "118.2")  # inside label 2, written in exponent notation
 
@@ -172,7 +172,7 @@ def test_a_totalsegmentator_map_with_named_labels_reports_no_tumor(tmp_path, mea
         *RIGHT_KIDNEY_LPS,
     )
     lesion = summary["lesion"]
-    assert lesion["tumor_components"] == 0 and lesion["volume_ml"] is None  # label 2 is a kidney, not a tumour
+    assert lesion["tumor_components"] == 0 and lesion["volume_ml"] is None  # label 2 is a kidney, not a tumor
     assert lesion["center_source"] == "user"
     assert lesion["center_lps"] == pytest.approx([-64.445, -125.3, 118.2], abs=1e-3)
     record = summary["segmentation_labels"]

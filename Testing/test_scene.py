@@ -1,4 +1,4 @@
-"""Scene glue on a real MRML scene (slicer-core): nodes, terminology, geometry, the draggable centre,
+"""Scene glue on a real MRML scene (slicer-core): nodes, terminology, geometry, the draggable center,
 overlays, the results table and annotated offscreen screenshots."""
 
 import json
@@ -60,7 +60,7 @@ def prepared_case_of(case, label_map):
 
 @pytest.fixture()
 def loaded(prepared_case):
-    """The case scene as `renalmassai analyze` builds it: analysed once, in this process."""
+    """The case scene as `renalmassai analyze` builds it: analyzed once, in this process."""
     p, prepared, label_map = prepared_case
     app = SceneApp.create()
     case_scene = CaseScene(app.scene, prepared, Analyzer(prepared), label_map, live_refresh=False)
@@ -106,7 +106,7 @@ def test_phases_are_volumes_named_by_phase_in_physical_space(loaded):
     np.testing.assert_array_equal(volume_array(arterial), sitk.GetArrayFromImage(reference))
 
 
-def test_segments_have_names_codes_colours_and_reference_geometry(loaded):
+def test_segments_have_names_codes_colors_and_reference_geometry(loaded):
     _app, case_scene, p = loaded
     node = case_scene.nodes.segmentation
     segmentation = node.GetSegmentation()
@@ -131,7 +131,7 @@ def test_segments_have_names_codes_colours_and_reference_geometry(loaded):
             assert entry.GetRegionObject().GetCodeValue() == "64033007"
     geometry = segmentation.GetConversionParameter("Reference image geometry")
     assert geometry, "reference geometry not set"
-    # The tumour segment holds exactly the tumour voxels of the label map.
+    # The tumor segment holds exactly the tumor voxels of the label map.
     tumor_id = segmentation.GetSegmentIdBySegmentName("Renal tumor")
     labelmap = slicer.vtkOrientedImageData()
     node.GetBinaryLabelmapRepresentation(tumor_id, labelmap)
@@ -148,7 +148,7 @@ def test_nodes_live_under_the_case_study_in_subject_hierarchy(loaded):
         assert hierarchy.GetItemParent(hierarchy.GetItemByDataNode(node)) == study
 
 
-def test_centre_fiducial_and_voi_sit_on_the_lesion(loaded, prepared_case):
+def test_center_fiducial_and_voi_sit_on_the_lesion(loaded, prepared_case):
     _, case_scene, _ = loaded
     _, prepared, _ = prepared_case
     center = case_scene.nodes.center
@@ -187,7 +187,7 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
     assert params.GetParameter("preprocessing") == "authors-code"
 
 
-def test_dragging_the_centre_in_the_slice_view_refreshes_the_results(live):
+def test_dragging_the_center_in_the_slice_view_refreshes_the_results(live):
     app, case_scene, _ = live
     before = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
     heat = case_scene.heatmap("malignancy")
@@ -233,7 +233,7 @@ def test_a_programmatic_move_refreshes_and_moving_back_restores(live, prepared_c
     markers.move_center(case_scene.nodes.center, automatic)
     case_scene.refresher.wait()
     back = {row["task"]: row for row in table_rows(case_scene.nodes.table)}
-    direct = Analyzer(prepared).run()  # the engine in this process, at the automatic centre
+    direct = Analyzer(prepared).run()  # the engine in this process, at the automatic center
     for task, row in back.items():
         assert row["center_source"] == "segmentation"
         assert row["probability"] == f"{direct.predictions[task].probability:.4f}"
@@ -258,7 +258,7 @@ def test_a_request_while_an_answer_waits_unread_returns_at_once(live, prepared_c
     assert case_scene.analysis is analysis
 
 
-def test_wait_honours_its_timeout_while_the_worker_is_still_analysing(live, prepared_case):
+def test_wait_honours_its_timeout_while_the_worker_is_still_analyzing(live, prepared_case):
     _, case_scene, _ = live
     _, prepared, _ = prepared_case
     center = np.add(prepared.center_lps, (0.0, 4.0, 0.0))
@@ -339,7 +339,7 @@ def test_screenshots_are_written_non_blank_with_a_summary(tmp_path, loaded):
         assert pixels.std() > 20, f"{name} looks blank"
     axial = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "axial.png"))).astype(int)
     segment_color = np.array(segment_terminology()["segments"]["tumor"]["color"])
-    # the tumour outline is drawn in its colour
+    # the tumor outline is drawn in its color
     assert (np.abs(axial[..., :3] - segment_color).sum(axis=-1) < 40).sum() > 50
     threed = sitk.GetArrayFromImage(sitk.ReadImage(str(tmp_path / "3d.png"))).astype(int)
     kidney = np.array(segment_terminology()["segments"]["kidney"]["color"])
@@ -404,7 +404,7 @@ def test_segmentation_node_round_trips_to_the_label_map(loaded, prepared_case):
     reference = case_scene.nodes.volumes["A"]
     back = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
     np.testing.assert_array_equal(sitk.GetArrayFromImage(back.image), sitk.GetArrayFromImage(label_map.image))
-    # Renamed segments are still recognised by their terminology code; without a tumour: a clear error.
+    # Renamed segments are still recognised by their terminology code; without a tumor: a clear error.
     segmentation = case_scene.nodes.segmentation.GetSegmentation()
     segmentation.GetNthSegment(1).SetName("Lesion A")
     again = label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
@@ -414,7 +414,7 @@ def test_segmentation_node_round_trips_to_the_label_map(loaded, prepared_case):
     segmentation.RemoveSegment(segmentation.GetNthSegmentID(1))
     from RenalMassAILib.errors import InputError
 
-    with pytest.raises(InputError, match="no tumour segment"):
+    with pytest.raises(InputError, match="no tumor segment"):
         label_map_from_segmentation(case_scene.nodes.segmentation, reference, prepared.case.reference)
 
 

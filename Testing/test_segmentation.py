@@ -44,7 +44,7 @@ def fast_result(case):
     return segment(case.case(), model)
 
 
-def test_fast_path_around_a_point_finds_the_tumour(case):
+def test_fast_path_around_a_point_finds_the_tumor(case):
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     result = segment(case.case(), model, case.lesion_center_lps)
     assert result.regions == 1
@@ -102,7 +102,7 @@ def test_fast_path_agrees_with_the_default_path(case, fast_result):
 def test_segment_command_records_what_it_did(tmp_path, case):
     files = {k: str(v) for k, v in case.write(tmp_path / "case").items()}
     out = tmp_path / "out"
-    centre = [str(v) for v in case.lesion_center_lps]
+    center = [str(v) for v in case.lesion_center_lps]
     assert (
         main(
             [
@@ -112,7 +112,7 @@ def test_segment_command_records_what_it_did(tmp_path, case):
                 "--seg-model",
                 str(demo_segmentation_model()),
                 "--center-lps",
-                *centre,
+                *center,
                 "--mirroring",
                 "off",
                 "--out",
@@ -128,17 +128,17 @@ def test_segment_command_records_what_it_did(tmp_path, case):
     assert record["whole_volume_fallback"] is False
     assert record["options"]["mirroring"] is False and record["options"]["fast"] is True
     assert len(record["boxes"]) == 1 and record["growths"] in (0, 1)
-    centre_index = sitk.ReadImage(files["venous"]).TransformPhysicalPointToIndex(case.lesion_center_lps)
+    center_index = sitk.ReadImage(files["venous"]).TransformPhysicalPointToIndex(case.lesion_center_lps)
     box = record["boxes"][0]
-    assert all(lo <= c < hi for lo, c, hi in zip(box["low_ijk"], centre_index, box["high_ijk"]))
+    assert all(lo <= c < hi for lo, c, hi in zip(box["low_ijk"], center_index, box["high_ijk"]))
     assert record["volumes_ml"]["tumor"] > 0
 
 
 def test_coarse_localisation_finds_both_kidneys(case):
     boxes = locate_kidneys(case.images[Phase.ARTERIAL])
     assert len(boxes) == 2
-    centre = np.asarray(case.lesion_center_lps)
-    assert any(np.all(np.abs(centre - c) < s / 2) for c, s in boxes)
+    center = np.asarray(case.lesion_center_lps)
+    assert any(np.all(np.abs(center - c) < s / 2) for c, s in boxes)
 
 
 LAUNCHER = """#!{python}
@@ -270,7 +270,7 @@ KITS = {"channel_names": {"0": "CT"}, "labels": {"background": 0, "kidney": 1, "
         (KITS, None, True, "plans.json is missing"),
         (KITS, {"configurations": {"3d_fullres": {}}}, True, "plans.json has no patch_size and spacing"),
         (KITS, PLANS, False, "no fold_*/checkpoint_final.pth"),
-        ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, PLANS, True, "no tumour label"),
+        ({"channel_names": {"0": "CT"}, "labels": {"background": 0, "liver": 1}}, PLANS, True, "no tumor label"),
         (
             {"channel_names": {"0": "arterial", "1": "non-contrast"}, "labels": KITS["labels"]},
             PLANS,
@@ -287,7 +287,7 @@ def test_a_broken_model_folder_gives_a_clear_error(tmp_path, capsys, case, datas
     assert message in err and str(folder) in err and len(err.splitlines()) == 1
 
 
-def test_kits23_region_labels_map_to_kidney_tumour_cyst(tmp_path):
+def test_kits23_region_labels_map_to_kidney_tumor_cyst(tmp_path):
     dataset = {
         "channel_names": {"0": "CT"},
         "regions_class_order": [1, 3, 2],

@@ -1,6 +1,6 @@
 """Segmentation on a misregistered non-reference phase: the bundled demo model reads the venous phase,
 the reference is arterial, and the venous phase is moved by a known rigid motion (phantom generator).
-The label map must land in the arterial anatomy (lesion centre right) with and without --register, and
+The label map must land in the arterial anatomy (lesion center right) with and without --register, and
 the classifier's inputs must match those of the same phantom without misregistration."""
 
 import json
@@ -59,16 +59,16 @@ def registered(tmp_path_factory):
 
 
 @pytest.mark.parametrize("register", [False, True])
-def test_lesion_centre_and_patches_are_right_on_a_misregistered_venous_phase(tmp_path, registered, register):
+def test_lesion_center_and_patches_are_right_on_a_misregistered_venous_phase(tmp_path, registered, register):
     p = phantom(**SPEC, **MOVED)
     truth = np.asarray(p.lesion_center_lps)
     moved = np.asarray(p.phase_transforms[Phase.VENOUS].TransformPoint(list(truth)))
     assert np.linalg.norm(moved - truth) > 3.0  # the venous phase really is misregistered at the lesion
     report, patches = _analyze(tmp_path, p, "moved", *(["--register"] if register else []))
-    centre = np.asarray(report["lesion"]["center_lps"])
+    center = np.asarray(report["lesion"]["center_lps"])
     assert report["lesion"]["center_source"] == "segmentation"
-    assert np.linalg.norm(centre - truth) < 1.0
-    assert np.linalg.norm(centre - np.asarray(registered[0]["lesion"]["center_lps"])) < 1.0
+    assert np.linalg.norm(center - truth) < 1.0
+    assert np.linalg.norm(center - np.asarray(registered[0]["lesion"]["center_lps"])) < 1.0
     assert _correlation(patches["A"], registered[1]["A"]) > 0.95
     if register:  # registered, the venous input matches the one of the perfectly registered phantom
         assert _correlation(patches["V"], registered[1]["V"]) > 0.95

@@ -34,9 +34,9 @@ def test_a_box_near_the_edge_is_shifted_inside_not_shrunk():
     assert region.size == (50, 40, 20)
     assert region.low == (0, 110, 40) and region.high == (50, 150, 60)
     assert region.array_slices() == (slice(40, 60), slice(110, 150), slice(0, 50))
-    centre = image.TransformIndexToPhysicalPoint((100, 75, 30))
-    assert region_around(image, centre, (50, 40, 20)).low == (75, 55, 20)
-    assert region_around(image, centre, (500, 40, 20)).size == (200, 40, 20)  # larger than the image: clipped
+    center = image.TransformIndexToPhysicalPoint((100, 75, 30))
+    assert region_around(image, center, (50, 40, 20)).low == (75, 55, 20)
+    assert region_around(image, center, (500, 40, 20)).size == (200, 40, 20)  # larger than the image: clipped
 
 
 def test_box_size_follows_the_image_axes_of_a_sagittal_acquisition():

@@ -91,7 +91,7 @@ def test_the_worker_answers_a_move_as_the_engine_does_in_process(client, analyze
     assert not any((client.temporary / "results").iterdir())  # each answer's arrays are removed once read
 
 
-def test_many_moves_are_coalesced_and_the_last_centre_wins(client, analyzer):
+def test_many_moves_are_coalesced_and_the_last_center_wins(client, analyzer):
     before = client.analyses
     centers = [np.add(analyzer.prepared.center_lps, (float(k), 0.0, 0.0)) for k in range(6)]
     for center in centers:

@@ -2,7 +2,7 @@
 
     .venv/bin/python scripts/segmentation_agreement.py [--seeds 7901 ... 7906] [--model DIR]
 
-Prints, per phantom, tumour Dice of each variant against the default path (inside the boxes the variant
+Prints, per phantom, tumor Dice of each variant against the default path (inside the boxes the variant
 segmented, and over the whole volume) and the ground truth, with its network passes (mirrors included)
 and growths; then mean and minimum per variant.
 """
@@ -13,7 +13,7 @@ from RenalMassAILib.bench.segmentation_agreement import SEEDS, measure_agreement
 from RenalMassAILib.lesion.segmentation import SegmentationOptions
 from RenalMassAILib.resources import demo_segmentation_model
 
-VARIANTS = {  # name: (options, around the tumour centre?)
+VARIANTS = {  # name: (options, around the tumor center?)
     "160 mm box, no mirroring (earlier fast path)": (
         SegmentationOptions(region_mm=(160.0,) * 3, grow=False, mirroring=False),
         True,
@@ -43,7 +43,7 @@ def main() -> None:
             )
     for name, values in summary(rows, VARIANTS).items():
         print(
-            f"{name}: tumour Dice vs default in box mean {values['vs_default_in_box_mean']:.3f}, min "
+            f"{name}: tumor Dice vs default in box mean {values['vs_default_in_box_mean']:.3f}, min "
             f"{values['vs_default_in_box_min']:.3f}; whole volume mean {values['vs_default_mean']:.3f}, min "
             f"{values['vs_default_min']:.3f}"
         )

@@ -61,7 +61,7 @@ def write_dataset(raw: Path, cases: int) -> None:
         sitk.WriteImage(phantom.labels, str(folder / "labelsTr" / f"case_{number:03d}.nii.gz"))
     # The venous phase: renal parenchyma is uniform there (cortex = medulla) and masses stand out; in
     # the arterial phase the medulla looks like a hypo-enhancing mass and a small CPU-trained model
-    # found no tumour in 1000 iterations.
+    # found no tumor in 1000 iterations.
     dataset = {
         "channel_names": {"0": "venous"},
         "labels": {"background": 0, "kidney": 1, "tumor": 2, "cyst": 3},

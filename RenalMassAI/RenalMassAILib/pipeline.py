@@ -1,6 +1,6 @@
 """One case end to end: prepare, choose models, predict both tasks, explain with Grad-CAM.
 
-`Analyzer` keeps what does not change when the radiologist moves the tumour centre (images,
+`Analyzer` keeps what does not change when the radiologist moves the tumor center (images,
 alignment, lesion, loaded models), so `run(center)` only re-samples the inputs and runs the networks.
 """
 

@@ -26,7 +26,7 @@ SCHEMA = "renalmassai.prepare/1"
 class PreparedCase:
     case: Case
     lesions: list[Lesion]
-    lesion: Lesion | None  # the analysed component (None when only a centre was given)
+    lesion: Lesion | None  # the analyzed component (None when only a center was given)
     center_lps: tuple[float, float, float]
     center_source: str  # 'segmentation' or 'user'
     alignments: dict[Phase, PhaseAlignment]
@@ -48,17 +48,17 @@ def prepare_case(
     """segmentation: the record of the model that drew label_map (lesion.segmentation_record), kept for the
     report; label_map must already lie on the reference grid in the reference's frame (as segment gives it)."""
     if label_map is None and center_lps is None:
-        raise InputError("give a segmentation (--segmentation) or a tumour centre (--center-lps X Y Z)")
+        raise InputError("give a segmentation (--segmentation) or a tumor center (--center-lps X Y Z)")
     lesions = find_lesions(label_map, body_midline_x(case.reference)) if label_map is not None else []
     if center_lps is not None:
         center_lps = tuple(float(c) for c in center_lps)
-        check_point_inside(center_lps, case.reference, "tumour centre", case.describe(case.reference_phase))
+        check_point_inside(center_lps, case.reference, "tumor center", case.describe(case.reference_phase))
         lesion = lesion_at(lesions, center_lps, label_map) if lesions else None
         source = "user"
     elif not lesions:
         raise InputError(
-            f"segmentation has no tumour voxels (label {label_map.value('tumor')}) and no tumour "
-            "centre was given (--center-lps X Y Z)"
+            f"segmentation has no tumor voxels (label {label_map.value('tumor')}) and no tumor "
+            "center was given (--center-lps X Y Z)"
         )
     else:
         lesion, source = lesions[0], "segmentation"
@@ -82,8 +82,8 @@ def prepare_case(
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):
-    """'max-area' moves the plane to the largest section, unless the user placed the centre by hand
-    (a hand-placed centre is put on the largest section, as the paper's readers did)."""
+    """'max-area' moves the plane to the largest section, unless the user placed the center by hand
+    (a hand-placed center is put on the largest section, as the paper's readers did)."""
     if preprocessing.slice_choice == "max-area" and lesion is not None and source == "segmentation":
         return (center_lps[0], center_lps[1], lesion.max_area_z_lps)
     return center_lps

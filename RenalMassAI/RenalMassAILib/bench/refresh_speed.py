@@ -1,4 +1,4 @@
-"""What a radiologist waits for after moving the tumour centre: new inputs, both probabilities and
+"""What a radiologist waits for after moving the tumor center: new inputs, both probabilities and
 every Grad-CAM map (bundled demo case, three phases, installed/bundled models). Measured twice: the
 engine alone (in this process), and through the analysis worker process as the Slicer module runs it
 (fiducial moved in a slicer-core scene -> request -> worker -> answer read back -> heat-map volumes

@@ -32,5 +32,5 @@ def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
             result[f"{key}_error_before_mm"] = round(before, 3)
             result[f"{key}_correlation_after"] = round(fit.correlation_after, 4)
             if log:
-                log(f"{key}: {fit.seconds:.1f} s, lesion-centre error {before:.2f} -> {error:.2f} mm")
+                log(f"{key}: {fit.seconds:.1f} s, lesion-center error {before:.2f} -> {error:.2f} mm")
     return result

@@ -1,5 +1,5 @@
 """How well fast-path variants agree with nnU-Net's default path (whole volume, tile step 0.5, all
-mirrors, fp32) of the same trained model, on held-out phantoms: tumour Dice per phantom, over the whole
+mirrors, fp32) of the same trained model, on held-out phantoms: tumor Dice per phantom, over the whole
 volume and inside the boxes the fast path segmented (the default path's labels far from the kidney of
 interest are outside what the fast path is asked to segment)."""
 
@@ -12,7 +12,7 @@ from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
 DEFAULT_PATH = SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False)
 FAST_PATH = {
-    "around the tumour centre": (SegmentationOptions(), True),
+    "around the tumor center": (SegmentationOptions(), True),
     "no point (located kidneys)": (SegmentationOptions(), False),
 }
 SEEDS = tuple(range(7901, 7907))
@@ -40,7 +40,7 @@ def dice(a: np.ndarray, b: np.ndarray) -> float:
 
 def measure_agreement(model_folder, variants=FAST_PATH, seeds=SEEDS, log=None) -> list[dict]:
     """One row per phantom: the default path against the truth, each variant against the default path
-    and the truth, with its network passes and growths. variants: name -> (options, at the centre?)."""
+    and the truth, with its network passes and growths. variants: name -> (options, at the center?)."""
     say = log or (lambda message: None)
     rows = []
     for seed in seeds:
@@ -57,14 +57,14 @@ def measure_agreement(model_folder, variants=FAST_PATH, seeds=SEEDS, log=None) -
             "default_vs_truth": round(dice(reference, truth), 3),
             "default_passes": default.forward_passes,
         }
-        for name, (options, at_centre) in variants.items():
-            result = segment(case, model, phantom.lesion_center_lps if at_centre else None, options)
-            tumour = sitk.GetArrayViewFromImage(result.label_map.image) == 2
-            inside = _inside(result.boxes, tumour.shape)
+        for name, (options, at_center) in variants.items():
+            result = segment(case, model, phantom.lesion_center_lps if at_center else None, options)
+            tumor = sitk.GetArrayViewFromImage(result.label_map.image) == 2
+            inside = _inside(result.boxes, tumor.shape)
             row[name] = {
-                "vs_default_in_box": round(dice(tumour & inside, reference & inside), 3),
-                "vs_default": round(dice(tumour, reference), 3),
-                "vs_truth": round(dice(tumour, truth), 3),
+                "vs_default_in_box": round(dice(tumor & inside, reference & inside), 3),
+                "vs_default": round(dice(tumor, reference), 3),
+                "vs_truth": round(dice(tumor, truth), 3),
                 "passes": result.forward_passes,
                 "growths": result.growths,
             }
@@ -81,7 +81,7 @@ def _inside(boxes, shape) -> np.ndarray:
 
 
 def summary(rows: list[dict], variants=FAST_PATH) -> dict:
-    """Mean and minimum tumour Dice against the default path (inside the boxes; whole volume), per variant."""
+    """Mean and minimum tumor Dice against the default path (inside the boxes; whole volume), per variant."""
     return {
         name: {
             f"{key}_{stat}": round(float(f([r[name][key] for r in rows])), 3)

@@ -1,6 +1,6 @@
 """Segmentation on 2 CPU cores: the fast path's time with a KiTS-sized model on a 512 x 512 x 120
 arterial volume, the default path's time (projected from its step count), and how well the fast path
-agrees with the default path (tumour Dice on held-out phantoms, with the trained demo model: a
+agrees with the default path (tumor Dice on held-out phantoms, with the trained demo model: a
 random-weight model's output says nothing)."""
 
 import time
@@ -38,11 +38,11 @@ def _run(size, repeats: int, log) -> dict:
     arterial = sitk.ReadImage(str(paths["arterial"]))
     case = Case({Phase.ARTERIAL: arterial}, {}, "bench")
     labels = to_label_map(sitk.ReadImage(str(paths["segmentation"])), arterial)
-    centre = find_lesions(labels, body_midline_x(arterial))[0].centroid_lps
+    center = find_lesions(labels, body_midline_x(arterial))[0].centroid_lps
     timings = {}
     for name, point, options in (
-        ("fast_point", centre, SegmentationOptions(grow=False)),  # the mass inside the first box
-        ("fast_point_grown", centre, SegmentationOptions()),  # random weights reach every face: growth to the cap
+        ("fast_point", center, SegmentationOptions(grow=False)),  # the mass inside the first box
+        ("fast_point_grown", center, SegmentationOptions()),  # random weights reach every face: growth to the cap
         ("fast_no_point", None, SegmentationOptions(grow=False)),
     ):
         say(f"{name} ...")

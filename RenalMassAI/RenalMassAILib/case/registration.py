@@ -100,7 +100,7 @@ def body_correlation(fixed: sitk.Image, moving: sitk.Image, transform: sitk.Tran
 
 
 def crop_to_box(image: sitk.Image, center_lps, size_mm) -> sitk.Image:
-    """The voxels of image inside an LPS box of size_mm centred on center_lps (clipped to the image)."""
+    """The voxels of image inside an LPS box of size_mm centered on center_lps (clipped to the image)."""
     half = np.asarray(size_mm, dtype=float) / 2
     center = np.asarray(center_lps, dtype=float)
     corners = [center + half * (2 * np.array(signs) - 1) for signs in np.ndindex(2, 2, 2)]

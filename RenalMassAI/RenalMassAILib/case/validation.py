@@ -72,7 +72,7 @@ def check_point_inside(point_lps, image: sitk.Image, what: str, image_what: str)
 
 
 def physical_bounds(image: sitk.Image, edges: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Axis-aligned LPS box around the voxel grid: around the voxels' edges, or their centres."""
+    """Axis-aligned LPS box around the voxel grid: around the voxels' edges, or their centers."""
     size = np.array(image.GetSize(), dtype=float)
     margin = 0.5 if edges else 0.0
     corners = np.array(np.meshgrid(*[[-margin, n - 1 + margin] for n in size], indexing="ij")).reshape(3, -1).T

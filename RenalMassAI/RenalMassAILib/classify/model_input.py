@@ -18,13 +18,13 @@ from RenalMassAILib.classify.preprocessing import Preprocessing
 
 @dataclasses.dataclass(frozen=True)
 class PatchGeometry:
-    center_lps: tuple[float, float, float]  # physical point at the patch centre
+    center_lps: tuple[float, float, float]  # physical point at the patch center
     pixel_mm: float
     size: int
 
     @property
     def origin_lps(self) -> np.ndarray:
-        """Physical point of pixel [0, 0] (its centre)."""
+        """Physical point of pixel [0, 0] (its center)."""
         half = (self.size - 1) / 2 * self.pixel_mm
         return np.asarray(self.center_lps, dtype=float) - np.array([half, half, 0.0])
 

@@ -1,9 +1,9 @@
 """The two preprocessing variants of the method as named presets.
 
 A model package records its preset, so a model always sees inputs made the way it was trained.
-- authors-code: what the authors' released scripts do: the axial plane through the tumour centre,
+- authors-code: what the authors' released scripts do: the axial plane through the tumor center,
   a 120 mm field of view resized to 224 x 224 (about 0.536 mm per pixel).
-- paper: what the paper's text says: the axial plane of largest tumour area, 0.625 mm pixels,
+- paper: what the paper's text says: the axial plane of largest tumor area, 0.625 mm pixels,
   224 x 224 (140 mm).
 Both clip HU to [-500, 500] and scale to [0, 1].
 """
@@ -16,7 +16,7 @@ SLICE_CHOICES = ("center", "max-area")
 @dataclasses.dataclass(frozen=True)
 class Preprocessing:
     name: str
-    slice_choice: str  # 'center': plane through the centre; 'max-area': plane of largest tumour area
+    slice_choice: str  # 'center': plane through the center; 'max-area': plane of largest tumor area
     field_of_view_mm: float
     size: int = 224
     hu_window: tuple[float, float] = (-500.0, 500.0)

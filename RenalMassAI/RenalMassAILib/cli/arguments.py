@@ -59,7 +59,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     add_image_arguments(parser)
     parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3 (else --labels)")
     add_labels_argument(parser)
-    add_center_argument(parser, "tumour centre in mm (ITK/LPS frame); overrides the segmentation's centroid")
+    add_center_argument(parser, "tumor center in mm (ITK/LPS frame); overrides the segmentation's centroid")
     parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
     parser.add_argument(
         "--register",

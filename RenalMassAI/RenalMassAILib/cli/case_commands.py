@@ -34,7 +34,7 @@ def add_prepare(commands) -> argparse.ArgumentParser:
 
 def add_segment(commands) -> argparse.ArgumentParser:
     """`segment`: nnU-Net v2 segmentation into a label map."""
-    segment = commands.add_parser("segment", help="kidney / tumour / cyst segmentation with an nnU-Net v2 model")
+    segment = commands.add_parser("segment", help="kidney / tumor / cyst segmentation with an nnU-Net v2 model")
     add_image_arguments(segment, auto=False)
     add_center_argument(segment, "segment a region around this point (mm, LPS); default: around the kidneys found")
     add_segmentation_arguments(segment)
@@ -184,7 +184,7 @@ def _run_prepare(args) -> int:
     summary = json.loads(path.read_text())
     lesion = summary["lesion"]
     print(
-        f"phases {' '.join(summary['phases_present'])}; centre {lesion['center_lps']} mm LPS "
+        f"phases {' '.join(summary['phases_present'])}; center {lesion['center_lps']} mm LPS "
         f"({lesion['center_source']}); volume {lesion['volume_ml']} mL; diameter {lesion['max_diameter_mm']} mm"
     )
     print(f"wrote {path}")

@@ -56,7 +56,7 @@ def add_train(commands) -> argparse.ArgumentParser:
 
 def add_batch(commands) -> argparse.ArgumentParser:
     """`batch`: every case of a manifest, resumable, on Dask."""
-    batch = commands.add_parser("batch", help="analyse every case of a manifest on a Dask cluster (resumable)")
+    batch = commands.add_parser("batch", help="analyze every case of a manifest on a Dask cluster (resumable)")
     batch.add_argument(
         "manifest",
         metavar="MANIFEST",
@@ -215,7 +215,7 @@ def _run_batch(args) -> int:
     )
     failed = [r["case_id"] for r in rows if r["status"] != "ok"]
     print(
-        f"{len(rows) - len(failed)} of {len(rows)} cases analysed"
+        f"{len(rows) - len(failed)} of {len(rows)} cases analyzed"
         + (f"; failed: {', '.join(failed)}" if failed else "")
         + f"; wrote {path}"
     )

@@ -1,6 +1,6 @@
 """`renalmassai batch`: every case of a cohort through the pipeline, on a Dask cluster.
 
-The per-case work (`analyse_case`) is a pure function of its arguments that writes its own result
+The per-case work (`analyze_case`) is a pure function of its arguments that writes its own result
 folder, so any executor can run it and a crash loses only the cases in flight. A failing case is
 recorded (status "error" with the message) and the rest go on.
 
@@ -59,17 +59,17 @@ class BatchSettings:
     )
 
 
-def analyse_case(
+def analyze_case(
     row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None = None
 ) -> dict:
     """One case end to end; writes out_dir/cases/<case_id>/ and returns its result row.
     `recorded_settings` (what `case_settings` gives) is stored in result.json so a rerun can tell
     whether the case must be redone."""
     with torch_threads(settings.threads):
-        return _analyse_case(row, settings, out_dir, recorded_settings)
+        return _analyze_case(row, settings, out_dir, recorded_settings)
 
 
-def _analyse_case(row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None) -> dict:
+def _analyze_case(row: ManifestRow, settings: BatchSettings, out_dir: str, recorded_settings: dict | None) -> dict:
     from RenalMassAILib.case.loading import load_case
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
@@ -127,7 +127,7 @@ def run_batch(
     _write_plan(out, decisions)
     if todo and workers == 0:
         for row in tqdm(todo, desc="cases", disable=not progress):
-            analyse_case(row, settings, str(out), recorded[row.case_id])
+            analyze_case(row, settings, str(out), recorded[row.case_id])
     elif todo:
         _run_on_dask(todo, settings, out, recorded, workers, scheduler, progress)
     return write_results(rows, out)
@@ -151,7 +151,7 @@ def _run_on_dask(
     )
     with Client(scheduler or cluster) as client:
         futures = [
-            client.submit(analyse_case, row, settings, str(out), recorded[row.case_id], pure=False) for row in todo
+            client.submit(analyze_case, row, settings, str(out), recorded[row.case_id], pure=False) for row in todo
         ]
         for future in tqdm(as_completed(futures), total=len(futures), desc="cases", disable=not progress):
             future.result()

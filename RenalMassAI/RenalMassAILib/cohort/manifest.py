@@ -30,7 +30,7 @@ class ManifestRow:
 
 def read_manifest(path, require_labels: bool = True, require_location: bool = True) -> list[ManifestRow]:
     """require_labels: class and split must be given (training); require_location: a segmentation or
-    a centre per case (batch runs with a segmentation model need neither)."""
+    a center per case (batch runs with a segmentation model need neither)."""
     path = Path(path)
     if not path.is_file():
         raise InputError(f"manifest {str(path)!r}: no such file")

@@ -8,7 +8,7 @@ indeterminate (or excluded), with the reason (Xiong et al. 2025, Table 1 and Met
 - ccRCC / papillary RCC without a grade and without an aggressive feature are indeterminate
   (malignant; left out of the aggressiveness task).
 - Urothelial carcinoma, lymphoma and metastases lie outside the taxonomy, and the paper excluded
-  papillary adenoma and renomedullary interstitial cell tumour: all are reported as excluded.
+  papillary adenoma and renomedullary interstitial cell tumor: all are reported as excluded.
 - A subtype the taxonomy does not name (KiTS "other", "spindle_cell_neoplasm") is placed by the
   source's malignant flag where one is given: benign, or malignant with unknown aggressiveness
   (indeterminate); without the flag it is excluded. A flag that disagrees with a named subtype is
@@ -61,7 +61,7 @@ _OUTSIDE = {
     "lymphoma": "outside the taxonomy (lymphoma)",
     "metastasis": "outside the taxonomy (metastasis)",
     "papillary adenoma": "excluded by the paper (papillary adenoma)",
-    "renomedullary interstitial cell tumor": "excluded by the paper (renomedullary interstitial cell tumour)",
+    "renomedullary interstitial cell tumor": "excluded by the paper (renomedullary interstitial cell tumor)",
 }
 
 # common spellings (WHO 2022, TCGA, KiTS) -> canonical subtype
@@ -108,7 +108,7 @@ _ALIASES = {
         "renal cell carcinoma, unclassified",
     ),
     "tfe3-rearranged rcc": ("xp11 translocation rcc", "tfe3 rcc", "translocation rcc", "mit family translocation rcc"),
-    "nephroblastoma": ("wilms", "wilms tumor", "wilms tumour"),
+    "nephroblastoma": ("wilms", "wilms tumor"),
     "sdh-deficient rcc": ("sdh deficient rcc", "succinate dehydrogenase-deficient rcc"),
     "urothelial carcinoma": ("urothelial", "transitional cell carcinoma", "upper tract urothelial carcinoma"),
     "metastasis": ("metastatic", "metastases", "metastatic carcinoma"),

@@ -1,4 +1,4 @@
-"""A cohort of phantoms written as NIfTI with a manifest (case_id, phases, segmentation or centre,
+"""A cohort of phantoms written as NIfTI with a manifest (case_id, phases, segmentation or center,
 class, split): the input of `train`, `batch` and `baseline` for worked examples and demo models."""
 
 from pathlib import Path
@@ -55,7 +55,7 @@ def write_phantom_cohort(
         phantom = make_phantom(spec)
         case_id = f"phantom{number:04d}"
         phantom.write(folder / case_id)
-        is_cyst = subtype.startswith("bosniak-2")  # label 3, no tumour: the centre is given instead
+        is_cyst = subtype.startswith("bosniak-2")  # label 3, no tumor: the center is given instead
         split = "train" if number % 20 < 14 else ("val" if number % 20 < 17 else "test")
         rows.append(
             {

@@ -34,7 +34,7 @@ PELVIS_BONE_MM2 = 600.0  # bone beside the spine per slice; measured: ribs <= 43
 
 
 def locate_kidneys(image: sitk.Image) -> list[tuple[np.ndarray, np.ndarray]]:
-    """LPS boxes (centre, size in mm; margin included) of up to two kidneys, one per side; [] if none.
+    """LPS boxes (center, size in mm; margin included) of up to two kidneys, one per side; [] if none.
 
     A box follows its blob, so a kidney that touches the spleen or liver gives a larger box, not a
     misplaced one."""
@@ -47,7 +47,7 @@ def locate_kidneys(image: sitk.Image) -> list[tuple[np.ndarray, np.ndarray]]:
     stats = sitk.LabelShapeStatisticsImageFilter()
     stats.Execute(blobs)
     midline = body_midline_x(image)
-    body_y = _body_centre_y(coarse)
+    body_y = _body_center_y(coarse)
     best = {}
     for label in stats.GetLabels():
         volume_ml = stats.GetPhysicalSize(label) / 1000.0
@@ -106,7 +106,7 @@ def _kidneys_in_fossae(coarse: sitk.Image, midline: float) -> dict[str, tuple[np
 
 
 def _physical_coordinates(image: sitk.Image) -> np.ndarray:
-    """LPS x, y, z of every voxel centre, as arrays shaped like the image's array (k, j, i)."""
+    """LPS x, y, z of every voxel center, as arrays shaped like the image's array (k, j, i)."""
     size = image.GetSize()
     k, j, i = np.indices(size[::-1])
     direction = np.asarray(image.GetDirection()).reshape(3, 3)
@@ -124,7 +124,7 @@ def _box(image: sitk.Image, bounding_box) -> tuple[np.ndarray, np.ndarray]:
     return (low + high) / 2, high - low + 2 * MARGIN_MM
 
 
-def _body_centre_y(image: sitk.Image) -> float:
+def _body_center_y(image: sitk.Image) -> float:
     body = sitk.BinaryThreshold(image, -300.0, 3000.0, 1, 0)
     stats = sitk.LabelShapeStatisticsImageFilter()
     stats.Execute(body)

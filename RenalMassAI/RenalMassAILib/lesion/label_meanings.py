@@ -2,7 +2,7 @@
 
 The project's convention is KiTS's (kidney 1, tumor 2, cyst 3). Other maps name their meanings with
 `--labels`: either `name=value[+value...]` items separated by commas (`kidney=2+3,tumor=4`; names
-kidney, tumor or tumour, cyst; several values per name are joined with `+`, a name may appear once),
+kidney, tumor or tumor, cyst; several values per name are joined with `+`, a name may appear once),
 or the path of an nnU-Net dataset.json, whose label names give the meanings (`kidney_right`,
 `renal_tumor`, KiTS23's region lists: each value takes the most specific region holding it, and a
 KiTS23 "masses" value that is not tumor is a cyst). Values not named become background.

@@ -1,4 +1,4 @@
-"""Connected tumour components of a label map and their measurements, largest first."""
+"""Connected tumor components of a label map and their measurements, largest first."""
 
 import dataclasses
 
@@ -8,18 +8,18 @@ import SimpleITK as sitk
 from RenalMassAILib.case.validation import physical_bounds
 from RenalMassAILib.lesion.label_map import LabelMap
 
-# In-plane resolution used to find the axial slice of largest tumour area (mm).
+# In-plane resolution used to find the axial slice of largest tumor area (mm).
 AREA_PIXEL_MM = 0.5
 AREA_SLICE_MM = 1.0
 
 
 @dataclasses.dataclass(frozen=True)
 class Lesion:
-    centroid_lps: tuple[float, float, float]  # centre of mass of the component (mm)
+    centroid_lps: tuple[float, float, float]  # center of mass of the component (mm)
     volume_ml: float
     max_diameter_mm: float  # largest distance between two boundary points (Feret)
     side: str  # 'left' or 'right' (patient)
-    max_area_z_lps: float  # z of the axial plane with the largest tumour cross-section
+    max_area_z_lps: float  # z of the axial plane with the largest tumor cross-section
     max_area_mm2: float
     voxels: int
 

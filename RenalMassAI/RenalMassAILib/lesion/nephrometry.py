@@ -1,15 +1,15 @@
-"""Automated R.E.N.A.L. nephrometry (Kutikov & Uzzo 2009) from a kidney + tumour label map and the CT.
+"""Automated R.E.N.A.L. nephrometry (Kutikov & Uzzo 2009) from a kidney + tumor label map and the CT.
 
 No collecting-system label is needed; the approach follows the published automation (Heller et al.,
 J Urol 2022), re-implemented here:
-- the kidney and its tumour are resampled onto an axis-aligned 1 mm grid (axial slices for any
+- the kidney and its tumor are resampled onto an axis-aligned 1 mm grid (axial slices for any
   acquisition orientation);
 - renal sinus = the largest body of low-attenuation voxels (< -30 HU after a 1 mm Gaussian blur)
   inside the per-slice convex hull of the kidney; collecting system = kidney voxels inside the per-slice
   convex hull of the sinus, plus the sinus;
-- R: largest tumour diameter; E: share of tumour voxels outside the per-slice convex hull of the
-  kidney; N: smallest 3D distance tumour -> collecting system / sinus; A: tumour vs kidney centroid
-  along the anterior-posterior axis; L: share of the tumour between the polar lines (the first and
+- R: largest tumor diameter; E: share of tumor voxels outside the per-slice convex hull of the
+  kidney; N: smallest 3D distance tumor -> collecting system / sinus; A: tumor vs kidney centroid
+  along the anterior-posterior axis; L: share of the tumor between the polar lines (the first and
   last axial slices holding sinus) and whether it crosses the axial midline between them.
 Every component is given as points and as its continuous value. The hilar "h" suffix needs the main
 renal vessels, which the label map lacks: it is reported as not assessed.
@@ -30,17 +30,17 @@ GRID_MM = 1.0
 MARGIN_MM = 15.0
 SINUS_HU = -30.0
 BLUR_MM = 1.0
-AP_NEUTRAL_MM = 5.0  # |tumour - kidney centroid| along A-P below this: neither anterior nor posterior ("x")
+AP_NEUTRAL_MM = 5.0  # |tumor - kidney centroid| along A-P below this: neither anterior nor posterior ("x")
 
 
 @dataclasses.dataclass(frozen=True)
 class Nephrometry:
     radius_mm: float  # R: largest diameter
-    exophytic_share: float  # E: share of the tumour outside the kidney's outline
+    exophytic_share: float  # E: share of the tumor outside the kidney's outline
     nearness_mm: float | None  # N: distance to the collecting system / sinus (None: no sinus found)
-    anterior_offset_mm: float  # A: tumour centroid minus kidney centroid, + = anterior
-    between_polar_lines: float | None  # L: share of the tumour between the polar lines
-    crosses_midline: bool | None  # L: the tumour spans the axial midline between the polar lines
+    anterior_offset_mm: float  # A: tumor centroid minus kidney centroid, + = anterior
+    between_polar_lines: float | None  # L: share of the tumor between the polar lines
+    crosses_midline: bool | None  # L: the tumor spans the axial midline between the polar lines
 
     @property
     def r_points(self) -> int:
@@ -106,7 +106,7 @@ class Nephrometry:
 
 
 def nephrometry(label_map: LabelMap, ct: sitk.Image, lesion: Lesion) -> Nephrometry:
-    """R.E.N.A.L. of one tumour component; `ct` is a phase on the label map's grid (or overlapping it)."""
+    """R.E.N.A.L. of one tumor component; `ct` is a phase on the label map's grid (or overlapping it)."""
     tumor, kidney, hu, spacing = _regional_arrays(label_map, ct, lesion)
     kidney_hull = _slice_hulls(kidney)
     blurred = ndimage.gaussian_filter(hu, sigma=BLUR_MM / np.asarray(spacing))
@@ -154,7 +154,7 @@ def _slice_hulls(mask: np.ndarray) -> np.ndarray:
 
 
 def _regional_arrays(label_map: LabelMap, ct: sitk.Image, lesion: Lesion):
-    """Tumour component, its kidney, and the CT on an axis-aligned LPS grid around them."""
+    """Tumor component, its kidney, and the CT on an axis-aligned LPS grid around them."""
     labels = label_map.image
     tumor_value, kidney_value = label_map.value("tumor"), label_map.value("kidney")
     tumor_components = sitk.ConnectedComponent(labels == tumor_value, True)
@@ -167,7 +167,7 @@ def _regional_arrays(label_map: LabelMap, ct: sitk.Image, lesion: Lesion):
     touching = sitk.GetArrayViewFromImage(kidneys)[sitk.GetArrayViewFromImage(sitk.BinaryDilate(tumor, [2] * 3)) > 0]
     touching = touching[touching > 0]
     if touching.size == 0:
-        raise InputError("R.E.N.A.L.: the tumour touches no kidney segment; nephrometry needs the kidney label")
+        raise InputError("R.E.N.A.L.: the tumor touches no kidney segment; nephrometry needs the kidney label")
     kidney = kidneys == int(np.bincount(touching).argmax())
     region = sitk.Cast(tumor | kidney, sitk.sitkUInt8)
     grid = _axis_aligned_grid(region)
@@ -209,6 +209,6 @@ def _nearest_component(components: sitk.Image, point) -> int:
     stats.Execute(components)
     labels = list(stats.GetLabels())
     if not labels:
-        raise InputError("R.E.N.A.L.: the label map has no tumour")
+        raise InputError("R.E.N.A.L.: the label map has no tumor")
     distances = [np.linalg.norm(np.subtract(stats.GetCentroid(v), point)) for v in labels]
     return labels[int(np.argmin(distances))]

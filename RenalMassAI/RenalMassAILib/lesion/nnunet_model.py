@@ -183,10 +183,10 @@ def _output_values(dataset: dict, where: str) -> dict[str, int]:
         if meaning and meaning not in values:
             values[meaning] = int(value)
     if "cyst" not in values and "masses" in labels and isinstance(labels["masses"], list) and order:
-        values["cyst"] = int(order[regions.index("masses")])  # KiTS23: a mass that is not tumour is a cyst
+        values["cyst"] = int(order[regions.index("masses")])  # KiTS23: a mass that is not tumor is a cyst
     if "tumor" not in values:
         raise InputError(
-            f"{where}: no tumour label among {sorted(labels)} (expected names like {', '.join(_MEANINGS['tumor'])})"
+            f"{where}: no tumor label among {sorted(labels)} (expected names like {', '.join(_MEANINGS['tumor'])})"
         )
     return values
 

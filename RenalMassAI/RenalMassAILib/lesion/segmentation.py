@@ -1,4 +1,4 @@
-"""Kidney / tumour / cyst segmentation through nnU-Net v2's own predictor, with a fast CPU path.
+"""Kidney / tumor / cyst segmentation through nnU-Net v2's own predictor, with a fast CPU path.
 
 Fast path (default): only boxes around the kidney of interest are segmented (around a user point, or
 around each kidney found by a coarse localisation that costs a second); each box starts as one network
@@ -141,8 +141,8 @@ def _starting_regions(
         return []
     report("localise", 1, 1, f"{len(kidneys)} region(s) around the kidneys found")
     return [
-        region_around(reference, centre, np.maximum(size_in_voxels(reference, size), smallest))
-        for centre, size in kidneys
+        region_around(reference, center, np.maximum(size_in_voxels(reference, size), smallest))
+        for center, size in kidneys
     ]
 
 

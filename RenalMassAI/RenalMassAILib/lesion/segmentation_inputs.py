@@ -4,11 +4,11 @@ A model reads the phases its channel names give (one-channel models without a ph
 reference phase). A phase other than the reference is rigidly registered onto the reference first
 (behind the quality gate of case.alignment) and resampled onto the reference grid through that
 transform, so the label map the model draws lies on the reference grid and in the reference's
-anatomy: the lesion centre is right whatever `--register` says (that option only decides how the
+anatomy: the lesion center is right whatever `--register` says (that option only decides how the
 classifier's inputs are sampled). Without this, a label map drawn on a misregistered venous phase
 would be read as if it were drawn on the arterial phase.
 
-Registration region: the 14 x 14 x 16 cm VOI around a given centre; without one the box that holds
+Registration region: the 14 x 14 x 16 cm VOI around a given center; without one the box that holds
 the kidneys found on the reference (plus margin); without those the whole volume.
 """
 
@@ -34,7 +34,7 @@ def align_for_segmentation(case: Case, model: SegmentationModel, center_lps=None
 
 
 def _registration_region(case: Case, center_lps):
-    """(centre, size in mm) of the box to register, or (None, None) for the whole volume."""
+    """(center, size in mm) of the box to register, or (None, None) for the whole volume."""
     if center_lps is not None:
         return tuple(float(c) for c in center_lps), VOI_MM
     kidneys = locate_kidneys(case.reference)

@@ -1,7 +1,7 @@
 """Where the fast path segments: boxes of voxels on the reference grid, never smaller than one network
 patch, grown once when the segmentation reaches their border.
 
-One patch centred on the mass costs one sliding-window step and puts the mass in the middle of the patch, away
+One patch centered on the mass costs one sliding-window step and puts the mass in the middle of the patch, away
 from tile seams and from padding (both made the fast path disagree with nnU-Net's whole-volume path).
 When the kidney or mass reaches a face of the box, the box grows by half a patch on that side and is
 segmented again, so a large mass is not cut off: once, to no more than two patches along an axis (KiTS
@@ -42,11 +42,11 @@ def patch_voxels(reference: sitk.Image, patch_mm) -> np.ndarray:
 
 
 def region_around(reference: sitk.Image, center_lps, size_voxels) -> Region:
-    """A box of size_voxels centred on center_lps, shifted (not shrunk) to lie inside the image where it can."""
+    """A box of size_voxels centered on center_lps, shifted (not shrunk) to lie inside the image where it can."""
     image_size = np.asarray(reference.GetSize())
     size = np.minimum(np.asarray(size_voxels, dtype=int), image_size)
-    centre = np.asarray(reference.TransformPhysicalPointToContinuousIndex([float(v) for v in center_lps]))
-    low = np.clip(np.round(centre - size / 2).astype(int), 0, image_size - size)
+    center = np.asarray(reference.TransformPhysicalPointToContinuousIndex([float(v) for v in center_lps]))
+    low = np.clip(np.round(center - size / 2).astype(int), 0, image_size - size)
     return Region(tuple(int(v) for v in low), tuple(int(v) for v in low + size))
 
 

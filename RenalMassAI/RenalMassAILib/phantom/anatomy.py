@@ -114,7 +114,7 @@ def _spine(patient: _Patient) -> list[Layer]:
 
 
 def _kidney_frame(side: str, rng: np.random.Generator):
-    """Centre, radii and axes (columns: lateral, posterior, long axis) of one kidney."""
+    """Center, radii and axes (columns: lateral, posterior, long axis) of one kidney."""
     sign = 1.0 if side == "left" else -1.0  # LPS: +x is the patient's left
     center = np.array(
         [

@@ -26,13 +26,13 @@ class PhantomSpec:
     necrosis: bool = False
     side: str | None = None  # 'left' / 'right'; None: drawn from the seed
     pole: str | None = None  # 'upper' / 'mid' / 'lower'; None: drawn from the seed
-    # Lesion centre along the kidney surface normal: 0 tangent inside (endophytic), 0.5 centred on the
+    # Lesion center along the kidney surface normal: 0 tangent inside (endophytic), 0.5 centered on the
     # surface, 1 tangent outside. The volume share outside is larger (the kidney surface curves away).
     exophytic: float = 0.5
     size: tuple[int, int, int] = (160, 160, 64)
     spacing: tuple[float, float, float] = (2.0, 2.0, 3.0)
     direction: tuple[float, ...] = IDENTITY  # ITK direction matrix, row-major: any orientation
-    center_lps: tuple[float, float, float] | None = None  # grid centre; default: body centre at lesion level
+    center_lps: tuple[float, float, float] | None = None  # grid center; default: body center at lesion level
     phases: tuple[str, ...] = ("N", "A", "V")
     misregistration_mm: float = 0.0  # largest random shift of N and V against A
     misregistration_deg: float = 0.0  # largest random rotation of N and V against A
@@ -54,7 +54,7 @@ class Phantom:
     images: dict[Phase, sitk.Image]  # int16 HU
     labels: sitk.Image  # uint8 on the grid, in the reference phase's position: kidney 1, tumor 2, cyst 3
     pathology: str  # 'benign', 'indolent' or 'aggressive'
-    lesion_center_lps: tuple[float, float, float]  # true centre of mass of the lesion
+    lesion_center_lps: tuple[float, float, float]  # true center of mass of the lesion
     lesion_side: str
     phase_transforms: dict[Phase, sitk.Transform]  # reference point -> phase point (true misregistration)
 
@@ -78,7 +78,7 @@ def make_phantom(spec: PhantomSpec = PhantomSpec(), **changes) -> Phantom:
     rng = np.random.default_rng(spec.seed)
     anatomy = build_anatomy(spec, rng)
     center = _lesion_centroid(anatomy)
-    default_center = np.array([0.0, 10.0, center[2]])  # body centre, at the lesion's level
+    default_center = np.array([0.0, 10.0, center[2]])  # body center, at the lesion's level
     grid = _grid(spec, default_center if spec.center_lps is None else np.asarray(spec.center_lps, dtype=float))
     phases = [Phase.parse(p) for p in spec.phases]
     reference = next(p for p in REFERENCE_ORDER if p in phases)
@@ -199,7 +199,7 @@ def _index_box(layer: Layer, to_index, offset, width: float, size) -> tuple[np.n
 
 
 def _lesion_centroid(anatomy: Anatomy, step_mm: float = 0.5) -> np.ndarray:
-    """Centre of mass of the lesion shape, integrated on a fine grid (any shape, lobulated too)."""
+    """Center of mass of the lesion shape, integrated on a fine grid (any shape, lobulated too)."""
     low, high = anatomy.lesion.bounds()
     axes = [np.arange(a, b + step_mm, step_mm, dtype=np.float32) for a, b in zip(low, high)]
     points = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1).reshape(-1, 3)

@@ -133,7 +133,7 @@ class SmoothField:
 
 @dataclasses.dataclass(frozen=True)
 class Perturbed(Shape):
-    """`base` with its surface pushed in and out by a smooth field (lobulated tumour margins)."""
+    """`base` with its surface pushed in and out by a smooth field (lobulated tumor margins)."""
 
     base: Shape
     field: SmoothField

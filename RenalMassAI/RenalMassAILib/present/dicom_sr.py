@@ -1,4 +1,4 @@
-"""The structured report: a TID 1500 measurement report of the analysed renal tumor.
+"""The structured report: a TID 1500 measurement report of the analyzed renal tumor.
 
 One volumetric measurement group (TID 1411) for the tumor, referencing its SEG segment: volume,
 maximal diameter, the R.E.N.A.L. components and total, and the models' probabilities and score with

@@ -63,7 +63,7 @@ def write_report(
 
 
 def nephrometry_summary(prepared: PreparedCase, label_map) -> dict:
-    """R.E.N.A.L. of the analysed tumour on the reference phase (or why it could not be scored)."""
+    """R.E.N.A.L. of the analyzed tumor on the reference phase (or why it could not be scored)."""
     try:
         return nephrometry(label_map, prepared.case.reference, prepared.lesion).summary()
     except InputError as error:

@@ -23,8 +23,8 @@ def write_summary_page(
         )
     lesion = report.get("lesion", {})
     lesion_items = [
-        ("centre (LPS, mm)", " ".join(f"{c:.1f}" for c in lesion.get("center_lps", []))),
-        ("centre from", lesion.get("center_source")),
+        ("center (LPS, mm)", " ".join(f"{c:.1f}" for c in lesion.get("center_lps", []))),
+        ("center from", lesion.get("center_source")),
         ("side", lesion.get("side")),
         ("volume (mL)", lesion.get("volume_ml")),
         ("largest diameter (mm)", lesion.get("max_diameter_mm")),

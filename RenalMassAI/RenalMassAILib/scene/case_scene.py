@@ -1,9 +1,9 @@
-"""One case in the scene: phases, segmentation, tumour centre, VOI, Grad-CAM overlays, results.
+"""One case in the scene: phases, segmentation, tumor center, VOI, Grad-CAM overlays, results.
 
-`CaseScene` keeps the scene in step with the engine: moving the centre fiducial (a drag in a view or
+`CaseScene` keeps the scene in step with the engine: moving the center fiducial (a drag in a view or
 a programmatic move) re-prepares the inputs and refreshes the probabilities, the heat maps and the
 results table through `CenterRefresher`, in the analysis worker process (never in the GUI process);
-one-shot headless use (`renalmassai analyze`) may analyse in-process instead (`live_refresh=False`).
+one-shot headless use (`renalmassai analyze`) may analyze in-process instead (`live_refresh=False`).
 """
 
 import dataclasses
@@ -44,7 +44,7 @@ class CaseScene:
         existing: CaseNodes | None = None,
         live_refresh: bool = True,
     ):
-        """`existing` reuses the user's nodes (Slicer): their phase volumes, segmentation and centre
+        """`existing` reuses the user's nodes (Slicer): their phase volumes, segmentation and center
         fiducial are kept as they are; missing ones are created. `live_refresh`: analyses run in the
         analysis worker process (started here); False runs them in this process, on this thread,
         for one-shot headless use where no GUI waits."""
@@ -126,7 +126,7 @@ class CaseScene:
         return self.refresher.wait(timeout)
 
     def _center_request(self, center_lps):
-        """None (the automatic centre, recorded as such) while the fiducial has not been moved."""
+        """None (the automatic center, recorded as such) while the fiducial has not been moved."""
         automatic = self.prepared.center_lps
         return None if max(abs(a - b) for a, b in zip(center_lps, automatic)) < 1e-3 else center_lps
 
@@ -160,7 +160,7 @@ class CaseScene:
         )
 
     def close(self) -> None:
-        """Stops following the centre and ends the analysis worker; the nodes stay in the scene
+        """Stops following the center and ends the analysis worker; the nodes stay in the scene
         (they are the user's results)."""
         for tag in self._observations:
             self.nodes.center.RemoveObserver(tag)

@@ -22,7 +22,7 @@ def export_case(
 ) -> Path:
     """Writes everything for the current analysis (at the fiducial's current position); returns report.json."""
     if case_scene.analysis is None:
-        raise RuntimeError("analyse the case before exporting it")
+        raise RuntimeError("analyze the case before exporting it")
     out = Path(out_dir)
     screenshots = write_screenshots(app, case_scene, out / SCREENSHOTS)
     path = write_report(

@@ -1,4 +1,4 @@
-"""The scene glue without a GUI: build the case scene on slicer-core, analyse, export.
+"""The scene glue without a GUI: build the case scene on slicer-core, analyze, export.
 
 `renalmassai analyze` and `renalmassai demo` run this, so the CLI and the Slicer module share the
 same scene code (nodes, overlays, table, screenshots) and the screenshots show what a user would see.
@@ -27,7 +27,7 @@ def analyze_and_export(
     save_inputs: bool = False,
     started: float | None = None,
 ) -> Path:
-    """Analysis at the automatic centre through the scene; returns the path of report.json. One shot,
+    """Analysis at the automatic center through the scene; returns the path of report.json. One shot,
     no GUI: the analysis runs in this process (no worker to start)."""
     app = SceneApp.create()
     case_scene = CaseScene(app.scene, prepared, analyzer, label_map, live_refresh=False)

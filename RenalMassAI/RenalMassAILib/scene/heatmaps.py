@@ -4,7 +4,7 @@ import SimpleITK as sitk
 
 from RenalMassAILib.scene.volumes import add_volume, set_image
 
-# A heat colour table present both in Slicer and in slicer-core.
+# A heat color table present both in Slicer and in slicer-core.
 HEAT_COLOR_NODE_ID = "vtkMRMLColorTableNodeIron"
 ZERO_THRESHOLD = 0.1  # weaker Grad-CAM values stay transparent: no tint where the model barely looked
 DEFAULT_OPACITY = 0.4

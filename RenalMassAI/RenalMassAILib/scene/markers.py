@@ -51,7 +51,7 @@ def add_voi_roi(scene, center_ras, size_mm=VOI_MM, name: str = VOI_NAME):
     node.CreateDefaultDisplayNodes()
     node.SetCenter(*[float(c) for c in center_ras])
     node.SetSize(*[float(s) for s in size_mm])
-    node.SetLocked(True)  # it follows the centre; it is not edited by itself
+    node.SetLocked(True)  # it follows the center; it is not edited by itself
     display = node.GetDisplayNode()
     display.SetFillOpacity(0.0)
     display.SetSelectedColor(0.3, 0.8, 1.0)

@@ -1,8 +1,8 @@
-"""Re-analysis after the tumour centre moved: through the analysis worker process.
+"""Re-analysis after the tumor center moved: through the analysis worker process.
 
 Torch never runs in the GUI process (inside Slicer a Python thread would only advance while the
-main thread runs Python code), so `CenterRefresher` sends centre moves to the persistent analysis
-worker (`workers.analysis_client`): at most one analysis runs at a time and only the latest centre
+main thread runs Python code), so `CenterRefresher` sends center moves to the persistent analysis
+worker (`workers.analysis_client`): at most one analysis runs at a time and only the latest center
 waits. There is no thread and no lock: the caller's thread drives everything through
 `apply_finished` (polled by a Qt timer in Slicer, never blocking) or `wait` (headless), and applies
 results to the scene on that thread, because MRML must only be changed from the thread that owns
@@ -25,7 +25,7 @@ class CenterRefresher:
         self.client = AnalysisClient(analyzer, python)
 
     def request(self, center_lps) -> None:
-        """Analyse at this centre (LPS mm), or at the automatic centre when None. Never blocks."""
+        """Analyze at this center (LPS mm), or at the automatic center when None. Never blocks."""
         self.client.request(None if center_lps is None else tuple(float(c) for c in center_lps))
 
     @property
@@ -55,7 +55,7 @@ class CenterRefresher:
 
 
 class InProcessRefresher:
-    """CenterRefresher's methods, analysing on the caller's thread at each request (no GUI waits)."""
+    """CenterRefresher's methods, analyzing on the caller's thread at each request (no GUI waits)."""
 
     def __init__(self, analyzer: Analyzer, on_result, on_error=None):
         self.analyzer = analyzer
@@ -88,7 +88,7 @@ class InProcessRefresher:
 
 def apply_newest(finished: list, on_result, on_error) -> Analysis | None:
     """The newest outcome to on_result (an Analysis, returned) or on_error (an exception; raised
-    when there is no on_error). Older outcomes are outdated by the newer centre."""
+    when there is no on_error). Older outcomes are outdated by the newer center."""
     if not finished:
         return None
     newest = finished[-1]

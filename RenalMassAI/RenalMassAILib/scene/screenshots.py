@@ -23,7 +23,7 @@ from RenalMassAILib.scene.layout_views import LayoutApp
 from RenalMassAILib.scene.views import SLICE_VIEWS, SliceView, ThreeDView
 
 VIEW_SIZE = (640, 640)
-FIELD_OF_VIEW_MM = 180.0  # around the tumour centre: kidney and its surroundings
+FIELD_OF_VIEW_MM = 180.0  # around the tumor center: kidney and its surroundings
 SEGMENT_FILL_OPACITY = 0.25
 
 
@@ -49,7 +49,7 @@ def write_screenshots(
     """Renders the views and writes PNGs; returns {view name: file name}."""
     analysis = case_scene.analysis
     if analysis is None:
-        raise RuntimeError("the case has not been analysed yet: nothing to annotate")
+        raise RuntimeError("the case has not been analyzed yet: nothing to annotate")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     center = markers.center_of(case_scene.nodes.center)
@@ -117,7 +117,7 @@ def annotate_view(
     notes = ViewAnnotations(view)
     overlay = f"\nGrad-CAM: {heat_task}" if heat_task else ""
     notes.corners(
-        top_left=f"{title}{overlay}\ncentre from {analysis.center_source}",
+        top_left=f"{title}{overlay}\ncenter from {analysis.center_source}",
         top_right="\n".join(findings_lines(analysis)) + "\n" + model_line(analysis),
     )
     if hasattr(view, "composite"):  # a slice view (offscreen or borrowed)

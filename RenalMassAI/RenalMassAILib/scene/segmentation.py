@@ -1,4 +1,4 @@
-"""The label map as a segmentation node: named segments with terminology codes and colours."""
+"""The label map as a segmentation node: named segments with terminology codes and colors."""
 
 import functools
 import json
@@ -29,7 +29,7 @@ SEGMENT_NAMES = {
     "cyst": "cyst",
     "kidney cyst": "cyst",
 }
-# Painting order: a later label wins where segments overlap (the tumour must stay whole).
+# Painting order: a later label wins where segments overlap (the tumor must stay whole).
 PAINT_ORDER = ("kidney", "cyst", "tumor")
 
 
@@ -70,7 +70,7 @@ def add_segmentation(scene, label_map: LabelMap, reference_volume, name: str = "
 
 def fill_segmentation(node, label_map: LabelMap) -> None:
     """Replaces the node's segments by those of the label map (one label at a time, so the names,
-    codes and colours never depend on a colour table's order)."""
+    codes and colors never depend on a color table's order)."""
     scene = node.GetScene()
     segmentation = node.GetSegmentation()
     segmentation.RemoveAllSegments()
@@ -119,7 +119,7 @@ def label_map_from_segmentation(node, reference_volume, reference_image) -> Labe
             by_label.setdefault(label, []).append(segmentation.GetNthSegmentID(index))
     if "tumor" not in by_label:
         raise InputError(
-            f"segmentation {node.GetName()!r} has no tumour segment (name it 'Renal tumor' or code it "
+            f"segmentation {node.GetName()!r} has no tumor segment (name it 'Renal tumor' or code it "
             "as Neoplasm / Mass); segments: "
             + ", ".join(segmentation.GetNthSegment(i).GetName() for i in range(segmentation.GetNumberOfSegments()))
         )

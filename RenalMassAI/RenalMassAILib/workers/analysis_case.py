@@ -1,7 +1,7 @@
 """The analysis worker's case folder: what the client writes and the worker reads back.
 
 The client writes each phase as uncompressed NRRD (exact voxels and double-precision geometry),
-each alignment transform as HDF5 (exact parameters) and `case.json` (centre, lesion, preprocessing,
+each alignment transform as HDF5 (exact parameters) and `case.json` (center, lesion, preprocessing,
 and the model packages the client's Analyzer chose, so the worker uses the same ones). The worker
 rebuilds the same `Analyzer`, so its answers equal the in-process engine's.
 """
@@ -24,7 +24,7 @@ SCHEMA = "renalmassai.analysis-case/1"
 
 
 def write_case_folder(analyzer, folder: Path) -> Path:
-    """Writes the analyzer's case (images, alignments, centre, lesion, chosen models) into folder."""
+    """Writes the analyzer's case (images, alignments, center, lesion, chosen models) into folder."""
     prepared = analyzer.prepared
     case = prepared.case
     for phase in case.phases:

@@ -1,6 +1,6 @@
-"""The GUI side of the analysis worker: start it, send centre moves, collect analyses.
+"""The GUI side of the analysis worker: start it, send center moves, collect analyses.
 
-Coalescing: at most one request is in flight and only the latest centre waits, so a drag that
+Coalescing: at most one request is in flight and only the latest center waits, so a drag that
 produces many moves costs one or two analyses. Everything is driven by `poll`, which never blocks
 with its default timeout (a GUI calls it from a timer) and uses no thread. `close()` ends the
 worker's whole process tree and removes the temporary folder holding the patient images; a
@@ -22,7 +22,7 @@ from RenalMassAILib.workers.pipe_lines import PipeLines, send
 from RenalMassAILib.workers.worker_error import WorkerError
 
 MODULE = "RenalMassAILib.workers.analysis_worker"
-AUTOMATIC = None  # the centre of a request for the automatic centre (the segmentation's)
+AUTOMATIC = None  # the center of a request for the automatic center (the segmentation's)
 _NOTHING = object()
 
 
@@ -51,7 +51,7 @@ class AnalysisClient:
         self.analyses = 0  # answers received (fewer than requests when moves were coalesced)
         self.last_worker_seconds: float | None = None  # the worker's own time for its last analysis
         self.failure: WorkerError | None = None
-        self._pending = _NOTHING  # the latest centre not yet sent
+        self._pending = _NOTHING  # the latest center not yet sent
         self._in_flight: int | None = None
         self._next_id = 0
         self._finished: list = []  # Analysis or exception, oldest first
@@ -59,7 +59,7 @@ class AnalysisClient:
     # --- requests ---------------------------------------------------------------------------------
 
     def request(self, center_lps=AUTOMATIC) -> None:
-        """Analyze at this centre (LPS mm; None: the automatic centre). Replaces a waiting request."""
+        """Analyze at this center (LPS mm; None: the automatic center). Replaces a waiting request."""
         self._pending = None if center_lps is None else [float(c) for c in center_lps]
         self._send_pending()
 

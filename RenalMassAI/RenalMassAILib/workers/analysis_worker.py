@@ -1,9 +1,9 @@
-"""The analysis worker: a persistent process that answers "analyze at this centre" requests.
+"""The analysis worker: a persistent process that answers "analyze at this center" requests.
 
     python -m RenalMassAILib.workers.analysis_worker CASE_FOLDER
 It loads the case and the models once from CASE_FOLDER (written by `AnalysisClient`), says
 {"type": "ready", ...} on stdout, then reads one JSON request per stdin line:
-    {"type": "analyze", "id": N, "center_lps": [x, y, z] | null}   null: the automatic centre
+    {"type": "analyze", "id": N, "center_lps": [x, y, z] | null}   null: the automatic center
     {"type": "close"}                                               (or the end of stdin)
 and answers each analysis with {"type": "result", "id": N, "seconds": s, "analysis": {...}} (arrays
 as .npy files under CASE_FOLDER/results/N, see analysis_result) or {"type": "error", "id": N,
