@@ -4,6 +4,8 @@ skips finished cases whose settings are unchanged, retries failed ones and redoe
 import json
 import shutil
 
+import pytest
+
 from conftest import csv_rows
 from RenalMassAILib.cli import main
 from RenalMassAILib.cohort.manifest import case_row, write_manifest
@@ -39,8 +41,10 @@ def test_batch_records_failures_and_resumes(tmp_path, capsys):
     assert set(results) == {"c0", "c1", "c2", "broken"}
     assert results["broken"]["status"] == "error" and "no such file" in results["broken"]["error"]
     for case_id in ("c0", "c1", "c2"):
-        assert results[case_id]["status"] == "ok" and 0 <= float(results[case_id]["probability_malignancy"]) <= 1
-        assert (out / "cases" / case_id / "report.json").exists()
+        assert results[case_id]["status"] == "ok"
+        report = json.loads((out / "cases" / case_id / "report.json").read_text())
+        reported = report["predictions"]["malignancy"]["probability"]
+        assert float(results[case_id]["probability_malignancy"]) == pytest.approx(reported, abs=1e-4)
     predictions = csv_rows(out / "predictions_malignancy.csv")
     assert {r["case_id"] for r in predictions} == {"c0", "c1", "c2"}
     # an interrupted run: one case's result is missing; the rerun does that case and retries the failed one

@@ -19,6 +19,7 @@ from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
+from RenalMassAILib.lesion.segmentation_region import patch_voxels
 from RenalMassAILib.resources import demo_segmentation_model
 from RenalMassAILib.workers.segmentation_job import SegmentationJob
 from RenalMassAILib.workers.worker_error import WorkerError
@@ -127,9 +128,12 @@ def test_segment_command_records_what_it_did(tmp_path, case):
     assert "not the bundled phantom" in record["warnings"][0]  # a generated phantom, not the bundled one
     assert record["whole_volume_fallback"] is False
     assert record["options"]["mirroring"] is False and record["options"]["fast"] is True
-    assert len(record["boxes"]) == 1 and record["growths"] in (0, 1)
-    center_index = sitk.ReadImage(files["venous"]).TransformPhysicalPointToIndex(case.lesion_center_lps)
-    box = record["boxes"][0]
+    reference = sitk.ReadImage(files["venous"])
+    (box,) = record["boxes"]
+    size = np.subtract(box["high_ijk"], box["low_ijk"])
+    patch = patch_voxels(reference, open_segmentation_model(demo_segmentation_model(), case.case().phases).patch_mm)
+    assert record["growths"] == int(bool((size > patch).any()))  # a box beyond one patch is a grown box
+    center_index = reference.TransformPhysicalPointToIndex(case.lesion_center_lps)
     assert all(lo <= c < hi for lo, c, hi in zip(box["low_ijk"], center_index, box["high_ijk"]))
     assert record["volumes_ml"]["tumor"] > 0
 

@@ -1,10 +1,12 @@
 """Training on a few phantoms: the loss goes down, a loadable package comes out, a rerun resumes."""
 
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from conftest import csv_rows
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.cohort.manifest import case_row, write_manifest
+from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.cohort.training import TrainingConfig, train
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -56,7 +58,10 @@ def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manife
     assert package.card.fields["training"]["data"]["train"]["cases"] == 12
     assert set(package.card.fields["validation"]["auc_by_phases"]) == {"N", "A", "V", "NA", "NV", "AV", "NAV"}
     scores = csv_rows(tmp_path / "package.training" / "validation_scores.csv")
-    assert len(scores) == 4 and all(0 <= float(r["probability_malignancy"]) <= 1 for r in scores)
+    assert len(scores) == 4  # every validation case, not only the last
+    labels = [task_label(r["class"], "malignancy") for r in scores]
+    auc = roc_auc_score(labels, [float(r["probability_malignancy"]) for r in scores])
+    assert auc == pytest.approx(package.card.fields["validation"]["auc"]["malignancy"], abs=1e-3)
 
 
 def test_training_resumes_where_it_stopped(tmp_path, manifest):
@@ -115,8 +120,10 @@ def test_every_phase_combination_in_one_command(tmp_path, manifest, capsys):
     )
     table = csv_rows(out / "auc_by_phases.csv")
     assert [row["phases"] for row in table] == ["N", "A", "V", "NA", "NV", "AV", "NAV"]
-    assert all(0.0 <= float(row["val_auc_malignancy"]) <= 1.0 for row in table)
     for combination in ("N", "AV", "NAV"):
         package = load_package(out / combination)
         assert package.card.phases == tuple(combination) and package.card.id == f"renal-mass-classifier-{combination}"
+        row = next(row for row in table if row["phases"] == combination)  # the table is the packages' own AUC
+        card_auc = package.card.fields["validation"]["auc"]["malignancy"]
+        assert float(row["val_auc_malignancy"]) == pytest.approx(card_auc, abs=1e-3)
     assert "NAV" in capsys.readouterr().out  # the summary table is printed

@@ -34,6 +34,7 @@ def add_labels_argument(parser) -> None:
 
 
 def label_meanings(args):
+    """The parsed --labels text, or None without one."""
     from RenalMassAILib.lesion.label_meanings import parse_label_meanings
 
     text = getattr(args, "labels", None)
@@ -98,6 +99,7 @@ def add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool =
 
 
 def explicit_phases(args) -> dict:
+    """Phase -> path of the phases given one by one (--arterial / --venous / --non-contrast)."""
     from RenalMassAILib.case.phase import Phase
 
     given = ((Phase.ARTERIAL, args.arterial), (Phase.VENOUS, args.venous), (Phase.NON_CONTRAST, args.non_contrast))
@@ -111,4 +113,5 @@ def case_id_of(path: str) -> str:
 
 
 def show_stage(stage: str) -> None:
+    """A progress line on stderr (stdout carries the results)."""
     print(f"[{time.strftime('%H:%M:%S')}] {stage}", file=sys.stderr, flush=True)

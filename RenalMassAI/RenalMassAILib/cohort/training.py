@@ -59,7 +59,7 @@ class TrainingResult:
 
 
 @dataclasses.dataclass
-class _Data:
+class TrainingData:
     x: torch.Tensor  # [n, 3, H, W] in N, A, V slots
     present: torch.Tensor  # [n, 3]
     labels: torch.Tensor  # [n, tasks], NaN where a case does not count
@@ -78,6 +78,29 @@ def train(
     log(f"preparing model inputs of {len(rows)} cases (cached in {cache_dir})")
     patches, present = cached_inputs(rows, preset(config.preprocessing), cache_dir, lambda r: bar(r, desc="inputs"))
     splits = {split: _select(rows, patches, present, config, split) for split in ("train", "val")}
+    return train_on(splits, out, config, checkpoint_dir, str(manifest), log, progress)
+
+
+def training_data(patches, present, classes: list[str], case_ids: list[str], tasks) -> "TrainingData":
+    """A split's cases as the trainer takes them: inputs [n, 3, H, W] in N, A, V slots, the phases
+    present [n, 3], each case's class (benign / indolent / aggressive / ...) and id."""
+    labels = [[task_label(c, task) for task in tasks] for c in classes]
+    return TrainingData(
+        torch.as_tensor(np.asarray(patches, dtype=np.float32)),
+        torch.as_tensor(np.asarray(present, dtype=bool)),
+        torch.tensor(labels, dtype=torch.float32).reshape(len(classes), len(tasks)),
+        list(classes),
+        list(case_ids),
+    )
+
+
+def train_on(
+    splits: dict, out, config: TrainingConfig, checkpoint_dir, source: str, log=print, progress: bool = True
+) -> TrainingResult:
+    """Trains on `splits` ("train", "val": TrainingData) and writes the package; `source` names the data
+    in the card (a manifest's path, or a synthetic cohort's description)."""
+    out, checkpoint_dir = Path(out), Path(checkpoint_dir)
+    bar = (lambda items, **kw: tqdm(items, leave=False, **kw)) if progress else (lambda items, **kw: items)
     _check_splits(splits, config)
     torch.manual_seed(config.seed)
     network = build_network(config.architecture, config.phases, config.tasks)
@@ -88,7 +111,7 @@ def train(
     state = _resume(checkpoint_dir, network, optimizer, config, log)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         loss = _train_epoch(network, optimizer, splits["train"], config, epoch, bar)
-        aucs = _validate(network, splits["val"], config)
+        aucs = auc_on(network, splits["val"], config)
         mean_auc = float(np.mean(list(aucs.values())))
         state["history"].append({"epoch": epoch, "loss": loss, **{f"val_auc_{t}": a for t, a in aucs.items()}})
         improved = mean_auc > state["best_auc"]
@@ -104,14 +127,14 @@ def train(
     network.load_state_dict(state["best_state"])
     best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
     validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
-    card = _card(config, manifest, splits, state, validation, _combination_aucs(network, splits["val"], config))
+    card = _card(config, source, splits, state, validation, _combination_aucs(network, splits["val"], config))
     write_package(out, network, card, half=config.half_precision_weights)
     scores = _write_scores(network, splits["val"], config, checkpoint_dir / "validation_scores.csv")
     log(f"wrote model package {out} (best epoch {state['best_epoch']}); every validation case's score in {scores}")
     return TrainingResult(out, state["best_epoch"], validation, state["history"])
 
 
-def _select(rows, patches, present, config: TrainingConfig, split: str) -> _Data:
+def _select(rows, patches, present, config: TrainingConfig, split: str) -> TrainingData:
     """The split's cases; per-branch networks need all of their phases."""
     slots = [PHASE_SLOTS.index(p) for p in config.phases]
     keep = [
@@ -119,17 +142,11 @@ def _select(rows, patches, present, config: TrainingConfig, split: str) -> _Data
         for i, row in enumerate(rows)
         if row.split == split and (config.architecture == "shared-backbone" or present[i, slots].all())
     ]
-    labels = [[task_label(rows[i].pathology_class, task) for task in config.tasks] for i in keep]
-    return _Data(
-        torch.from_numpy(patches[keep]),
-        torch.from_numpy(present[keep]),
-        torch.tensor(labels, dtype=torch.float32).reshape(len(keep), len(config.tasks)),
-        [rows[i].pathology_class for i in keep],
-        [rows[i].case_id for i in keep],
-    )
+    classes = [rows[i].pathology_class for i in keep]
+    return training_data(patches[keep], present[keep], classes, [rows[i].case_id for i in keep], config.tasks)
 
 
-def _check_splits(splits: dict[str, _Data], config: TrainingConfig) -> None:
+def _check_splits(splits: dict[str, TrainingData], config: TrainingConfig) -> None:
     for split, data in splits.items():
         for t, task in enumerate(config.tasks):
             values = set(data.labels[:, t][~torch.isnan(data.labels[:, t])].tolist())
@@ -146,7 +163,7 @@ def _network_input(network, x: torch.Tensor, present: torch.Tensor, config: Trai
     return (x[:, [PHASE_SLOTS.index(p) for p in config.phases]],)
 
 
-def _train_epoch(network, optimizer, data: _Data, config: TrainingConfig, epoch: int, bar) -> float:
+def _train_epoch(network, optimizer, data: TrainingData, config: TrainingConfig, epoch: int, bar) -> float:
     network.train()
     generator = torch.Generator().manual_seed(config.seed * 1000 + epoch)  # same order after a resume
     counts = {c: data.classes.count(c) for c in set(data.classes)}
@@ -190,7 +207,9 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def _scores(network, data: _Data, present: torch.Tensor, config: TrainingConfig, batch: int = 32) -> torch.Tensor:
+def _scores(
+    network, data: TrainingData, present: torch.Tensor, config: TrainingConfig, batch: int = 32
+) -> torch.Tensor:
     network.eval()
     out = []
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
@@ -201,7 +220,9 @@ def _scores(network, data: _Data, present: torch.Tensor, config: TrainingConfig,
     return torch.cat(out)
 
 
-def _validate(network, data: _Data, config: TrainingConfig, present: torch.Tensor | None = None) -> dict[str, float]:
+def auc_on(
+    network, data: TrainingData, config: TrainingConfig, present: torch.Tensor | None = None
+) -> dict[str, float]:
     scores = _scores(network, data, data.present if present is None else present, config)
     aucs = {}
     for t, task in enumerate(config.tasks):
@@ -210,7 +231,7 @@ def _validate(network, data: _Data, config: TrainingConfig, present: torch.Tenso
     return aucs
 
 
-def _write_scores(network, data: _Data, config: TrainingConfig, path: Path) -> Path:
+def _write_scores(network, data: TrainingData, config: TrainingConfig, path: Path) -> Path:
     """One row per case (the authors' test scripts kept only the last case's score)."""
     scores = _scores(network, data, data.present, config)
     with open(path, "w", newline="") as file:
@@ -221,7 +242,7 @@ def _write_scores(network, data: _Data, config: TrainingConfig, path: Path) -> P
     return path
 
 
-def _combination_aucs(network, data: _Data, config: TrainingConfig) -> dict:
+def _combination_aucs(network, data: TrainingData, config: TrainingConfig) -> dict:
     """Validation AUC for each phase combination (paper Table S6 shape); shared backbone only."""
     if config.architecture != "shared-backbone":
         return {}
@@ -233,7 +254,7 @@ def _combination_aucs(network, data: _Data, config: TrainingConfig) -> dict:
             usable = present.any(dim=1)
             if usable.all():
                 table["".join(combination)] = {
-                    t: round(a, 4) for t, a in _validate(network, data, config, present).items()
+                    t: round(a, 4) for t, a in auc_on(network, data, config, present).items()
                 }
     return table
 
@@ -282,9 +303,7 @@ def _save_checkpoint(folder: Path, network, optimizer, state: dict) -> None:
     temporary.replace(folder / "last.pt")  # a crash mid-write leaves the previous checkpoint intact
 
 
-def _card(
-    config: TrainingConfig, manifest, splits: dict[str, _Data], state: dict, validation: dict, combinations: dict
-) -> dict:
+def _card(config: TrainingConfig, source: str, splits: dict, state: dict, validation: dict, combinations: dict) -> dict:
     summary = {
         split: {"cases": len(d.case_ids), **{c: d.classes.count(c) for c in sorted(set(d.classes))}}
         for split, d in splits.items()
@@ -299,7 +318,7 @@ def _card(
         "architecture": config.architecture,
         "preprocessing": preset(config.preprocessing).to_dict(),
         "training": {
-            "manifest": str(manifest),
+            "source": source,  # the manifest path, or what made a synthetic cohort
             "data": summary,
             "epochs": config.epochs,
             "best_epoch": state["best_epoch"],
