@@ -33,7 +33,9 @@ def add_train(commands) -> argparse.ArgumentParser:
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-5, help="Adam learning rate (paper: 1e-5, ImageNet-initialised)")
     train.add_argument("--seed", type=int, default=0)
-    train.add_argument("--bf16", action="store_true", help="bfloat16 autocast on the CPU (about 2x faster here)")
+    train.add_argument(
+        "--bf16", action="store_true", help="bfloat16 autocast; only for CPUs with native bf16 (13x slower without)"
+    )
     train.add_argument("--no-augment", action="store_true")
     train.add_argument("--phase-dropout", type=float, default=0.3)
     train.add_argument("--imagenet-weights", metavar="PTH", help="local torchvision resnet18 ImageNet state dict")
