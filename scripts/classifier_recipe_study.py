@@ -26,8 +26,8 @@ from RenalMassAILib.cohort.synthetic_cohort import synthetic_cohort
 from RenalMassAILib.cohort.training import TrainingConfig, auc_on, train_on, training_data
 from RenalMassAILib.torch_threads import torch_threads
 
-# The bundled demo model's recipe, in float32: bf16 autocast is 13x slower than float32 on this CPU
-# (no native bf16; 47 s vs 3.5 s per batch of 8 three-phase cases, 2 threads).
+# The bundled demo model's recipe, in float32: bf16 autocast was 13x slower than float32 on an AVX2-only
+# CPU without native bf16 (AMD EPYC here: 47 s vs 3.5 s per training batch of 8 three-phase cases, 2 threads).
 DEMO_RECIPE = TrainingConfig(epochs=8, batch_size=8, learning_rate=5e-4, phase_dropout=0.3, demo=True)
 VARIANTS = {
     "demo-recipe": {},
