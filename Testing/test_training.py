@@ -127,3 +127,28 @@ def test_every_phase_combination_in_one_command(tmp_path, manifest, capsys):
         card_auc = package.card.fields["validation"]["auc"]["malignancy"]
         assert float(row["val_auc_malignancy"]) == pytest.approx(card_auc, abs=1e-3)
     assert "NAV" in capsys.readouterr().out  # the summary table is printed
+
+
+def test_precise_batch_norm_replaces_running_statistics_with_the_training_cases_exact_average():
+    import torch
+
+    from RenalMassAILib.classify.networks import build_network
+    from RenalMassAILib.cohort.training import _precise_batch_norm, training_data
+
+    torch.manual_seed(0)
+    network = build_network("shared-backbone", ("N", "A", "V"), ("malignancy",))
+    cases = 64
+    x = torch.rand(cases, 3, 32, 32) * torch.linspace(0.5, 2.0, cases)[:, None, None, None]
+    data = training_data(
+        x.numpy(), [[True] * 3] * cases, ["benign", "indolent"] * 32, list(range(cases)), ("malignancy",)
+    )
+    first = network.backbone.bn1
+    first.running_mean.fill_(123.0)  # stale averages of some earlier, different batches
+    weights = {k: v.clone() for k, v in network.state_dict().items() if "running" not in k and "batches" not in k}
+    config = TrainingConfig(batch_size=8, tasks=("malignancy",))
+    _precise_batch_norm(network, data, config)
+    with torch.no_grad():
+        expected = network.backbone.conv1(x.reshape(-1, 1, 32, 32)).mean(dim=(0, 2, 3))
+    assert torch.allclose(first.running_mean, expected, atol=1e-5)  # two equal batches of 32 cases
+    assert first.momentum == 0.1
+    assert all(torch.equal(v, network.state_dict()[k]) for k, v in weights.items())
