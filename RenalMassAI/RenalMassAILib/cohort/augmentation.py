@@ -6,11 +6,11 @@ from torchvision.transforms.v2 import InterpolationMode
 from torchvision.transforms.v2 import functional as F
 
 
-def augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """x [P, H, W]: random shift (SD 10 % of the size), rotation (+-10 degrees), horizontal and
-    vertical flips, as in the paper's recipe."""
+def augment(x: torch.Tensor, generator: torch.Generator, shift_sd: float = 0.1) -> torch.Tensor:
+    """x [P, H, W]: random shift (SD `shift_sd` of the size; the paper's recipe: 0.1), rotation
+    (+-10 degrees), horizontal and vertical flips."""
     height, width = x.shape[-2:]
-    shift = torch.randn(2, generator=generator) * 0.1 * torch.tensor([width, height])
+    shift = torch.randn(2, generator=generator) * shift_sd * torch.tensor([width, height])
     angle = float(torch.rand(1, generator=generator) * 20 - 10)
     x = F.affine(
         x,
