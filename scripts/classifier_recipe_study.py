@@ -7,7 +7,7 @@
 Makes (or reads from its cache) a synthetic cohort of all 11 subtypes with the clinical HU spread
 (RenalMassAILib/cohort/synthetic_cohort.py), splits it 70 / 15 / 15 % train / validation / test by
 case number, trains the shared-backbone network with each recipe variant on the same cases and
-prints one JSON line per variant: training loss and validation AUC per epoch, the best epoch, the
+prints one JSON line per variant: training loss, training-set and validation AUC per epoch, the best epoch, the
 held-out test AUC of the package the trainer selected, and seconds. Each variant changes one thing
 against `demo-recipe` (the recipe of the bundled demo model), so its effect is measured alone; `a+b`
 runs variants a and b together.
@@ -51,6 +51,7 @@ VARIANTS = {
     "no-precise-bn": {"precise_batch_norm": False},  # BN running averages of the last batches, as before
     "no-augmentation": {"augment": False},
     "small-shift": {"augment_shift": 0.02},  # flips, rotation and a shift of SD 2.4 mm (a center a little off)
+    "batch-16": {"batch_size": 16},
     "batch-32": {"batch_size": 32},
     "bf16": {"bf16": True},
 }

@@ -1,16 +1,15 @@
 """Segmentation on 2 CPU cores: the fast path's time with a KiTS-sized model on a 512 x 512 x 120
-arterial volume, the default path's time (projected from its step count), and how well the fast path
-agrees with the default path (tumor Dice on held-out phantoms, with the trained demo model: a
-random-weight model's output says nothing)."""
-
-import time
-from pathlib import Path
+arterial volume (with and without a point, with the default options first, then without box growth),
+the default path's time (projected from its step count), and how well the fast path agrees with the
+default path (tumor Dice on held-out phantoms, with the trained demo model: a random-weight model's
+output says nothing). Each timing is the median of `repeats` runs, with its minimum and maximum."""
 
 import SimpleITK as sitk
 import torch
 
-from RenalMassAILib.bench.bench_case import bench_case
+from RenalMassAILib.bench.bench_case import bench_cache, bench_case, cache_key
 from RenalMassAILib.bench.kits_sized_model import kits_sized_model
+from RenalMassAILib.bench.repeated import repeated
 from RenalMassAILib.bench.segmentation_agreement import measure_agreement, summary
 from RenalMassAILib.case.case import Case
 from RenalMassAILib.case.phase import Phase
@@ -32,8 +31,8 @@ def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
 def _run(size, repeats: int, log) -> dict:
     say = log or (lambda message: None)
     demo = demo_segmentation_model()
-    cache = Path.home() / ".cache" / "renalmassai" / "bench"
-    model = open_segmentation_model(kits_sized_model(cache / "kits-sized-model", demo))
+    template = [(demo / name).read_text() for name in ("plans.json", "dataset.json")]
+    model = open_segmentation_model(kits_sized_model(bench_cache() / f"kits-sized-model-{cache_key(template)}", demo))
     paths, _ = bench_case(size, log=say)
     arterial = sitk.ReadImage(str(paths["arterial"]))
     case = Case({Phase.ARTERIAL: arterial}, {}, "bench")
@@ -41,21 +40,24 @@ def _run(size, repeats: int, log) -> dict:
     center = find_lesions(labels, body_midline_x(arterial))[0].centroid_lps
     timings = {}
     for name, point, options in (
-        ("fast_point", center, SegmentationOptions(grow=False)),  # the mass inside the first box
-        ("fast_point_grown", center, SegmentationOptions()),  # random weights reach every face: growth to the cap
-        ("fast_no_point", None, SegmentationOptions(grow=False)),
+        # the default options first: what a user gets; the random weights label every face of the
+        # first box, so it grows to the cap (the worst case)
+        ("point_default_options", center, SegmentationOptions()),
+        ("no_point_default_options", None, SegmentationOptions()),
+        ("point_no_growth", center, SegmentationOptions(grow=False)),  # the mass inside the first box
+        ("no_point_no_growth", None, SegmentationOptions(grow=False)),
     ):
         say(f"{name} ...")
-        result = segment(case, model, point, options)
+        result, timing = repeated(lambda point=point, options=options: segment(case, model, point, options), repeats)
         timings[name] = {
-            "seconds": round(result.seconds, 1),
+            **timing,
             "regions": result.regions,
             "forward_passes": result.forward_passes,
             "growths": result.growths,
         }
         say(f"{name}: {timings[name]}")
 
-    steps, per_pass = _default_path_cost(model, arterial)
+    steps, per_pass = _default_path_cost(model, arterial, repeats)
     projected = steps * 8 * per_pass
     say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
     say("agreement with the default path (demo model, held-out phantoms) ...")
@@ -66,6 +68,7 @@ def _run(size, repeats: int, log) -> dict:
         "spacing_mm": list(arterial.GetSpacing()),
         "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
         **timings,
+        "repeats": max(repeats, 1),
         "default_steps": steps,
         "default_mirrors": 8,
         "fp32_seconds_per_pass": round(per_pass, 2),
@@ -75,9 +78,9 @@ def _run(size, repeats: int, log) -> dict:
     }
 
 
-def _default_path_cost(model, image: sitk.Image) -> tuple[int, float]:
+def _default_path_cost(model, image: sitk.Image, repeats: int) -> tuple[int, float]:
     """Sliding-window steps of the whole volume at the model's spacing (tile step 0.5), and the time of
-    one fp32 forward pass of a patch."""
+    one fp32 forward pass of a patch (median of `repeats` passes after a warm-up)."""
     predictor = nnunet_predictor(model, True, 0.5, False, torch.device("cpu"), lambda *args: None)
     target = predictor.configuration_manager.spacing
     shape = [round(n * s / t) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], target)]
@@ -85,6 +88,5 @@ def _default_path_cost(model, image: sitk.Image) -> tuple[int, float]:
     patch = torch.zeros(1, 1, *predictor.configuration_manager.patch_size)
     with torch.inference_mode():
         predictor.network(patch)  # warm-up
-        start = time.perf_counter()
-        predictor.network(patch)
-    return steps, time.perf_counter() - start
+        _, timing = repeated(lambda: predictor.network(patch), repeats)
+    return steps, timing["seconds"]
