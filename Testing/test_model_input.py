@@ -98,3 +98,39 @@ def test_to_image_places_a_patch_map_in_physical_space():
     index = image.TransformPhysicalPointToIndex(inputs.geometry.pixel_to_lps(100, 150).tolist())
     assert index == (150, 100, 0)
     assert image[index] == 1.0
+
+
+def _tumor_share(diameter_mm: float, name: str) -> tuple[float, float]:
+    """Share of the input's pixels inside the tumor, and the input's pixel size, for a phantom mass."""
+    from RenalMassAILib.lesion.label_map import to_label_map
+    from RenalMassAILib.prepare import prepare_case
+
+    p = phantom(size=(128, 128, 48), spacing=(2.5, 2.5, 3.0), seed=41, side="left", pole="mid", diameter_mm=diameter_mm)
+    label_map = to_label_map(p.labels, p.images[Phase.ARTERIAL])
+    prepared = prepare_case(p.case(), preset(name), label_map)
+    geometry = prepared.model_input.geometry
+    on_patch = sitk.Resample(label_map.image, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0)
+    tumor = sitk.GetArrayFromImage(on_patch)[0] == label_map.value("tumor")
+    return float(tumor.mean()), geometry.pixel_mm
+
+
+def test_lesion_field_makes_small_and_large_masses_fill_a_like_share_of_the_input():
+    small, small_pixel = _tumor_share(24.0, "lesion-field")
+    large, large_pixel = _tumor_share(70.0, "lesion-field")
+    assert 0.15 < small < 0.5 and 0.15 < large < 0.5 and abs(small - large) < 0.12
+    assert large_pixel > 2 * small_pixel  # the field follows the segmented diameter
+    fixed_small, _ = _tumor_share(24.0, "authors-code")
+    fixed_large, _ = _tumor_share(70.0, "authors-code")
+    assert fixed_large > 5 * fixed_small  # a fixed 120 mm field: the share grows with the mass
+
+
+def test_lesion_field_without_a_segmented_lesion_is_refused():
+    from RenalMassAILib.errors import InputError
+    from RenalMassAILib.prepare import prepare_case
+
+    p = phantom(size=(128, 128, 48), spacing=(2.5, 2.5, 3.0), seed=41, side="left", pole="mid", diameter_mm=24.0)
+    with pytest.raises(InputError, match="sizes its field of view to the lesion.*give a segmentation"):
+        prepare_case(p.case(), preset("lesion-field"), None, p.lesion_center_lps)
+    field = PRESETS["lesion-field"]
+    assert field.pixel_mm_for(10.0) == pytest.approx(30.0 / 224)  # never below 30 mm
+    assert field.pixel_mm_for(200.0) == pytest.approx(120.0 / 224)  # never above 120 mm

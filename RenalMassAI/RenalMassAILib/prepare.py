@@ -65,7 +65,7 @@ def prepare_case(
         center_lps = lesion.centroid_lps
     alignments = align_phases(case, alignment, center_lps)
     model_input = make_model_input(
-        case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing
+        case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing, diameter(lesion)
     )
     return PreparedCase(
         case,
@@ -79,6 +79,11 @@ def prepare_case(
         label_map.record if label_map is not None else None,
         segmentation,
     )
+
+
+def diameter(lesion: Lesion | None) -> float | None:
+    """The lesion's largest diameter, for presets whose field of view follows it (None: no lesion)."""
+    return lesion.max_diameter_mm if lesion is not None else None
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):

@@ -71,9 +71,16 @@ class ModelInput:
 
 
 def make_model_input(
-    case: Case, alignments: dict[Phase, PhaseAlignment], plane_center_lps, preprocessing: Preprocessing
+    case: Case,
+    alignments: dict[Phase, PhaseAlignment],
+    plane_center_lps,
+    preprocessing: Preprocessing,
+    lesion_diameter_mm: float | None = None,
 ) -> ModelInput:
-    geometry = PatchGeometry(tuple(float(c) for c in plane_center_lps), preprocessing.pixel_mm, preprocessing.size)
+    """One patch per phase on the plane through `plane_center_lps`; `lesion_diameter_mm` (the segmented
+    lesion's largest diameter, None without one) sizes the field for presets whose field follows it."""
+    pixel_mm = preprocessing.pixel_mm_for(lesion_diameter_mm)
+    geometry = PatchGeometry(tuple(float(c) for c in plane_center_lps), pixel_mm, preprocessing.size)
     grid = geometry.grid()
     patches = {}
     for phase in case.phases:

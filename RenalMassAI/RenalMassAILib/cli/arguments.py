@@ -6,6 +6,8 @@ import sys
 import time
 from pathlib import Path
 
+from RenalMassAILib.classify.preprocessing import PRESETS
+
 
 def finite_float(text: str) -> float:
     """A coordinate in any float notation ('-1.2e-05', '-3', '.5'); NaN and infinity are refused."""
@@ -61,7 +63,7 @@ def add_case_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--segmentation", metavar="LABELS", help="label map: kidney 1, tumor 2, cyst 3 (else --labels)")
     add_labels_argument(parser)
     add_center_argument(parser, "tumor center in mm (ITK/LPS frame); overrides the segmentation's centroid")
-    parser.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    parser.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
     parser.add_argument(
         "--register",
         action="store_true",

@@ -7,6 +7,7 @@ import sys
 import time
 from pathlib import Path
 
+from RenalMassAILib.classify.preprocessing import PRESETS
 from RenalMassAILib.cli.arguments import (
     add_case_arguments,
     add_center_argument,
@@ -70,7 +71,7 @@ def add_demo(commands, analyze: argparse.ArgumentParser) -> argparse.ArgumentPar
     """`demo`: `analyze` on the bundled demo case, its arguments parsed by the analyze parser itself."""
     demo = commands.add_parser("demo", help="run the pipeline on the bundled demo case (synthetic phantom)")
     demo.add_argument("--out", required=True, help="output folder")
-    demo.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    demo.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
     demo.set_defaults(run=functools.partial(_run_demo, analyze))
     return demo
 

@@ -5,6 +5,7 @@ import json
 import sys
 from pathlib import Path
 
+from RenalMassAILib.classify.preprocessing import PRESETS
 from RenalMassAILib.cli.arguments import label_meanings
 from RenalMassAILib.errors import InputError
 
@@ -28,7 +29,7 @@ def add_train(commands) -> argparse.ArgumentParser:
         "--tasks", nargs="+", default=["malignancy", "aggressiveness"], choices=("malignancy", "aggressiveness")
     )
     train.add_argument("--phases", nargs="+", default=["N", "A", "V"], help="phases of per-branch networks")
-    train.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    train.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-5, help="Adam learning rate (paper: 1e-5, ImageNet-initialised)")
@@ -70,7 +71,7 @@ def add_batch(commands) -> argparse.ArgumentParser:
     batch.add_argument("--seg-model", metavar="DIR", help="segment cases that have no segmentation")
     batch.add_argument("--malignancy-model", metavar="PKG")
     batch.add_argument("--aggressiveness-model", metavar="PKG")
-    batch.add_argument("--preprocessing", default="authors-code", choices=("authors-code", "paper"))
+    batch.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
     batch.add_argument("--register", action="store_true")
     batch.add_argument(
         "--labels",

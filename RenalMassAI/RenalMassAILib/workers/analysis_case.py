@@ -55,7 +55,7 @@ def read_analyzer(folder: Path):
     """The Analyzer described by a case folder (models loaded here, in the worker)."""
     from RenalMassAILib.classify.model_input import make_model_input
     from RenalMassAILib.pipeline import Analyzer
-    from RenalMassAILib.prepare import PreparedCase, plane_center
+    from RenalMassAILib.prepare import PreparedCase, diameter, plane_center
 
     description = json.loads((folder / CASE_FILE).read_text())
     if description.get("schema") != SCHEMA:
@@ -74,7 +74,8 @@ def read_analyzer(folder: Path):
     lesion = _lesion(description["lesion"])
     center, source = tuple(description["center_lps"]), description["center_source"]
     preprocessing = Preprocessing.from_dict(description["preprocessing"])
-    model_input = make_model_input(case, alignments, plane_center(preprocessing, center, lesion, source), preprocessing)
+    plane = plane_center(preprocessing, center, lesion, source)
+    model_input = make_model_input(case, alignments, plane, preprocessing, diameter(lesion))
     prepared = PreparedCase(
         case,
         [lesion] if lesion else [],
