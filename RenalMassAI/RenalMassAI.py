@@ -103,7 +103,7 @@ class RenalMassAIParameterNode:
     malignancyModel: str = ""
     aggressivenessModel: str = ""
     # options
-    preprocessing: Annotated[str, Choice(["authors-code", "paper"])] = "authors-code"
+    preprocessing: Annotated[str, Choice(["authors-code", "paper", "lesion-field"])] = "authors-code"
     register: bool = False
     overlayTask: Annotated[str, Choice(["malignancy", "aggressiveness"])] = "malignancy"
     overlayOpacity: Annotated[float, WithinRange(0.0, 1.0)] = 0.4
