@@ -134,3 +134,15 @@ def test_lesion_field_without_a_segmented_lesion_is_refused():
     field = PRESETS["lesion-field"]
     assert field.pixel_mm_for(10.0) == pytest.approx(30.0 / 224)  # never below 30 mm
     assert field.pixel_mm_for(200.0) == pytest.approx(120.0 / 224)  # never above 120 mm
+
+
+def test_lesion_field_of_a_cyst_follows_the_cyst_at_the_center():
+    from RenalMassAILib.lesion.label_map import to_label_map
+    from RenalMassAILib.prepare import prepare_case
+
+    p = phantom(size=(128, 128, 48), spacing=(2.5, 2.5, 3.0), seed=43, subtype="bosniak-2", diameter_mm=40.0)
+    label_map = to_label_map(p.labels, p.images[Phase.ARTERIAL])
+    prepared = prepare_case(p.case(), preset("lesion-field"), label_map, p.lesion_center_lps)
+    assert prepared.lesion is None  # KiTS labels a Bosniak 2 cyst 'cyst', not 'tumor'
+    assert prepared.mass_diameter_mm == pytest.approx(40.0, abs=6.0)
+    assert prepared.model_input.geometry.pixel_mm == pytest.approx(1.5 * prepared.mass_diameter_mm / 224)

@@ -12,7 +12,7 @@ from RenalMassAILib.classify.model_input import ModelInput, make_model_input
 from RenalMassAILib.classify.model_package import TASKS, ModelPackage
 from RenalMassAILib.classify.model_registry import choose
 from RenalMassAILib.classify.prediction import TaskPrediction, predict_and_explain
-from RenalMassAILib.prepare import PreparedCase, diameter, plane_center
+from RenalMassAILib.prepare import PreparedCase, plane_center
 
 
 @dataclasses.dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Analyzer:
             if preprocessing.name not in inputs:
                 plane = plane_center(preprocessing, center, prepared.lesion, source)
                 inputs[preprocessing.name] = make_model_input(
-                    prepared.case, prepared.alignments, plane, preprocessing, diameter(prepared.lesion)
+                    prepared.case, prepared.alignments, plane, preprocessing, prepared.mass_diameter_mm
                 )
             found, maps = predict_and_explain(package, inputs[preprocessing.name], used)
             for task in tasks:

@@ -34,6 +34,7 @@ class PreparedCase:
     phase_assignment: PhaseAssignment | None = None
     segmentation_labels: dict | None = None  # how the label map's values were read (LabelMap.record)
     segmentation: dict | None = None  # segmentation.json's record when a model drew the label map
+    mass_diameter_mm: float | None = None  # the mass at the center, tumor or cyst (see mass_diameter)
 
 
 def prepare_case(
@@ -64,8 +65,9 @@ def prepare_case(
         lesion, source = lesions[0], "segmentation"
         center_lps = lesion.centroid_lps
     alignments = align_phases(case, alignment, center_lps)
+    diameter = mass_diameter(lesion, label_map, center_lps, case.reference)
     model_input = make_model_input(
-        case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing, diameter(lesion)
+        case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing, diameter
     )
     return PreparedCase(
         case,
@@ -78,12 +80,20 @@ def prepare_case(
         phase_assignment,
         label_map.record if label_map is not None else None,
         segmentation,
+        diameter,
     )
 
 
-def diameter(lesion: Lesion | None) -> float | None:
-    """The lesion's largest diameter, for presets whose field of view follows it (None: no lesion)."""
-    return lesion.max_diameter_mm if lesion is not None else None
+def mass_diameter(lesion: Lesion | None, label_map: LabelMap | None, center_lps, reference) -> float | None:
+    """Largest diameter of the mass at the center, for presets whose field of view follows it: its tumor
+    component, else its cyst component (KiTS labels Bosniak 1-2F cysts 'cyst'); None without either."""
+    if lesion is not None:
+        return lesion.max_diameter_mm
+    if label_map is None or "cyst" not in label_map.labels:
+        return None
+    cysts = find_lesions(label_map, body_midline_x(reference), label="cyst")
+    cyst = lesion_at(cysts, center_lps, label_map, label="cyst")
+    return cyst.max_diameter_mm if cyst is not None else None
 
 
 def plane_center(preprocessing: Preprocessing, center_lps, lesion: Lesion | None, source: str):

@@ -102,7 +102,7 @@ def _case_inputs(spec: PhantomSpec, preprocessing: Preprocessing):
     label_map = to_label_map(phantom.labels, case.reference)
     solid = SUBTYPES[spec.subtype][0] == 2  # cysts (KiTS label 3) are located by their center instead
     center = None if solid else phantom.lesion_center_lps
-    prepared = prepare_case(case, preprocessing, label_map if solid else None, center)
+    prepared = prepare_case(case, preprocessing, label_map, center)  # the label map sizes a lesion-field
     patches = np.zeros((len(PHASE_SLOTS), preprocessing.size, preprocessing.size), dtype=np.float16)
     present = np.zeros(len(PHASE_SLOTS), dtype=bool)
     for phase, patch in prepared.model_input.patches.items():

@@ -39,6 +39,7 @@ def write_case_folder(analyzer, folder: Path) -> Path:
         "center_lps": list(prepared.center_lps),
         "center_source": prepared.center_source,
         "lesion": dataclasses.asdict(prepared.lesion) if prepared.lesion is not None else None,
+        "mass_diameter_mm": prepared.mass_diameter_mm,
         "preprocessing": prepared.model_input.preprocessing.to_dict(),
         "segmentation": prepared.segmentation,  # which model drew the label map: its demo mark and warnings
         "runs": [
@@ -55,7 +56,7 @@ def read_analyzer(folder: Path):
     """The Analyzer described by a case folder (models loaded here, in the worker)."""
     from RenalMassAILib.classify.model_input import make_model_input
     from RenalMassAILib.pipeline import Analyzer
-    from RenalMassAILib.prepare import PreparedCase, diameter, plane_center
+    from RenalMassAILib.prepare import PreparedCase, plane_center
 
     description = json.loads((folder / CASE_FILE).read_text())
     if description.get("schema") != SCHEMA:
@@ -75,7 +76,7 @@ def read_analyzer(folder: Path):
     center, source = tuple(description["center_lps"]), description["center_source"]
     preprocessing = Preprocessing.from_dict(description["preprocessing"])
     plane = plane_center(preprocessing, center, lesion, source)
-    model_input = make_model_input(case, alignments, plane, preprocessing, diameter(lesion))
+    model_input = make_model_input(case, alignments, plane, preprocessing, description.get("mass_diameter_mm"))
     prepared = PreparedCase(
         case,
         [lesion] if lesion else [],
@@ -85,6 +86,7 @@ def read_analyzer(folder: Path):
         alignments,
         model_input,
         segmentation=description.get("segmentation"),
+        mass_diameter_mm=description.get("mass_diameter_mm"),
     )
     runs = description["runs"]
     analyzer = Analyzer(
