@@ -77,8 +77,9 @@ def make_model_input(
     preprocessing: Preprocessing,
     lesion_diameter_mm: float | None = None,
 ) -> ModelInput:
-    """One patch per phase on the plane through `plane_center_lps`; `lesion_diameter_mm` (the segmented
-    lesion's largest diameter, None without one) sizes the field for presets whose field follows it."""
+    """One patch per phase on the plane through `plane_center_lps`. `lesion_diameter_mm`, the largest
+    diameter of the segmented mass at the center (None without one), sizes the field for presets whose
+    field follows the lesion."""
     pixel_mm = preprocessing.pixel_mm_for(lesion_diameter_mm)
     geometry = PatchGeometry(tuple(float(c) for c in plane_center_lps), pixel_mm, preprocessing.size)
     grid = geometry.grid()

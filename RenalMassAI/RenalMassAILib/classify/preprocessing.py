@@ -14,8 +14,6 @@ All clip HU to [-500, 500] and scale to [0, 1].
 
 import dataclasses
 
-import numpy as np
-
 from RenalMassAILib.errors import InputError
 
 SLICE_CHOICES = ("center", "max-area")
@@ -50,9 +48,9 @@ class Preprocessing:
         if lesion_diameter_mm is None:
             raise InputError(
                 f"preprocessing {self.name!r} sizes its field of view to the lesion and there is no segmented "
-                "lesion at the center: give a segmentation (or segment the case) for this model"
+                "mass (tumor or cyst) at the center: give a segmentation (or segment the case) for this model"
             )
-        field = float(np.clip(self.lesion_field * lesion_diameter_mm, self.min_field_of_view_mm, self.field_of_view_mm))
+        field = min(max(self.lesion_field * lesion_diameter_mm, self.min_field_of_view_mm), self.field_of_view_mm)
         return field / self.size
 
     def to_dict(self) -> dict:
