@@ -34,7 +34,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import roc_auc_score
 
 from RenalMassAILib.classify.model_package import load_package
-from RenalMassAILib.classify.preprocessing import preset
+from RenalMassAILib.classify.preprocessing import PRESETS, preset
 from RenalMassAILib.cohort.synthetic_cohort import synthetic_cohort
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.cohort.training import TrainingConfig, auc_on, train_on, training_data
@@ -81,23 +81,29 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--downsample", type=float, default=1.0, help="average the inputs over N x N pixels")
     parser.add_argument("--lesion-field", type=float, default=0.0, help="crop to K x the lesion's diameter")
+    parser.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
+    parser.add_argument("--model-id", default=None, help="the kept packages' id (default: study-VARIANT)")
+    parser.add_argument("--fp16-weights", action="store_true", help="store the kept packages' weights in float16")
     args = parser.parse_args()
     work = Path(args.work)
     started = time.perf_counter()
-    cohort = synthetic_cohort(args.cases, args.seed, preset("authors-code"), work, log=print)
+    cohort = synthetic_cohort(args.cases, args.seed, preset(args.preprocessing), work, log=print)
     print(json.dumps({"cohort_cases": args.cases, "seconds": round(time.perf_counter() - started, 1)}), flush=True)
     print(json.dumps({"reference": "center-crop statistics + random forest", "test_auc": center_crop_forest(cohort)}))
     size = round(cohort.patches.shape[-1] / args.downsample)
     if args.lesion_field:
-        cohort = lesion_field(cohort, args.lesion_field, preset("authors-code").pixel_mm, size)
+        cohort = lesion_field(cohort, args.lesion_field, preset(args.preprocessing).pixel_mm, size)
     elif args.downsample != 1:
         cohort = downsampled(cohort, size)
     keep = args.downsample == 1 and not args.lesion_field
     # one folder per kind of input: a rerun resumes only a training on the very same inputs
-    inputs = f"{size}px" + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
+    inputs = f"{args.preprocessing}-{size}px" + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
     names = [name for name in args.variants.split(",") if name]
     for name in names:
-        config = dataclasses.replace(DEMO_RECIPE, epochs=args.epochs, model_id=f"study-{name}", **changes_of(name))
+        config = dataclasses.replace(
+            DEMO_RECIPE, epochs=args.epochs, model_id=args.model_id or f"study-{name}",
+            preprocessing=args.preprocessing, half_precision_weights=args.fp16_weights, **changes_of(name),
+        )  # fmt: skip
         with torch_threads(args.threads):
             print(json.dumps(run_variant(name, config, cohort, work / inputs, keep)), flush=True)
     return 0

@@ -1,7 +1,9 @@
-"""How well fast-path variants agree with nnU-Net's default path (whole volume, tile step 0.5, all
-mirrors, fp32) of the same trained model, on held-out phantoms: tumor Dice per phantom, over the whole
-volume and inside the boxes the fast path segmented (the default path's labels far from the kidney of
-interest are outside what the fast path is asked to segment)."""
+"""How well fast-path variants and the exported backends agree with nnU-Net's default path (whole
+volume, tile step 0.5, all mirrors, PyTorch fp32) of the same trained model, on held-out phantoms: tumor
+Dice per phantom, over the whole volume and inside the boxes the fast path segmented (the default
+path's labels far from the kidney of interest are outside what the fast path is asked to segment)."""
+
+import dataclasses
 
 import numpy as np
 import SimpleITK as sitk
@@ -10,10 +12,13 @@ from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
-DEFAULT_PATH = SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False)
+DEFAULT_PATH = SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, bf16=False, backend="torch")
 FAST_PATH = {
     "around the tumor center": (SegmentationOptions(), True),
     "no point (located kidneys)": (SegmentationOptions(), False),
+    # the default path itself with the network in another backend, float32: the backend alone
+    "default path, OpenVINO fp32": (dataclasses.replace(DEFAULT_PATH, backend="openvino"), False),
+    "default path, ONNX Runtime fp32": (dataclasses.replace(DEFAULT_PATH, backend="onnxruntime"), False),
 }
 SEEDS = tuple(range(7901, 7907))
 _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak-3")  # as in the demo's training set

@@ -1,8 +1,9 @@
 """Segmentation on 2 CPU cores: the fast path's time with a KiTS-sized model on a 512 x 512 x 120
 arterial volume (with and without a point, with the default options first, then without box growth),
-the default path's time (projected from its step count), and how well the fast path agrees with the
-default path (tumor Dice on held-out phantoms, with the trained demo model: a random-weight model's
-output says nothing). Each timing is the median of `repeats` runs, with its minimum and maximum."""
+one 128^3 network pass in each backend and precision, the default path's time (projected from its step
+count), and how well the fast path and the backends agree with the default path (tumor Dice on
+held-out phantoms, with the trained demo model: a random-weight model's output says nothing). Each
+timing is the median of `repeats` runs, with its minimum and maximum."""
 
 import SimpleITK as sitk
 import torch
@@ -57,7 +58,9 @@ def _run(size, repeats: int, log) -> dict:
         }
         say(f"{name}: {timings[name]}")
 
-    steps, per_pass = _default_path_cost(model, arterial, repeats)
+    passes = seconds_per_pass(model, repeats, say)
+    steps = _default_path_steps(model, arterial)
+    per_pass = passes["torch fp32"]["seconds"]
     projected = steps * 8 * per_pass
     say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
     say("agreement with the default path (demo model, held-out phantoms) ...")
@@ -69,6 +72,7 @@ def _run(size, repeats: int, log) -> dict:
         "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
         **timings,
         "repeats": max(repeats, 1),
+        "seconds_per_pass": passes,
         "default_steps": steps,
         "default_mirrors": 8,
         "fp32_seconds_per_pass": round(per_pass, 2),
@@ -78,15 +82,40 @@ def _run(size, repeats: int, log) -> dict:
     }
 
 
-def _default_path_cost(model, image: sitk.Image, repeats: int) -> tuple[int, float]:
-    """Sliding-window steps of the whole volume at the model's spacing (tile step 0.5), and the time of
-    one fp32 forward pass of a patch (median of `repeats` passes after a warm-up)."""
+def _default_path_steps(model, image: sitk.Image) -> int:
+    """Sliding-window steps of the whole volume at the model's spacing (tile step 0.5)."""
     predictor = nnunet_predictor(model, True, 0.5, False, torch.device("cpu"), lambda *args: None)
     target = predictor.configuration_manager.spacing
     shape = [round(n * s / t) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], target)]
-    steps = len(predictor._internal_get_sliding_window_slicers(shape))
-    patch = torch.zeros(1, 1, *predictor.configuration_manager.patch_size)
-    with torch.inference_mode():
-        predictor.network(patch)  # warm-up
-        _, timing = repeated(lambda: predictor.network(patch), repeats)
-    return steps, timing["seconds"]
+    return len(predictor._internal_get_sliding_window_slicers(shape))
+
+
+PASS_VARIANTS = (  # name, backend, bf16 (PyTorch: autocast; OpenVINO: the precision hint)
+    ("torch fp32", "torch", False),
+    ("torch bf16", "torch", True),  # float32 on a CPU without native bfloat16 (nnunet_predictor)
+    ("openvino fp32", "openvino", False),
+    ("openvino bf16 hint", "openvino", True),
+    ("onnxruntime fp32", "onnxruntime", False),
+)
+
+
+def seconds_per_pass(model, repeats: int, say) -> dict:
+    """One network pass of a patch (random values) per backend and precision: median of `repeats` after
+    a warm-up, the precision that really ran, and the largest difference from PyTorch fp32's logits."""
+    timings, reference = {}, None
+    for name, backend, bf16 in PASS_VARIANTS:
+        predictor = nnunet_predictor(model, False, 1.0, bf16, torch.device("cpu"), lambda *args: None, backend)
+        patch = torch.randn(1, len(model.channels), *predictor.configuration_manager.patch_size,
+                            generator=torch.Generator().manual_seed(0))  # fmt: skip
+        autocast = predictor.backend_record == {"backend": "torch", "precision": "bf16"}  # native bf16 only
+        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
+            logits = predictor.network(patch).float()  # warm-up
+            _, timing = repeated(lambda network=predictor.network, patch=patch: network(patch), repeats)
+        reference = logits if reference is None else reference
+        timings[name] = {
+            **timing,
+            "precision": predictor.backend_record["precision"],
+            "max_abs_difference_from_torch_fp32": round(float((logits - reference).abs().max()), 4),
+        }
+        say(f"one pass, {name}: {timings[name]}")
+    return timings

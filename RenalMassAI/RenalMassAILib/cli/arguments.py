@@ -95,7 +95,16 @@ def add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool =
         help="sliding-window step as a fraction of the patch (default: 1.0 on the fast path, "
         "nnU-Net's 0.5 on the whole volume)",
     )
-    group.add_argument("--no-bf16", action="store_true", help="no bfloat16 autocast on the CPU")
+    group.add_argument(
+        "--no-bf16", action="store_true", help="float32 even on a CPU with native bfloat16 (others always use float32)"
+    )
+    group.add_argument(
+        "--backend",
+        choices=("auto", "torch", "openvino", "onnxruntime"),
+        default="auto",
+        help="what runs the network's passes: 'auto' is OpenVINO on a CPU where it is installed (about 2x "
+        "PyTorch float32 there), PyTorch on CUDA; the network is exported to ONNX once per checkpoint",
+    )
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     group.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
 

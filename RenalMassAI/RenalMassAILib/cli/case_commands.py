@@ -147,6 +147,7 @@ def _segment(case, args, explicit_paths: dict):
         "mirroring": {"auto": None, "on": True, "off": False}[mirroring],
         "tile_step_size": tile_step,
         "bf16": not args.no_bf16,
+        "backend": args.backend,
         "device": args.device,
         "threads": args.threads,
         "register_phases": False,

@@ -9,7 +9,7 @@ from RenalMassAILib.case.alignment import PhaseAlignment
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel
 
-WORKER_FIELDS = ("volumes_ml", "forward_passes", "seconds", "growths", "boxes")
+WORKER_FIELDS = ("volumes_ml", "forward_passes", "seconds", "growths", "boxes", "backend")
 
 
 def segmentation_record(

@@ -47,6 +47,7 @@ def run(request_path: str) -> int:
             boxes=[{"low_ijk": list(box.low), "high_ijk": list(box.high)} for box in result.boxes],
             alignment=result.alignment,
             whole_volume_fallback=result.whole_volume_fallback,
+            backend=result.backend,
         )
         return 0
     except InputError as error:

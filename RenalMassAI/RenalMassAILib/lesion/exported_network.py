@@ -1,0 +1,134 @@
+"""nnU-Net's network run by OpenVINO or ONNX Runtime inside nnU-Net's own sliding window.
+
+Only the network's forward pass changes backend: nnU-Net's preprocessing, sliding window, Gaussian
+weighting, mirroring and resampling stay nnU-Net's. The network is exported to ONNX once per fold
+checkpoint and patch size, into $RENALMASSAI_CACHE/exported-networks (default
+~/.cache/renalmassai), never into the user's model folder; the file is named by the checkpoint's
+SHA-256, so a retrained checkpoint gets a new export. Both backends read that same file.
+
+On this project's CPUs (AVX2, no native bfloat16) OpenVINO runs the network in float32 about twice
+as fast as PyTorch in float32 (README, "Speed"); ONNX Runtime is about as fast as PyTorch.
+"""
+
+import hashlib
+import os
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from RenalMassAILib.errors import InputError
+
+BACKENDS = ("torch", "openvino", "onnxruntime")
+Runner = Callable[[np.ndarray], np.ndarray]  # one network input (1, C, *patch) -> its logits
+
+
+def export_folder() -> Path:
+    cache = os.environ.get("RENALMASSAI_CACHE") or Path.home() / ".cache" / "renalmassai"
+    return Path(cache) / "exported-networks"
+
+
+def auto_backend(device: torch.device) -> str:
+    """OpenVINO on a CPU where it is installed (measured faster there), else PyTorch."""
+    if device.type != "cpu":
+        return "torch"
+    try:
+        import openvino  # noqa: F401
+    except ImportError:
+        return "torch"
+    return "openvino"
+
+
+def use_exported_network(predictor, model, backend: str, bf16: bool, threads: int) -> dict:
+    """Replaces `predictor.network` by the exported network run with `backend`; returns what ran
+    (backend, precision, the ONNX files), for the segmentation record."""
+    if backend not in BACKENDS[1:]:
+        raise ValueError(f"backend must be one of {BACKENDS[1:]}, not {backend!r}")
+    patch = tuple(int(n) for n in predictor.configuration_manager.patch_size)
+    channels = len(model.channels)
+    paths = []
+    for fold, parameters in zip(model.folds, predictor.list_of_parameters):
+        checkpoint = model.folder / f"fold_{fold}" / model.checkpoint
+        path = export_folder() / f"{_sha256(checkpoint)}-{'x'.join(map(str, patch))}-{channels}ch.onnx"
+        if not path.exists():
+            predictor.network.load_state_dict(parameters)
+            export_onnx(predictor.network, (1, channels, *patch), path)
+        paths.append(path)
+    if backend == "openvino":
+        runners, precision = zip(*(openvino_runner(p, bf16, threads) for p in paths))
+        precision = precision[0]
+    else:
+        runners, precision = [onnxruntime_runner(p, threads) for p in paths], "f32"
+    predictor.network = ExportedNetwork(list(runners), predictor.list_of_parameters)
+    return {"backend": backend, "precision": precision, "exported": [p.name for p in paths]}
+
+
+def export_onnx(network: torch.nn.Module, shape: tuple[int, ...], path: Path) -> None:
+    """The network in eval mode as ONNX with a fixed input shape (nnU-Net always passes one patch)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.onnx")
+    network = network.eval()
+    try:
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(
+                network, (torch.zeros(shape),), str(partial), input_names=["image"], output_names=["logits"],
+                opset_version=17, dynamo=False,
+            )  # fmt: skip
+        partial.replace(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def openvino_runner(path: Path, bf16: bool, threads: int) -> tuple[Runner, str]:
+    """An OpenVINO CPU runner and the precision it really uses: a bfloat16 hint is honoured only on a
+    CPU with native bfloat16, elsewhere OpenVINO stays in float32."""
+    try:
+        import openvino
+    except ImportError:
+        raise InputError("backend 'openvino': OpenVINO is not installed; pip install openvino") from None
+    core = openvino.Core()
+    config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "INFERENCE_NUM_THREADS": threads}
+    compiled = core.compile_model(core.read_model(str(path)), "CPU", config)
+    request = compiled.create_infer_request()
+    precision = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # 'f32' or 'bf16'
+    return (lambda x: request.infer({0: x})[0].copy()), precision
+
+
+def onnxruntime_runner(path: Path, threads: int) -> Runner:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise InputError("backend 'onnxruntime': ONNX Runtime is not installed; pip install onnxruntime") from None
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    return lambda x: session.run(None, {"image": x})[0]
+
+
+class ExportedNetwork(torch.nn.Module):
+    """Stands in for nnU-Net's network: runs the exported network of the fold whose parameters nnU-Net
+    loaded last (nnU-Net loads each fold's parameters before its sliding window)."""
+
+    def __init__(self, runners: list[Runner], fold_parameters: list[dict]):
+        super().__init__()
+        self.runners = runners
+        self.fold_parameters = fold_parameters
+        self.fold = 0
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        self.fold = next(i for i, p in enumerate(self.fold_parameters) if p is state_dict)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        output = self.runners[self.fold](np.ascontiguousarray(x.detach().float().cpu().numpy()))
+        return torch.from_numpy(output).to(x.device)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
