@@ -1,5 +1,6 @@
 """Probabilities and Grad-CAM maps for one case's model inputs, in one forward/backward pass."""
 
+import contextlib
 import dataclasses
 
 import numpy as np
@@ -62,17 +63,16 @@ def predict_and_explain(package: ModelPackage, model_input: ModelInput, phases_u
     """Predictions for every task of the package and Grad-CAM maps {task: {phase: [H, W] in [0, 1]}}.
 
     The input is repeated once per task and each copy targets its task's positive-class logit, so
-    a single backward pass gives every task's and every phase's map.
+    a single backward pass gives every task's and every phase's map. Only the target layers'
+    parameters take part in autograd, so the backward pass stops there (_graph_from).
     """
     x, present = network_input(package, model_input, phases_used)
     tasks = package.card.tasks
     model = _CamModel(package.network, present, len(tasks))
-    cam = _PerLayerGradCAM(model=model, target_layers=gradcam_layers(package.network))
-    try:
-        maps = cam(x.repeat(len(tasks), 1, 1, 1), targets=[_PositiveLogit(t) for t in range(len(tasks))])
-        logits = cam.outputs[0].detach().reshape(len(tasks), 2)
-    finally:
-        cam.activations_and_grads.release()
+    layers = gradcam_layers(package.network)
+    cam = _PerLayerGradCAM(model=model, target_layers=layers)
+    with _graph_from(package.network, layers):
+        maps, logits = _cam_and_logits(cam, x, len(tasks))
     # Per-branch networks give [tasks, phases, H, W]; a shared backbone gives [tasks * phases, 1, H, W].
     maps = maps.reshape(len(tasks), len(phases_used), *maps.shape[-2:])
     order = [
@@ -82,6 +82,33 @@ def predict_and_explain(package: ModelPackage, model_input: ModelInput, phases_u
         task: {phase: maps[t, i].astype(np.float32) for i, phase in enumerate(order)} for t, task in enumerate(tasks)
     }
     return _predictions(package, logits, phases_used), explanations
+
+
+def _cam_and_logits(cam, x: torch.Tensor, tasks: int) -> tuple[np.ndarray, torch.Tensor]:
+    try:
+        maps = cam(x.repeat(tasks, 1, 1, 1), targets=[_PositiveLogit(t) for t in range(tasks)])
+        return maps, cam.outputs[0].detach().reshape(tasks, 2)
+    finally:
+        cam.activations_and_grads.release()
+
+
+@contextlib.contextmanager
+def _graph_from(network: torch.nn.Module, layers: list[torch.nn.Module]):
+    """Within: only the target layers' parameters require gradients. Grad-CAM needs the gradient at
+    the target layers' outputs only; layers before them then build no graph, and the backward pass
+    (two thirds of a refresh when it ran through the whole ResNet) stops at the target layers. The
+    maps are the same: a gradient with respect to an activation does not depend on which parameters
+    are tracked."""
+    parameters = list(network.parameters())
+    before = [p.requires_grad for p in parameters]
+    kept = {id(p) for layer in layers for p in layer.parameters()}
+    try:
+        for parameter in parameters:
+            parameter.requires_grad_(id(parameter) in kept)
+        yield
+    finally:
+        for parameter, required in zip(parameters, before):
+            parameter.requires_grad_(required)
 
 
 def _predictions(package: ModelPackage, logits: torch.Tensor, phases_used) -> dict[str, TaskPrediction]:
