@@ -1,8 +1,9 @@
 """Shared fixtures: phantoms are made in the tests themselves (deterministic seeds).
 
-The tests never see the user's model registry or caches: RENALMASSAI_MODELS and RENALMASSAI_CACHE
-point at fresh temporary folders for the whole session (set before any RenalMassAILib import), so an
-installed package cannot change a test's result and no test writes under ~/.cache.
+The tests never see the user's model registry or caches: RENALMASSAI_MODELS, RENALMASSAI_CACHE and
+RENALMASSAI_LOGS (the workers' logs) point at fresh temporary folders for the whole session (set
+before any RenalMassAILib import), so an installed package cannot change a test's result and no test
+writes under ~/.cache.
 """
 
 import atexit
@@ -20,6 +21,7 @@ _SESSION_FOLDER = tempfile.mkdtemp(prefix="renalmassai-tests-")
 atexit.register(shutil.rmtree, _SESSION_FOLDER, ignore_errors=True)
 os.environ["RENALMASSAI_MODELS"] = os.path.join(_SESSION_FOLDER, "models")
 os.environ["RENALMASSAI_CACHE"] = os.path.join(_SESSION_FOLDER, "cache")
+os.environ["RENALMASSAI_LOGS"] = os.path.join(_SESSION_FOLDER, "logs")
 
 from RenalMassAILib.phantom import PhantomSpec, make_phantom  # noqa: E402
 

@@ -37,7 +37,7 @@ from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.preprocessing import PRESETS, preset
 from RenalMassAILib.cohort.synthetic_cohort import synthetic_cohort
 from RenalMassAILib.cohort.task_labels import task_label
-from RenalMassAILib.cohort.training import TrainingConfig, auc_on, train_on, training_data
+from RenalMassAILib.cohort.training import TrainingConfig, auc_by_phase_combination, auc_on, train_on, training_data
 from RenalMassAILib.torch_threads import torch_threads
 
 # The bundled demo model's recipe, in float32: bf16 autocast was 13x slower than float32 on an AVX2-only
@@ -181,6 +181,7 @@ def run_variant(name: str, config: TrainingConfig, cohort, work: Path, keep: boo
         "epochs": [{k: round(v, 4) if isinstance(v, float) else v for k, v in h.items()} for h in result.history],
         "best_epoch": result.best_epoch,
         "test_auc": {task: round(auc, 3) for task, auc in auc_on(network, splits["test"], config).items()},
+        "test_auc_by_phases": auc_by_phase_combination(network, splits["test"], config),
         "seconds": round(seconds),
     }
 

@@ -71,7 +71,9 @@ def add_demo(commands, analyze: argparse.ArgumentParser) -> argparse.ArgumentPar
     """`demo`: `analyze` on the bundled demo case, its arguments parsed by the analyze parser itself."""
     demo = commands.add_parser("demo", help="run the pipeline on the bundled demo case (synthetic phantom)")
     demo.add_argument("--out", required=True, help="output folder")
-    demo.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
+    demo.add_argument(
+        "--preprocessing", default=None, choices=sorted(PRESETS), help="default: the bundled classifier's own"
+    )
     demo.set_defaults(run=functools.partial(_run_demo, analyze))
     return demo
 
@@ -259,9 +261,12 @@ def _run_demo(analyze: argparse.ArgumentParser, args) -> int:
     """The bundled phantom case through the whole pipeline: segmentation by the demo nnU-Net model,
     registration, lesion, both tasks with the demo classifier, Grad-CAM, report. The arguments are
     those a user would give `analyze`, read by its own parser (so they cannot drift from it)."""
+    from RenalMassAILib.classify.model_package import read_card
+    from RenalMassAILib.classify.model_registry import builtin_dir
     from RenalMassAILib.resources import demo_case_dir, demo_segmentation_model
 
     folder = demo_case_dir()
+    classifier = read_card(builtin_dir() / "demo-shared-resnet18")
     print(f"demo case: {folder} (synthetic phantom, not patient data)")
     demo_args = analyze.parse_args([
         "--arterial", str(folder / "arterial.nii.gz"),
@@ -269,7 +274,7 @@ def _run_demo(analyze: argparse.ArgumentParser, args) -> int:
         "--non-contrast", str(folder / "non-contrast.nii.gz"),
         "--seg-model", str(demo_segmentation_model()),
         "--register", "--case-id", "demo", "--save-inputs",
-        "--preprocessing", args.preprocessing,
+        "--preprocessing", args.preprocessing or classifier.preprocessing.name,
         "--out", args.out,
     ])  # fmt: skip
     demo_args.debug = args.debug

@@ -141,7 +141,7 @@ def train_on(
     network.load_state_dict(state["best_state"])
     best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
     validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
-    card = _card(config, source, splits, state, validation, _combination_aucs(network, splits["val"], config))
+    card = _card(config, source, splits, state, validation, auc_by_phase_combination(network, splits["val"], config))
     write_package(out, network, card, half=config.half_precision_weights)
     scores = _write_scores(network, splits["val"], config, checkpoint_dir / "validation_scores.csv")
     log(f"wrote model package {out} (best epoch {state['best_epoch']}); every validation case's score in {scores}")
@@ -284,8 +284,8 @@ def _write_scores(network, data: TrainingData, config: TrainingConfig, path: Pat
     return path
 
 
-def _combination_aucs(network, data: TrainingData, config: TrainingConfig) -> dict:
-    """Validation AUC for each phase combination (paper Table S6 shape); shared backbone only."""
+def auc_by_phase_combination(network, data: TrainingData, config: TrainingConfig) -> dict:
+    """AUC on `data` for each phase combination (paper Table S6 shape); shared backbone only."""
     if config.architecture != "shared-backbone":
         return {}
     table = {}
