@@ -12,6 +12,7 @@ import functools
 import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -77,3 +78,25 @@ def phantom(**changes):
 @pytest.fixture(scope="session")
 def small_phantom():
     return phantom(seed=11, size=(128, 128, 48), spacing=(2.2, 2.2, 3.0), side="left", pole="mid")
+
+
+@functools.cache
+def fixed_field_classifier() -> Path:
+    """A demo package of the shared-backbone network (random weights) on the fixed 120 mm field, for
+    tests that analyze at a center without a segmented mass (the bundled classifier sizes its field to
+    the mass and refuses them)."""
+    import tempfile
+
+    import torch
+
+    from RenalMassAILib.classify.model_package import write_package
+    from RenalMassAILib.classify.networks import build_network
+    from RenalMassAILib.classify.preprocessing import PRESETS
+
+    torch.manual_seed(0)
+    tasks, phases = ("malignancy", "aggressiveness"), ("N", "A", "V")
+    card = {"id": "fixed-field-test", "version": "1.0", "demo": True, "tasks": list(tasks), "phases": list(phases),
+            "architecture": "shared-backbone", "preprocessing": PRESETS["authors-code"].to_dict()}  # fmt: skip
+    os.makedirs(os.environ["RENALMASSAI_CACHE"], exist_ok=True)  # the session's, removed at its end
+    folder = Path(tempfile.mkdtemp(prefix="fixed-field-classifier-", dir=os.environ["RENALMASSAI_CACHE"]))
+    return write_package(folder / "package", build_network("shared-backbone", phases, tasks), card)

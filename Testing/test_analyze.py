@@ -57,11 +57,11 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
     assert report["lesion"]["volume_ml"] > 0 and (out / "segmentation.nii.gz").exists()
     renal = report["nephrometry"]  # R.E.N.A.L. of the analyzed tumor (50 mm: R = 2)
     assert renal["R_points"] == 2 and renal["total"] == sum(renal[f"{c}_points"] for c in "RENL")
-    # the saved inputs are exactly what `prepare` writes for the same preset
-    assert _run(files, "prepare", "NAV", str(tmp_path / "prep")) == 0
+    # the saved inputs are exactly what `prepare` writes for the same preset (the demo classifier's)
+    assert _run(files, "prepare", "NAV", str(tmp_path / "prep"), "--preprocessing", "lesion-field") == 0
     for phase in "NAV":
         assert np.array_equal(
-            np.load(out / "inputs" / "authors-code" / f"{phase}.npy"),
+            np.load(out / "inputs" / "lesion-field" / f"{phase}.npy"),
             np.load(tmp_path / "prep" / "inputs" / f"{phase}.npy"),
         )
     # Grad-CAM maps: one per task and phase, in [0, 1], also as images in the case's physical space
@@ -71,7 +71,7 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
             heat = np.load(out / entry["patch"])
             assert heat.shape == (224, 224) and heat.min() >= 0 and heat.max() <= 1
             image = sitk.ReadImage(str(out / entry["image"]))
-            geometry = report["inputs"]["authors-code"]["geometry"]
+            geometry = report["inputs"]["lesion-field"]["geometry"]
             assert np.allclose(image.GetOrigin(), geometry["origin_lps"], atol=1e-3)
             assert np.allclose(sitk.GetArrayFromImage(image)[0], heat, atol=1e-6)
 
@@ -99,7 +99,7 @@ def test_gradcam_concentrates_on_the_lesion(case):
     p, _ = case
     prepared = prepare_case(p.case(), preset("authors-code"), to_label_map(p.labels, p.images[Phase.ARTERIAL]))
     analysis = Analyzer(prepared).run()
-    geometry = analysis.model_inputs["authors-code"].geometry
+    geometry = analysis.model_inputs["lesion-field"].geometry  # the demo classifier's preset
     lesion = (
         sitk.GetArrayViewFromImage(
             sitk.Resample(p.labels, geometry.grid(), sitk.Transform(), sitk.sitkNearestNeighbor, 0)

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from conftest import csv_rows
+from conftest import csv_rows, fixed_field_classifier
 from RenalMassAILib.cli import main
 from RenalMassAILib.cohort.manifest import case_row, write_manifest
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
@@ -182,7 +182,14 @@ def test_batch_labels_option_reads_a_totalsegmentator_map(tmp_path):
     assert main(["batch", str(manifest), "--out", str(out), "--workers", "0"]) == 0
     refused = json.loads((out / "cases" / "ts" / "result.json").read_text())
     assert refused["status"] == "error" and "--labels" in refused["error"] and "example_seg.nii.gz" in refused["error"]
-    assert main(["batch", str(manifest), "--out", str(out), "--workers", "0", "--labels", "kidney=2+3"]) == 0
+    # kidneys only, no mass: a classifier on the fixed field (the bundled one sizes its field to the mass)
+    models = [
+        "--malignancy-model",
+        str(fixed_field_classifier()),
+        "--aggressiveness-model",
+        str(fixed_field_classifier()),
+    ]
+    assert main(["batch", str(manifest), "--out", str(out), "--workers", "0", "--labels", "kidney=2+3", *models]) == 0
     result = json.loads((out / "cases" / "ts" / "result.json").read_text())
     assert result["status"] == "ok" and result["case_settings"]["labels"] == "kidney=2+3"
     report = json.loads((out / "cases" / "ts" / "report.json").read_text())

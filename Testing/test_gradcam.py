@@ -4,6 +4,7 @@ probabilities as with every parameter tracked, and the network's own settings le
 import numpy as np
 import torch
 
+from RenalMassAILib.case.loading import load_case
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.classify.model_input import ModelInput, PatchGeometry
 from RenalMassAILib.classify.model_package import load_package
@@ -16,7 +17,9 @@ from RenalMassAILib.classify.prediction import (
     predict_and_explain,
 )
 from RenalMassAILib.classify.preprocessing import PRESETS
-from RenalMassAILib.resources import resources_dir
+from RenalMassAILib.lesion.label_map import read_label_map
+from RenalMassAILib.prepare import prepare_case
+from RenalMassAILib.resources import demo_case_dir, resources_dir
 
 
 def _inputs(seed=0) -> ModelInput:
@@ -25,9 +28,19 @@ def _inputs(seed=0) -> ModelInput:
     return ModelInput(patches, PatchGeometry((0.0, 0.0, 0.0), 120 / 224, 224), PRESETS["authors-code"])
 
 
+def _demo_case_inputs(package) -> ModelInput:
+    """The bundled demo case's inputs for the package's preset: a map the network has reasons to draw."""
+    folder = demo_case_dir()
+    images = {p: folder / f"{name}.nii.gz" for p, name in ((Phase.NON_CONTRAST, "non-contrast"),
+              (Phase.ARTERIAL, "arterial"), (Phase.VENOUS, "venous"))}  # fmt: skip
+    case = load_case(images, "demo")
+    label_map = read_label_map(folder / "segmentation.nii.gz", case.reference)
+    return prepare_case(case, package.card.preprocessing, label_map).model_input
+
+
 def test_maps_equal_those_with_every_parameter_tracked():
     package = load_package(resources_dir() / "Models" / "demo-shared-resnet18")
-    model_input = _inputs()
+    model_input = _demo_case_inputs(package)
     phases = ("N", "A", "V")
     predictions, maps = predict_and_explain(package, model_input, phases)
 
@@ -43,7 +56,7 @@ def test_maps_equal_those_with_every_parameter_tracked():
     for t, task in enumerate(package.card.tasks):
         assert abs(predictions[task].probability - float(probabilities[t])) < 1e-5
         for i, phase in enumerate(phases):
-            assert maps[task][phase].max() > 0.5  # a map, not zeros
+            assert maps[task][phase].max() > 0.5  # a map, not zeros (maps are scaled to [0, 1])
             np.testing.assert_allclose(maps[task][phase], reference[t, i], atol=1e-4)
 
 

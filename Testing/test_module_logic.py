@@ -22,7 +22,7 @@ import pytest
 import SimpleITK as sitk
 import slicer
 
-from conftest import csv_rows, phantom
+from conftest import csv_rows, fixed_field_classifier, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.scene import markers, segmentation_record
@@ -342,6 +342,7 @@ def test_export_through_the_layout_views_restores_them_and_adds_no_nodes(module,
     logic = renal.createLogic()
     params = logic.getParameterNode()
     logic.assignPhases(params)
+    params.malignancyModel = params.aggressivenessModel = str(fixed_field_classifier())  # a center, no mass
     params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
     analyzed = logic.analyze(params)
     layout_app, views, threed, arrangements = _layout_app(app)
@@ -472,12 +473,14 @@ def test_sample_data_checksums_match_the_bundled_files():
 
 
 def _analyze_arterial_phantom(renal, app):
-    """(case, logic, params, analyzed): a small arterial phantom analyzed at a center placed on its tumor."""
+    """(case, logic, params, analyzed): a small arterial phantom analyzed at a center placed on its tumor,
+    without a segmentation (so with a fixed-field classifier: the bundled one sizes its field to the mass)."""
     case = phantom(seed=11, size=(96, 96, 24), spacing=(3.0, 3.0, 4.0), side="left", pole="mid")
     add_ct_volume(app.scene, case.images[Phase.ARTERIAL], "arterial")
     logic = renal.createLogic()
     params = logic.getParameterNode()
     logic.assignPhases(params)
+    params.malignancyModel = params.aggressivenessModel = str(fixed_field_classifier())
     params.tumorCenter = markers.add_center_fiducial(app.scene, _ras(case))
     return case, logic, params, logic.analyze(params)
 

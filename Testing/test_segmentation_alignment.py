@@ -44,7 +44,7 @@ def _analyze(tmp_path, p, name: str, *extra: str) -> tuple[dict, dict]:
         == 0
     )
     report = json.loads((out / "report.json").read_text())
-    patches = {phase: np.load(out / "inputs" / "authors-code" / f"{phase}.npy") for phase in "AV"}
+    patches = {phase: np.load(out / "inputs" / "lesion-field" / f"{phase}.npy") for phase in "AV"}
     return report, patches
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import SimpleITK as sitk
 
-from conftest import phantom
+from conftest import fixed_field_classifier, phantom
 from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.errors import InputError
@@ -66,6 +66,11 @@ def test_demo_model_on_a_real_ct_is_recorded_as_demo_and_warns_everywhere(tmp_pa
                 "off",
                 "--no-bf16",
                 "--no-screenshots",
+                # the demo model finds no mass on this real CT: a classifier on the fixed field
+                "--malignancy-model",
+                str(fixed_field_classifier()),
+                "--aggressiveness-model",
+                str(fixed_field_classifier()),
                 "--out",
                 str(out),
             ]
