@@ -102,7 +102,7 @@ def add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool =
         "--backend",
         choices=("auto", "torch", "openvino", "onnxruntime"),
         default="auto",
-        help="what runs the network's passes: 'auto' is OpenVINO on a CPU where it is installed (about 2x "
+        help="what runs the network's passes: 'auto' is OpenVINO on a CPU where it is installed (1.7x "
         "PyTorch float32 there), PyTorch on CUDA; the network is exported to ONNX once per checkpoint",
     )
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))

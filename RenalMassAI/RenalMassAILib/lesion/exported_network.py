@@ -6,8 +6,8 @@ checkpoint and patch size, into $RENALMASSAI_CACHE/exported-networks (default
 ~/.cache/renalmassai), never into the user's model folder; the file is named by the checkpoint's
 SHA-256, so a retrained checkpoint gets a new export. Both backends read that same file.
 
-On this project's CPUs (AVX2, no native bfloat16) OpenVINO runs the network in float32 about twice
-as fast as PyTorch in float32 (README, "Speed"); ONNX Runtime is about as fast as PyTorch.
+On this project's CPU (AVX2, no native bfloat16) OpenVINO runs the network in float32 1.7x
+as fast as PyTorch in float32 (README, "Benchmarks"); ONNX Runtime 1.1x.
 """
 
 import hashlib
