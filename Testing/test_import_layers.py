@@ -19,6 +19,7 @@ LAYERS = [
     ["present"],
     ["workers", "cohort"],
     ["scene"],
+    ["web"],
     ["bench"],
     ["cli"],
     ["__main__"],

@@ -9,7 +9,7 @@ import re
 import sys
 
 from RenalMassAILib import __version__
-from RenalMassAILib.cli import case_commands, cohort_commands, model_commands, tool_commands
+from RenalMassAILib.cli import case_commands, cohort_commands, model_commands, tool_commands, web_commands
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.workers.worker_error import WorkerError
 
@@ -74,4 +74,5 @@ def build_parser() -> argparse.ArgumentParser:
     case_commands.add_demo(commands, analyze)
     tool_commands.add_phantom(commands)
     tool_commands.add_bench(commands)
+    web_commands.add_serve(commands)
     return parser

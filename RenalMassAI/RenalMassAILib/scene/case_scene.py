@@ -122,8 +122,13 @@ class CaseScene:
         """Runs the analysis at the fiducial's current position and waits for it (headless use). The
         first one also waits for the worker's start-up (imports and model load: seconds, more on a
         busy machine), hence the long default; TimeoutError after `timeout` seconds."""
-        self.refresher.request(self._center_request(ras_to_lps(markers.center_of(self.nodes.center))))
+        self.request_analysis()
         return self.refresher.wait(timeout)
+
+    def request_analysis(self) -> None:
+        """Asks for the analysis at the fiducial's current position and returns at once; the result is
+        applied by the refresher's `apply_finished` (the web viewer polls it)."""
+        self.refresher.request(self._center_request(ras_to_lps(markers.center_of(self.nodes.center))))
 
     def _center_request(self, center_lps):
         """None (the automatic center, recorded as such) while the fiducial has not been moved."""
