@@ -82,6 +82,7 @@ def _prepare_from_args(args):
     from RenalMassAILib.case.loading import load_case, load_case_auto
     from RenalMassAILib.classify.preprocessing import preset
     from RenalMassAILib.lesion.label_map import read_label_map
+    from RenalMassAILib.lesion.segmentation_record import record_beside
     from RenalMassAILib.prepare import prepare_case
 
     meanings = label_meanings(args)  # before the images are read: a typo fails fast
@@ -105,6 +106,7 @@ def _prepare_from_args(args):
         label_map = read_label_map(
             args.segmentation, case.reference, reference_what=case.describe(case.reference_phase), meanings=meanings
         )
+        segmentation = record_beside(args.segmentation)  # written by `renalmassai segment`: keeps its DEMO mark
     elif getattr(args, "seg_model", None):
         label_map, segmentation = _segment(case, args, explicit)
     else:

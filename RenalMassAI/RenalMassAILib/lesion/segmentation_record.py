@@ -35,3 +35,29 @@ def segmentation_record(
         "whole_volume_fallback": fallback,
         "warnings": [warning] if warning else [],
     }
+
+
+RECORD_NAME = "segmentation.json"
+
+
+def record_beside(label_path) -> dict | None:
+    """The record `renalmassai segment` wrote beside a label map (segmentation.json in the same folder),
+    so that an analysis of that label map still knows its model (a demo model makes the result DEMO);
+    None when there is none. A record that is not a JSON object with a `model` is refused."""
+    import json
+    from pathlib import Path
+
+    from RenalMassAILib.errors import InputError
+
+    path = Path(label_path).parent / RECORD_NAME
+    if not path.is_file():
+        return None
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise InputError(
+            f"segmentation record {str(path)!r} is not readable JSON ({error}): fix or remove it"
+        ) from None
+    if not isinstance(record, dict) or not isinstance(record.get("model"), dict):
+        raise InputError(f"segmentation record {str(path)!r} has no 'model' object: fix or remove it")
+    return record

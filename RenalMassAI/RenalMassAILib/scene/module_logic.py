@@ -350,14 +350,4 @@ def _has_label(label_map: LabelMap, name: str) -> bool:
 
 
 def _segmentation_record(run: SegmentationRun, result: dict) -> dict:
-    """segmentation.json's record of a finished run (model identity, demo warning, the worker's figures)."""
-    from RenalMassAILib.lesion.demo_input_check import demo_model_warning
-    from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
-    from RenalMassAILib.lesion.segmentation_record import segmentation_record as build_record
-
-    model = open_segmentation_model(run.model_folder, run.case.phases)
-    read = list(dict.fromkeys(model.channel_phases(run.case.reference_phase)))
-    warning = demo_model_warning(model.identity.id, [run.case.images[p] for p in read]) if model.identity.demo else None
-    record = build_record(model, run.case.reference_phase, run.case.reference.GetSize(), {}, {}, result, warning)
-    record["alignment"] = result.get("alignment", {})  # the worker registered the phases it read itself
-    return record
+    return segmentation_record.of_worker_run(run.model_folder, run.case, result)

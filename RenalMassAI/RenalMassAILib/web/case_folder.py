@@ -3,7 +3,8 @@
 A case folder holds either DICOM series or image files (NIfTI, NRRD, MHA) whose names give the phase
 (`arterial.nii.gz`, `venous.nrrd` ...), detected by the same phase detection as `renalmassai analyze
 --auto`. A label map named `segmentation.*` beside them (kidney 1, tumor 2, cyst 3, on any grid that
-covers the reference phase) is taken as the case's segmentation; without one the reader segments.
+covers the reference phase) is taken as the case's segmentation, with the record `renalmassai segment`
+wrote beside it (segmentation.json) when there is one; without a label map the reader segments.
 """
 
 import dataclasses
@@ -13,6 +14,7 @@ from RenalMassAILib.case.case import Case
 from RenalMassAILib.case.loading import load_case_auto
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap, read_label_map
+from RenalMassAILib.lesion.segmentation_record import record_beside
 
 IMAGE_SUFFIXES = (".nii.gz", ".nii", ".nrrd", ".nhdr", ".mha", ".mhd")
 SEGMENTATION_STEM = "segmentation"
@@ -25,6 +27,7 @@ class OpenedCase:
     folder: Path
     image_files: tuple[Path, ...]  # empty for a DICOM folder
     segmentation_file: Path | None
+    segmentation_record: dict | None  # segmentation.json beside the label map (`renalmassai segment` writes it)
 
 
 def case_names(cases_folder: Path) -> list[str]:
@@ -52,7 +55,8 @@ def open_case(cases_folder: Path, name: str) -> OpenedCase:
         if segmentation is not None
         else None
     )
-    return OpenedCase(case, label_map, folder, tuple(images), segmentation)
+    record = record_beside(segmentation) if segmentation is not None else None
+    return OpenedCase(case, label_map, folder, tuple(images), segmentation, record)
 
 
 def _has_image_suffix(path: Path) -> bool:

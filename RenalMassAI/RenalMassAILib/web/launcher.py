@@ -83,6 +83,7 @@ class Launcher:
         self.python = python
         self.sessions: dict[str, SessionProcess] = {}
         self.client: aiohttp.ClientSession | None = None
+        self.pages: set[web.WebSocketResponse] = set()  # open page connections, closed at shutdown
 
     def application(self) -> web.Application:
         application = web.Application()
@@ -91,12 +92,18 @@ class Launcher:
         application.router.add_route("*", "/session/{id}/ws", self.forward_websocket)
         application.router.add_route("*", "/session/{id}/{path:.*}", self.forward_http)
         application.on_startup.append(self._startup)
+        application.on_shutdown.append(self._shutdown)
         application.on_cleanup.append(self._cleanup)
         return application
 
     async def _startup(self, _application) -> None:
         self.client = aiohttp.ClientSession(auto_decompress=False)
         self._reaper = asyncio.get_running_loop().create_task(self._reap_forever())
+
+    async def _shutdown(self, _application) -> None:
+        """Closes the pages' connections first: the server would otherwise wait for them to end."""
+        for page in list(self.pages):
+            await page.close(code=aiohttp.WSCloseCode.GOING_AWAY, message=b"the server is stopping")
 
     async def _cleanup(self, _application) -> None:
         self._reaper.cancel()
@@ -156,9 +163,13 @@ class Launcher:
         session = self._session(request)
         page = web.WebSocketResponse(max_msg_size=0, autoping=True)
         await page.prepare(request)
-        async with self.client.ws_connect(f"{session.url}/ws", max_msg_size=0) as server:
-            await asyncio.gather(_pump(page, server), _pump(server, page), return_exceptions=True)
-        await page.close()
+        self.pages.add(page)
+        try:
+            async with self.client.ws_connect(f"{session.url}/ws", max_msg_size=0) as server:
+                await asyncio.gather(_pump(page, server), _pump(server, page), return_exceptions=True)
+        finally:
+            self.pages.discard(page)
+            await page.close()
         return page
 
 

@@ -53,6 +53,7 @@ def _results() -> None:
             with html.Tr():
                 html.Td(label)
                 html.Td("{{ " + key + " }}", id=element, classes="font-weight-bold text-right")
+    v3.VProgressLinear(indeterminate=True, v_if=("refreshing",), height=2, id="refreshing")
     html.Div("{{ center_text }}", id="center", classes="text-caption")
     html.Div("{{ model_text }}", id="model", classes="text-caption mb-2")
 

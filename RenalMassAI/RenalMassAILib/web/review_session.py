@@ -11,6 +11,7 @@ zips its folder for download. Everything written for the case lives in the sessi
 folder, removed by `close()`.
 """
 
+import json
 import shutil
 import subprocess
 import sys
@@ -18,14 +19,17 @@ import tempfile
 import zipfile
 from pathlib import Path
 
+import SimpleITK as sitk
 import slicer
 
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.label_map import LabelMap, read_label_map
+from RenalMassAILib.lesion.segmentation_record import RECORD_NAME
 from RenalMassAILib.pipeline import Analyzer
 from RenalMassAILib.present.coordinates import ras_to_lps
 from RenalMassAILib.scene import heatmaps, markers
 from RenalMassAILib.scene.case_scene import CaseScene
+from RenalMassAILib.scene.segmentation_record import of_worker_run
 from RenalMassAILib.web.case_folder import OpenedCase, open_case
 
 TASKS = ("malignancy", "aggressiveness")
@@ -43,7 +47,8 @@ class ReviewSession:
         self.opened: OpenedCase | None = None
         self.label_map: LabelMap | None = None
         self.case_scene: CaseScene | None = None
-        self.segmentation_run = None  # (SegmentationJob, output path) while segmentation runs
+        self.segmentation_run = None  # (SegmentationJob, output path, model folder) while segmentation runs
+        self.segmentation = None  # the record of the model that drew the label map (makes results DEMO)
         self.overlay_task = TASKS[0]
         self.overlay_opacity = heatmaps.DEFAULT_OPACITY
         self.error: str | None = None
@@ -60,7 +65,10 @@ class ReviewSession:
         from RenalMassAILib.classify.preprocessing import preset
         from RenalMassAILib.prepare import prepare_case
 
-        prepared = prepare_case(opened.case, preset(self._preprocessing()), label_map, None, "rigid")
+        record = opened.segmentation_record if label_map is opened.label_map else self.segmentation
+        prepared = prepare_case(
+            opened.case, preset(self._preprocessing()), label_map, None, "rigid", segmentation=record
+        )
         return prepared, Analyzer(prepared, {task: self.options.get(f"{task}_model") for task in TASKS})
 
     def show(self, opened: OpenedCase, label_map: LabelMap | None = None, prepared=None, analyzer=None) -> None:
@@ -119,13 +127,13 @@ class ReviewSession:
         images = {p.value: image for p, image in self.opened.case.images.items()}
         job = SegmentationJob(images, model, output, self._center_lps())
         job.watch()
-        self.segmentation_run = (job, output)
+        self.segmentation_run = (job, output, model)
 
     def segmentation_progress(self) -> tuple[str | None, LabelMap | None]:
         """(the newest progress line, the label map once the worker is done); never blocks."""
         if self.segmentation_run is None:
             return None, None
-        job, output = self.segmentation_run
+        job, output, model = self.segmentation_run
         line = None
         for message in job.messages():
             line = f"segmentation {message.get('stage', '')}: {message.get('message', '')}"
@@ -133,6 +141,7 @@ class ReviewSession:
                 self.segmentation_run = None
                 try:
                     labels = read_label_map(output, self.opened.case.reference, what="nnU-Net segmentation")
+                    self.segmentation = of_worker_run(model, self.opened.case, job.result or {})
                 finally:
                     output.unlink(missing_ok=True)
                 return "segmentation done", labels
@@ -140,7 +149,7 @@ class ReviewSession:
 
     def cancel_segmentation(self) -> None:
         if self.segmentation_run is not None:
-            job, output = self.segmentation_run
+            job, output, _ = self.segmentation_run
             self.segmentation_run = None
             try:
                 job.cancel()
@@ -188,6 +197,8 @@ class ReviewSession:
             heat,
             self.overlay_opacity,
         )
+        for view in self.app.view_manager.get_slice_views():  # trame-slicer's views render on request only
+            view.schedule_render()
 
     # --- export ---------------------------------------------------------------------------------
 
@@ -200,19 +211,28 @@ class ReviewSession:
             inputs = ["--auto", str(opened.folder)]
         command = [sys.executable, "-m", "RenalMassAILib", "analyze", *inputs, "--case-id", opened.case.case_id]
         if self.label_map is not None:
-            labels = self.folder / "export-segmentation.nii.gz"
-            import SimpleITK as sitk
-
+            # The label map with its record beside it, as `renalmassai segment` leaves them: the report
+            # then names the model that drew it (and is DEMO when a demo model did).
+            labels = self.folder / "export-segmentation" / "segmentation.nii.gz"
+            labels.parent.mkdir(exist_ok=True)
             sitk.WriteImage(self.label_map.image, str(labels), useCompression=True)
+            record = self._segmentation_record()
+            if record is not None:
+                (labels.parent / RECORD_NAME).write_text(json.dumps(record))
             command += ["--segmentation", str(labels)]
         center = self._center_lps()
-        if center is not None:
-            command += ["--center-lps", *[f"{c:.3f}" for c in center]]
+        if center is not None and self.case_scene.analysis.center_source != "segmentation":
+            command += ["--center-lps", *[f"{c:.3f}" for c in center]]  # the reader's centre, recorded as such
         command += ["--preprocessing", self._preprocessing(), "--register", "--out", str(out)]
         for task in TASKS:
             if self.options.get(f"{task}_model"):
                 command += [f"--{task}-model", self.options[f"{task}_model"]]
         return command
+
+    def _segmentation_record(self) -> dict | None:
+        if self.case_scene is None:
+            return None
+        return self.case_scene.prepared.segmentation
 
     def export(self) -> Path:
         """Screenshots, report.json and summary of the current state, zipped; returns the zip's path."""

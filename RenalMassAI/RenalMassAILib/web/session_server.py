@@ -12,6 +12,7 @@ worker process; a timer task applies what has finished to the scene and the page
 import argparse
 import asyncio
 import os
+import signal
 import sys
 import time
 from pathlib import Path
@@ -79,6 +80,8 @@ class SessionServer:
                 "download_url": "",
                 "download_name": "",
                 "analysis_count": 0,
+                "open_count": 0,
+                "refreshing": False,
             }
         )
 
@@ -109,6 +112,7 @@ class SessionServer:
             state.status = ""
         finally:
             state.busy_opening = False
+            state.open_count += 1  # each Open ends here, read or refused (the browser test waits on it)
             state.flush()
 
     def segment(self) -> None:
@@ -173,6 +177,10 @@ class SessionServer:
             with state:
                 state.case_error, self.session.error = self.session.error, None
         analysis = self.session.poll()
+        refreshing = self.session.busy
+        if state.refreshing != refreshing:
+            with state:
+                state.refreshing = refreshing
         if analysis is not None and analysis is not self._shown:
             first = self._shown is None
             self._shown = analysis
@@ -232,8 +240,15 @@ def main(argv=None) -> int:
     except InputError as error:
         print(f"renalmassai serve: {error}", file=sys.stderr)
         return 2
+    # The launcher ends a session with SIGTERM: leave through `finally` so that the session's patient
+    # files and its worker go too.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     server.start(args.host, args.port, args.timeout)
     return 0
+
+
+def _exit_on_signal(signum, _frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 if __name__ == "__main__":

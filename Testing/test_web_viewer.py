@@ -1,0 +1,138 @@
+"""The web viewer in a real browser: `renalmassai serve` driven by headless Chromium over DevTools.
+
+One launcher serves a folder of three cases (the bundled demo case, a phantom with its label map, the
+same phantom without one). Reader A opens the demo case, sees the DEMO banner and the probabilities,
+switches the Grad-CAM overlay on and off (the screenshot of the axial view changes, in heat colours),
+drags the centre with mouse events (new probabilities, centre recorded as the reader's) and exports
+(the downloaded report has the page's numbers). Reader B, in a second tab, gets a session process of
+its own and sees only its own case. The launcher then stops on SIGTERM and leaves no process and no
+patient file behind.
+"""
+
+import io
+import json
+import shutil
+import urllib.request
+import zipfile
+
+import numpy as np
+import psutil
+import pytest
+from PIL import Image
+
+from conftest import phantom
+from RenalMassAILib.resources import demo_case_dir
+from RenalMassAILib.web.headless_browser import Browser
+from RenalMassAILib.web.served_viewer import ReviewPage, ServedViewer
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory):
+    root = tmp_path_factory.mktemp("web")
+    cases = root / "cases"
+    shutil.copytree(demo_case_dir(), cases / "demo")
+    second = phantom(seed=5, size=(128, 128, 48), spacing=(2.2, 2.2, 3.0), side="left", subtype="oncocytoma")
+    second.write(cases / "second")
+    unsegmented = second.write(cases / "unsegmented")
+    unsegmented["segmentation"].unlink()
+    server_temp = root / "server-temp"
+    server_temp.mkdir()
+    viewer = ServedViewer(cases, root / "serve.log", {"TMPDIR": str(server_temp)})
+    browser = Browser()
+    try:
+        yield viewer, browser, server_temp
+    finally:
+        browser.close()
+        if viewer.process.poll() is None:
+            viewer.stop()
+
+
+def _axial_pixels(reader: ReviewPage) -> np.ndarray:
+    x, y, width, height = (round(v) for v in reader.axial_view())
+    page = np.asarray(Image.open(io.BytesIO(reader.page.screenshot())).convert("RGB")).astype(np.int16)
+    return page[y : y + height, x : x + width]
+
+
+def _with_overlay_opacity(reader: ReviewPage, opacity: float) -> np.ndarray:
+    """The axial view once the page shows the new opacity: changed from before, then two screenshots
+    alike (the server re-rendered the view and streamed it). Unchanged after 20 s: the last one."""
+    before = _axial_pixels(reader)
+    reader.set_state("overlay_opacity", opacity)
+    pixels, changed = before, False
+    for _ in range(80):
+        reader.page.evaluate("new Promise(r => setTimeout(r, 250))")
+        latest = _axial_pixels(reader)
+        if changed and np.array_equal(latest, pixels):
+            return latest
+        changed = changed or not np.array_equal(latest, before)
+        pixels = latest
+    return pixels
+
+
+def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served):
+    viewer, browser, server_temp = served
+    reader = ReviewPage(browser.open(viewer.url))
+    assert reader.page.evaluate("window.trame.state.get('case_names')") == ["demo", "second", "unsegmented"]
+    reader.open_case("demo")
+    opened = reader.figures()
+    assert opened["case-error"] in (None, ""), opened
+    assert opened["demo-banner"].startswith("DEMO"), opened
+    p_malignant = float(opened["p-malignancy"])
+    assert 0.5 < p_malignant <= 1.0 and float(opened["p-aggressiveness"]) > 0.5  # the demo case: a grade-3 ccRCC
+    assert opened["center"].endswith("(segmentation)")
+
+    # The Grad-CAM overlay is drawn in the axial view: heat colours (red over grey) appear with it.
+    without = _with_overlay_opacity(reader, 0.0)
+    with_overlay = _with_overlay_opacity(reader, 0.8)
+    changed = np.abs(with_overlay - without).sum(axis=2) > 30
+    assert changed.sum() > 200, f"the overlay changed only {changed.sum()} pixels of the axial view"
+    red, blue = with_overlay[..., 0][changed], with_overlay[..., 2][changed]
+    assert np.mean(red > blue + 40) > 0.5, "the changed pixels are not heat-coloured"
+
+    # A drag of the centre with the mouse gives new numbers, and the centre is the reader's.
+    seconds = reader.drag_center(reader.axial_center(), 25, 15)
+    moved = reader.figures()
+    assert moved["center"].endswith("(user)") and moved["center"] != opened["center"], moved
+    assert float(moved["p-malignancy"]) != p_malignant
+    assert seconds < 60
+
+    # Reader B: a session process of its own, its own case; A's page does not change.
+    other = ReviewPage(browser.open(viewer.url))
+    assert viewer.sessions() == 2
+    other.open_case("second")
+    theirs = other.figures()
+    assert theirs["case-error"] in (None, ""), theirs
+    assert theirs["center"] != moved["center"] and theirs["center"].endswith("(segmentation)")
+    assert reader.figures()["center"] == moved["center"]
+    assert reader.figures()["p-malignancy"] == moved["p-malignancy"]
+
+    # B segments the case without a label map, then cancels: the worker's progress shows, then stops.
+    other.open_case("unsegmented")
+    assert "press Segment" in other.figures()["status"]
+    other.page.click("segment")
+    other.page.wait_for("window.trame.state.get('status').startsWith('segmentation')", 120)
+    other.page.click("cancel")
+    other.page.wait_for("window.trame.state.get('status') === 'segmentation cancelled'", 60)
+    assert not any("segmentation_worker" in " ".join(p.cmdline()) for p in _alive(viewer.processes()))
+
+    # A exports: the download holds the report of what A's page shows.
+    reader.page.click("export")
+    link = reader.page.wait_for("window.trame.state.get('download_url')", timeout=300)
+    page_url = reader.page.evaluate("window.location.href")
+    with urllib.request.urlopen(page_url.rsplit("/", 1)[0] + "/" + link, timeout=60) as answer:
+        archive = zipfile.ZipFile(io.BytesIO(answer.read()))
+    report = json.loads(archive.read("report.json"))
+    assert round(report["predictions"]["malignancy"]["probability"], 3) == float(moved["p-malignancy"])
+    assert report["lesion"]["center_source"] == "user" and "DEMO" in report["notice"]
+    assert any(name.startswith("screenshots/") and name.endswith(".png") for name in archive.namelist())
+
+    processes = viewer.processes()
+    assert len(processes) >= 4  # launcher, two session servers, the analysis worker of A (B has no analysis open)
+    assert viewer.stop() == 0
+    psutil.wait_procs(processes, timeout=30)
+    assert not _alive(processes)
+    assert not [p.name for p in server_temp.iterdir() if p.name.startswith("renalmassai-")]
+
+
+def _alive(processes) -> list:
+    return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
