@@ -136,3 +136,46 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
 
 def _alive(processes) -> list:
     return [p for p in processes if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def test_serve_stages_one_case_as_links_and_refuses_ambiguous_arguments(tmp_path):
+    from RenalMassAILib.cli import build_parser
+    from RenalMassAILib.cli.web_commands import _cases_folder
+    from RenalMassAILib.errors import InputError
+    from RenalMassAILib.web.case_folder import case_names, open_case
+
+    folder = demo_case_dir()
+    parser = build_parser()
+    args = parser.parse_args(
+        ["serve", "--arterial", str(folder / "arterial.nii.gz"), "--venous", str(folder / "venous.nii.gz"),
+         "--segmentation", str(folder / "segmentation.nii.gz"), "--case-id", "mine"]
+    )  # fmt: skip
+    cases, staged = _cases_folder(args)
+    try:
+        assert case_names(cases) == ["mine"]
+        opened = open_case(cases, "mine")
+        assert [p.value for p in opened.case.phases] == ["A", "V"] and opened.label_map is not None
+        assert all(path.is_symlink() for path in (cases / "mine").iterdir())  # nothing copied
+        with pytest.raises(InputError, match="not in the served folder"):
+            open_case(cases, "../DemoCase")
+    finally:
+        shutil.rmtree(staged)
+    for arguments in (["serve"], ["serve", "--cases", str(tmp_path), "--case", str(folder)]):
+        with pytest.raises(InputError, match="exactly one of"):
+            _cases_folder(parser.parse_args(arguments))
+
+
+def test_a_label_map_keeps_the_record_segment_wrote_beside_it(tmp_path):
+    """`renalmassai segment` writes segmentation.json beside the label map; `analyze --segmentation`
+    (and the web viewer's case folders) read it, so a demo segmentation model still makes the result DEMO."""
+    from RenalMassAILib.errors import InputError
+    from RenalMassAILib.lesion.segmentation_record import record_beside
+
+    labels = tmp_path / "segmentation.nii.gz"
+    labels.write_bytes(b"")
+    assert record_beside(labels) is None
+    (tmp_path / "segmentation.json").write_text(json.dumps({"model": {"id": "demo-nnunet", "demo": True}}))
+    assert record_beside(labels)["model"]["demo"] is True
+    (tmp_path / "segmentation.json").write_text("[1, 2]")
+    with pytest.raises(InputError, match="has no 'model' object"):
+        record_beside(labels)

@@ -33,7 +33,7 @@ def add_phantom(commands) -> argparse.ArgumentParser:
 def add_bench(commands) -> argparse.ArgumentParser:
     """`bench`: the benchmarks behind the README's tables."""
     bench = commands.add_parser("bench", help="benchmarks (last line of output: one JSON object)")
-    bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation", "batch"))
+    bench.add_argument("what", choices=("prepare", "registration", "refresh", "segmentation", "batch", "web"))
     bench.add_argument("--json", action="store_true", help="print only the JSON result")
     bench.add_argument(
         "--size",
@@ -94,7 +94,14 @@ def _run_phantom(args) -> int:
 
 
 def _run_bench(args) -> int:
-    from RenalMassAILib.bench import batch_speed, prepare_speed, refresh_speed, registration_speed, segmentation_speed
+    from RenalMassAILib.bench import (
+        batch_speed,
+        prepare_speed,
+        refresh_speed,
+        registration_speed,
+        segmentation_speed,
+        web_viewer_speed,
+    )
 
     run = {
         "prepare": prepare_speed.run,
@@ -102,6 +109,7 @@ def _run_bench(args) -> int:
         "refresh": refresh_speed.run,
         "segmentation": segmentation_speed.run,
         "batch": batch_speed.run,
+        "web": web_viewer_speed.run,
     }[args.what]
     options = {"size": tuple(args.size) if args.size else None, "repeats": args.repeats}
     result = run(**{k: v for k, v in options.items() if v is not None}, log=None if args.json else print)
