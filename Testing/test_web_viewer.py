@@ -125,6 +125,7 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     assert round(report["predictions"]["malignancy"]["probability"], 3) == float(moved["p-malignancy"])
     assert report["lesion"]["center_source"] == "user" and "DEMO" in report["notice"]
     assert any(name.startswith("screenshots/") and name.endswith(".png") for name in archive.namelist())
+    assert "dicom/summary.pdf" in archive.namelist()  # image files: no source study, the PDF only
 
     processes = viewer.processes()
     assert len(processes) >= 4  # launcher, two session servers, the analysis worker of A (B has no analysis open)
@@ -163,6 +164,20 @@ def test_serve_stages_one_case_as_links_and_refuses_ambiguous_arguments(tmp_path
     for arguments in (["serve"], ["serve", "--cases", str(tmp_path), "--case", str(folder)]):
         with pytest.raises(InputError, match="exactly one of"):
             _cases_folder(parser.parse_args(arguments))
+
+
+def test_a_case_folder_of_dicom_series_is_read_with_its_phases_detected(tmp_path):
+    from RenalMassAILib.case.phase import Phase
+    from RenalMassAILib.phantom.dicom_export import write_dicom_series
+    from RenalMassAILib.web.case_folder import case_names, open_case
+
+    case = phantom(seed=5, size=(96, 96, 24), spacing=(2.5, 2.5, 4.0), side="left")
+    write_dicom_series(case.images[Phase.ARTERIAL], tmp_path / "study" / "s2", "Arterial 5mm", "Iohexol", "100035", 2)
+    write_dicom_series(case.images[Phase.VENOUS], tmp_path / "study" / "s3", "Venous 5mm", "Iohexol", "100130", 3)
+    assert case_names(tmp_path) == ["study"]
+    opened = open_case(tmp_path, "study")
+    assert opened.case.phases == (Phase.ARTERIAL, Phase.VENOUS) and opened.label_map is None
+    assert opened.image_files == ()  # the export reads the DICOM folder itself (--auto FOLDER)
 
 
 def test_a_label_map_keeps_the_record_segment_wrote_beside_it(tmp_path):

@@ -83,12 +83,22 @@ class ReviewSession:
         self.case_scene = CaseScene(self.app.scene, prepared, analyzer, self.label_map, self._on_error)
         reference = self.case_scene.nodes.volumes[prepared.case.reference_phase.value]
         self.app.display_manager.show_volume_in_slice_background(reference)
+        self._show_segments_in_3d()
         self.app.display_manager.reset_views()
         center_ras = markers.center_of(self.case_scene.nodes.center)
         # Every slice view through the centre, the centre in the middle of each: the 2D heat maps lie in
         # the centre's slices, and the reader finds the point to drag at once.
         slicer.vtkMRMLSliceNode.JumpAllSlices(self.app.scene, *center_ras, slicer.vtkMRMLSliceNode.CenteredJumpSlice)
         self.case_scene.request_analysis()
+
+    def _show_segments_in_3d(self) -> None:
+        """Kidney, tumour and cyst as surfaces in the 3D view (Slicer makes them on demand; the web
+        viewer's 3D view would otherwise show only the VOI box and the point)."""
+        segmentation = self.case_scene.nodes.segmentation
+        if segmentation is None:
+            return
+        segmentation.CreateClosedSurfaceRepresentation()
+        segmentation.GetDisplayNode().SetVisibility3D(True)
 
     def _show_phases_only(self) -> None:
         from RenalMassAILib.scene.volumes import add_ct_volume
@@ -223,7 +233,9 @@ class ReviewSession:
         center = self._center_lps()
         if center is not None and self.case_scene.analysis.center_source != "segmentation":
             command += ["--center-lps", *[f"{c:.3f}" for c in center]]  # the reader's centre, recorded as such
+        # --dicom-out: for a DICOM study SEG, SR, captures and the PDF in its study; for image files the PDF only
         command += ["--preprocessing", self._preprocessing(), "--register", "--out", str(out)]
+        command += ["--dicom-out", str(out / "dicom")]
         for task in TASKS:
             if self.options.get(f"{task}_model"):
                 command += [f"--{task}-model", self.options[f"{task}_model"]]
@@ -235,7 +247,8 @@ class ReviewSession:
         return self.case_scene.prepared.segmentation
 
     def export(self) -> Path:
-        """Screenshots, report.json and summary of the current state, zipped; returns the zip's path."""
+        """Screenshots, report.json, summary.html and the DICOM results (dicom/) of the current state,
+        zipped; returns the zip's path."""
         if self.case_scene is None or self.case_scene.analysis is None:
             raise InputError("analyze a case before exporting it")
         out = self.folder / "export"
