@@ -5,7 +5,8 @@ same phantom without one). Reader A opens the demo case, sees the DEMO banner an
 switches the Grad-CAM overlay on and off (the screenshot of the axial view changes, in heat colours),
 drags the centre with mouse events (new probabilities, centre recorded as the reader's) and exports
 (the downloaded report has the page's numbers). Reader B, in a second tab, gets a session process of
-its own and sees only its own case. The launcher then stops on SIGTERM and leaves no process and no
+its own and sees only its own case; B segments a case without a label map (cancelled once, then to the
+end). The launcher then stops on SIGTERM and leaves no process and no
 patient file behind.
 """
 
@@ -114,6 +115,13 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     other.page.click("cancel")
     other.page.wait_for("window.trame.state.get('status') === 'segmentation cancelled'", 60)
     assert not any("segmentation_worker" in " ".join(p.cmdline()) for p in _alive(viewer.processes()))
+    # ... and segments it to the end: the demo segmentation model's label map is analyzed, and marked DEMO.
+    analyses = other.analyses()
+    other.page.click("segment")
+    other.page.wait_for(f"window.trame.state.get('analysis_count') > {analyses}", 300)
+    segmented = other.figures()
+    assert segmented["center"].endswith("(segmentation)") and segmented["demo-banner"].startswith("DEMO"), segmented
+    assert 0.0 <= float(segmented["p-malignancy"]) <= 1.0
 
     # A exports: the download holds the report of what A's page shows.
     reader.page.click("export")

@@ -35,7 +35,14 @@ def build_page(server, layout_manager, controller) -> VAppLayout:
 def _case_controls(controller) -> None:
     v3.VSelect(label="Case", id="case-select", v_model=("case_name", None), items=("case_names", []), density="compact")
     with html.Div(classes="d-flex ga-2 mb-2"):
-        v3.VBtn("Open", id="open-case", click=controller.open_case, disabled=("busy_opening",), size="small")
+        # The case name goes with the click: the server's copy of the selection may arrive after it.
+        v3.VBtn(
+            "Open",
+            id="open-case",
+            click=(controller.open_case, "[case_name]"),
+            disabled=("busy_opening",),
+            size="small",
+        )
         v3.VBtn("Segment", id="segment", click=controller.segment, disabled=("!case_open || segmenting",), size="small")
         v3.VBtn("Cancel", id="cancel", click=controller.cancel, disabled=("!segmenting",), size="small")
     v3.VProgressLinear(indeterminate=True, v_if=("segmenting || busy_opening",), classes="mb-2")

@@ -87,9 +87,8 @@ class SessionServer:
 
     # --- controls -------------------------------------------------------------------------------
 
-    async def open_case(self) -> None:
+    async def open_case(self, name: str) -> None:
         state = self.server.state
-        name = state.case_name
         with state:
             state.update({"busy_opening": True, "case_error": "", "status": f"reading {name} ...", "analyzed": False})
         try:
