@@ -54,11 +54,11 @@ def _axial_pixels(reader: ReviewPage) -> np.ndarray:
     return page[y : y + height, x : x + width]
 
 
-def _with_overlay_opacity(reader: ReviewPage, opacity: float) -> np.ndarray:
-    """The axial view once the page shows the new opacity: changed from before, then two screenshots
-    alike (the server re-rendered the view and streamed it). Unchanged after 20 s: the last one."""
+def _axial_after(reader: ReviewPage, name: str, value) -> np.ndarray:
+    """The axial view once the page shows a control's new value: changed from before, then two
+    screenshots alike (the server re-rendered the view and streamed it). Unchanged after 20 s: the last one."""
     before = _axial_pixels(reader)
-    reader.set_state("overlay_opacity", opacity)
+    reader.set_state(name, value)
     pixels, changed = before, False
     for _ in range(80):
         reader.page.evaluate("new Promise(r => setTimeout(r, 250))")
@@ -83,12 +83,16 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     assert opened["center"].endswith("(segmentation)")
 
     # The Grad-CAM overlay is drawn in the axial view: heat colours (red over grey) appear with it.
-    without = _with_overlay_opacity(reader, 0.0)
-    with_overlay = _with_overlay_opacity(reader, 0.8)
+    without = _axial_after(reader, "overlay_opacity", 0.0)
+    with_overlay = _axial_after(reader, "overlay_opacity", 0.8)
     changed = np.abs(with_overlay - without).sum(axis=2) > 30
     assert changed.sum() > 200, f"the overlay changed only {changed.sum()} pixels of the axial view"
     red, blue = with_overlay[..., 0][changed], with_overlay[..., 2][changed]
     assert np.mean(red > blue + 40) > 0.5, "the changed pixels are not heat-coloured"
+    # The phase list: the non-contrast phase under the overlay looks different from the arterial one.
+    assert [item["value"] for item in reader.page.evaluate("window.trame.state.get('phase_items')")] == ["A", "N", "V"]
+    unenhanced = _axial_after(reader, "shown_phase", "N")
+    assert (np.abs(unenhanced - with_overlay).sum(axis=2) > 30).sum() > 200
 
     # A drag of the centre with the mouse gives new numbers, and the centre is the reader's.
     seconds = reader.drag_center(reader.axial_center(), 25, 15)

@@ -66,6 +66,13 @@ def _results() -> None:
 
 
 def _overlay_controls() -> None:
+    v3.VSelect(
+        label="Phase shown",
+        id="phase-select",
+        v_model=("shown_phase", None),
+        items=("phase_items", []),
+        density="compact",
+    )
     with v3.VRadioGroup(
         v_model=("overlay_task", "malignancy"), label="Grad-CAM overlay", inline=True, density="compact"
     ):

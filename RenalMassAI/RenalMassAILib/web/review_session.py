@@ -50,6 +50,7 @@ class ReviewSession:
         self.segmentation_run = None  # (SegmentationJob, output path, model folder) while segmentation runs
         self.segmentation = None  # the record of the model that drew the label map (makes results DEMO)
         self.overlay_task = TASKS[0]
+        self.shown_phase: str | None = None  # the phase under the overlay (None: the one the map explains)
         self.overlay_opacity = heatmaps.DEFAULT_OPACITY
         self.error: str | None = None
 
@@ -190,16 +191,20 @@ class ReviewSession:
 
         markers.move_center(self.case_scene.nodes.center, lps_to_ras(center_lps))
 
-    def show_overlay(self, task: str | None = None, opacity: float | None = None) -> None:
+    def show_overlay(self, task: str | None = None, opacity: float | None = None, phase: str | None = None) -> None:
+        """The task's Grad-CAM over a phase in every slice view: `phase` (a letter) when given and present,
+        else the phase the map explains. The phases share the reference grid, so any of them lies under it."""
         self.overlay_task = task or self.overlay_task
         self.overlay_opacity = self.overlay_opacity if opacity is None else float(opacity)
+        self.shown_phase = phase or self.shown_phase
         if self.case_scene is None:
             return
         heat = self.case_scene.heatmap(self.overlay_task)
         if heat is None:
             return
-        phase = next(p for (_, p), node in self.case_scene.nodes.heatmaps.items() if node is heat)
-        background = self.case_scene.nodes.volumes[phase]
+        volumes = self.case_scene.nodes.volumes
+        explained = next(p for (_, p), node in self.case_scene.nodes.heatmaps.items() if node is heat)
+        background = volumes.get(self.shown_phase) or volumes[explained]
         composites = self.app.scene.GetNodesByClass("vtkMRMLSliceCompositeNode")
         heatmaps.show_overlay(
             [composites.GetItemAsObject(i) for i in range(composites.GetNumberOfItems())],
@@ -209,6 +214,14 @@ class ReviewSession:
         )
         for view in self.app.view_manager.get_slice_views():  # trame-slicer's views render on request only
             view.schedule_render()
+
+    def phases(self) -> list[dict]:
+        """The opened case's phases for the page's phase list (reference phase first)."""
+        if self.opened is None:
+            return []
+        case = self.opened.case
+        ordered = [case.reference_phase, *[p for p in case.phases if p != case.reference_phase]]
+        return [{"title": phase.long_name, "value": phase.value} for phase in ordered]
 
     # --- export ---------------------------------------------------------------------------------
 

@@ -53,7 +53,7 @@ class SessionServer:
         controller.segment = self.segment
         controller.cancel = self.cancel
         controller.export = self.export
-        self.server.state.change("overlay_task", "overlay_opacity")(self._on_overlay_changed)
+        self.server.state.change("overlay_task", "overlay_opacity", "shown_phase")(self._on_overlay_changed)
         controller.on_server_ready.add(self._start_polling)
         build_page(self.server, self.layouts, controller)
 
@@ -80,6 +80,8 @@ class SessionServer:
                 "download_url": "",
                 "download_name": "",
                 "analysis_count": 0,
+                "phase_items": [],
+                "shown_phase": None,
                 "open_count": 0,
                 "refreshing": False,
             }
@@ -101,6 +103,8 @@ class SessionServer:
             self.session.show(opened, opened.label_map, prepared, analyzer)
             self._shown = None
             state.case_open = True
+            state.phase_items = self.session.phases()
+            state.shown_phase = state.phase_items[0]["value"]
             state.status = (
                 "analyzing at the centre of the segmented tumour ..."
                 if prepared is not None
@@ -143,8 +147,8 @@ class SessionServer:
             state.update({"case_error": str(error), "status": ""})
         state.flush()
 
-    def _on_overlay_changed(self, overlay_task, overlay_opacity, **_) -> None:
-        self.session.show_overlay(overlay_task, float(overlay_opacity))
+    def _on_overlay_changed(self, overlay_task, overlay_opacity, shown_phase, **_) -> None:
+        self.session.show_overlay(overlay_task, float(overlay_opacity), shown_phase)
 
     # --- polling --------------------------------------------------------------------------------
 
