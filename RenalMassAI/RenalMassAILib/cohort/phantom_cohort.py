@@ -55,7 +55,9 @@ def write_phantom_cohort(
         phantom = make_phantom(spec)
         case_id = f"phantom{number:04d}"
         phantom.write(folder / case_id)
-        is_cyst = subtype.startswith("bosniak-2")  # label 3, no tumor: the center is given instead
+        # Bosniak 2 / 2F: a cyst (label 3) and no tumor, so no automatic center: the center is given, beside
+        # the label map (which a lesion-field model needs to size its field of view to the mass).
+        is_cyst = subtype.startswith("bosniak-2")
         split = "train" if number % 20 < 14 else ("val" if number % 20 < 17 else "test")
         rows.append(
             {
@@ -63,7 +65,7 @@ def write_phantom_cohort(
                 "non_contrast": f"{case_id}/non-contrast.nii.gz",
                 "arterial": f"{case_id}/arterial.nii.gz",
                 "venous": f"{case_id}/venous.nii.gz",
-                "segmentation": "" if is_cyst else f"{case_id}/segmentation.nii.gz",
+                "segmentation": f"{case_id}/segmentation.nii.gz",
                 "center_lps": " ".join(f"{c:.2f}" for c in phantom.lesion_center_lps) if is_cyst else "",
                 "class": phantom.pathology,
                 "split": split,
