@@ -204,6 +204,7 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     batch = tmp_path / "batch"  # what `batch` writes: the deep model's predictions per task
     batch.mkdir()
     rows = csv_rows(manifest)
+    rows_by_id = {r["case_id"]: r for r in rows}
     with open(batch / "predictions_malignancy.csv", "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["case_id", "label", "probability"])
@@ -213,8 +214,10 @@ def test_baseline_command_on_a_phantom_cohort(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "malignancy: fitted on" in printed
     summary = json.loads((out / "baselines.json").read_text())
-    cysts = {r["case_id"] for r in rows if not r["segmentation"]}
+    cysts = {r["case_id"] for r in rows if r["subtype"].startswith("bosniak-2")}
+    assert cysts and all(rows_by_id[c]["segmentation"] and rows_by_id[c]["center_lps"] for c in cysts)
     assert set(summary["errors"]) == cysts  # Bosniak 2 cysts have no tumor segment: recorded, not scored
+    assert all("no tumor segment" in error for error in summary["errors"].values())
     predictions = csv_rows(out / "predictions_malignancy.csv")
     test_ids = {r["case_id"] for r in rows if r["split"] == "test"} - cysts
     assert {p["case_id"] for p in predictions} == test_ids

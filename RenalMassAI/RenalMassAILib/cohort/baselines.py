@@ -43,6 +43,8 @@ def case_baseline_features(row: ManifestRow, batch_dir: Path | None) -> dict:
         case = load_case({phase: str(path) for phase, path in row.images.items()}, row.case_id)
         label_map = read_label_map(segmentation, case.reference)
         prepared = prepare_case(case, preset("authors-code"), label_map, row.center_lps)
+        if prepared.lesion is None:  # e.g. a Bosniak 2 cyst: a centre and a label map, but no tumor segment
+            raise InputError("the segmentation has no tumor segment: R.E.N.A.L. and radiomics score tumors only")
         renal = nephrometry(label_map, case.reference, prepared.lesion).summary()
         result.update({"status": "ok", "renal": renal, "radiomics": case_features(prepared, label_map)})
     except (InputError, ValueError) as error:
