@@ -7,6 +7,10 @@ development: `python -m RenalMassAILib.web.session_server --cases FOLDER --port 
 The page never waits on the server's thread for long work: reading and registering a case run in a
 thread (no MRML there), analyses in the analysis worker process, segmentation in the segmentation
 worker process; a timer task applies what has finished to the scene and the page.
+
+The torch side (pipeline -> torch, torchvision, triton) is imported with this module, before SlicerApp
+makes its first render window: imported later (after Mesa's llvmpipe has loaded its LLVM), triton's own
+LLVM crashed the process (SIGSEGV in triton/knobs.py, every time here). Do not make it lazy.
 """
 
 import argparse
