@@ -1,13 +1,13 @@
 """The web viewer in a real browser: `renalmassai serve` driven by headless Chromium over DevTools.
 
-One launcher serves a folder of three cases (the bundled demo case, a phantom with its label map, the
-same phantom without one). Reader A opens the demo case, sees the DEMO banner and the probabilities,
-switches the Grad-CAM overlay on and off (the screenshot of the axial view changes, in heat colours),
-drags the centre with mouse events (new probabilities, centre recorded as the reader's) and exports
-(the downloaded report has the page's numbers). Reader B, in a second tab, gets a session process of
-its own and sees only its own case; B segments a case without a label map (cancelled once, then to the
-end). The launcher then stops on SIGTERM and leaves no process and no
-patient file behind.
+One launcher serves a folder of four cases (the bundled demo case, a phantom with its label map, the
+same phantom without one, a file that is not an image). Reader A opens the demo case, sees the DEMO
+banner and the probabilities, switches the Grad-CAM overlay on and off and the phase under it (the
+screenshot of the axial view changes, in heat colours), drags the centre with mouse events (new
+probabilities, centre recorded as the reader's) and exports (the downloaded report has the page's
+numbers). Reader B, in a second tab, gets a session process of its own and sees only its own case; the
+unreadable case is refused on the page; B segments the case without a label map (cancelled once, then
+to the end). The launcher then stops on SIGTERM and leaves no process and no patient file behind.
 """
 
 import io
@@ -36,6 +36,8 @@ def served(tmp_path_factory):
     second.write(cases / "second")
     unsegmented = second.write(cases / "unsegmented")
     unsegmented["segmentation"].unlink()
+    (cases / "broken").mkdir()
+    (cases / "broken" / "arterial.nii.gz").write_bytes(b"not an image")
     server_temp = root / "server-temp"
     server_temp.mkdir()
     viewer = ServedViewer(cases, root / "serve.log", {"TMPDIR": str(server_temp)})
@@ -73,7 +75,7 @@ def _axial_after(reader: ReviewPage, name: str, value) -> np.ndarray:
 def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served):
     viewer, browser, server_temp = served
     reader = ReviewPage(browser.open(viewer.url))
-    assert reader.page.evaluate("window.trame.state.get('case_names')") == ["demo", "second", "unsegmented"]
+    assert reader.page.evaluate("window.trame.state.get('case_names')") == ["broken", "demo", "second", "unsegmented"]
     reader.open_case("demo")
     opened = reader.figures()
     assert opened["case-error"] in (None, ""), opened
@@ -110,6 +112,11 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     assert theirs["center"] != moved["center"] and theirs["center"].endswith("(segmentation)")
     assert reader.figures()["center"] == moved["center"]
     assert reader.figures()["p-malignancy"] == moved["p-malignancy"]
+
+    # A case that cannot be read is refused on the page, in one line naming the file.
+    other.open_case("broken")
+    refused = other.figures()["case-error"]
+    assert "arterial" in refused and "broken" in refused and "Error:" not in refused, refused
 
     # B segments the case without a label map, then cancels: the worker's progress shows, then stops.
     other.open_case("unsegmented")

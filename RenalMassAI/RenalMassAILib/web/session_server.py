@@ -114,8 +114,8 @@ class SessionServer:
                 if prepared is not None
                 else "no segmentation in this case folder: press Segment"
             )
-        except (InputError, RuntimeError, OSError) as error:
-            state.case_error = str(error)
+        except Exception as error:  # shown on the page, never swallowed: the reader must know Open failed
+            state.case_error = error_line(error)
             state.status = ""
         finally:
             state.busy_opening = False
@@ -127,8 +127,8 @@ class SessionServer:
         try:
             self.session.start_segmentation()
             state.update({"segmenting": True, "status": "segmentation started", "case_error": ""})
-        except InputError as error:
-            state.case_error = str(error)
+        except Exception as error:
+            state.case_error = error_line(error)
 
     def cancel(self) -> None:
         self.session.cancel_segmentation()
@@ -147,8 +147,8 @@ class SessionServer:
                     "status": "export ready",
                 }
             )
-        except (InputError, RuntimeError) as error:
-            state.update({"case_error": str(error), "status": ""})
+        except Exception as error:
+            state.update({"case_error": error_line(error), "status": ""})
         state.flush()
 
     def _on_overlay_changed(self, overlay_task, overlay_opacity, shown_phase, **_) -> None:
@@ -165,7 +165,7 @@ class SessionServer:
                 await self._poll_once()
             except Exception as error:  # shown on the page; the server goes on for the next action
                 with self.server.state as state:
-                    state.case_error = f"{type(error).__name__}: {error}"
+                    state.case_error = error_line(error)
             await asyncio.sleep(POLL_SECONDS)
 
     async def _poll_once(self) -> None:
@@ -203,6 +203,11 @@ class SessionServer:
             self.server.start(host=host, port=port, open_browser=False, timeout=timeout, show_connection_info=False)
         finally:
             self.session.close()
+
+
+def error_line(error: Exception) -> str:
+    """One line for the page: an input error as it is, anything else with its type (a fault of ours)."""
+    return str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
 
 
 def figures(analysis) -> dict:
