@@ -39,25 +39,34 @@ class ServedViewer:
         )
         self._wait_ready()
 
-    def _wait_ready(self, timeout: float = 60.0) -> None:
+    def _wait_ready(self, timeout: float = 180.0) -> None:
+        """Until the launcher answers and its spare session is up (as when a reader arrives later)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"renalmassai serve ended with status {self.process.returncode}")
             with contextlib.suppress(OSError):
-                self.sessions()
-                return
+                if self.health()["spare_ready"]:
+                    return
             time.sleep(0.2)
-        raise TimeoutError("renalmassai serve did not answer")
+        raise TimeoutError("renalmassai serve or its spare session did not answer")
+
+    def health(self) -> dict:
+        with urllib.request.urlopen(f"{self.url}health", timeout=10) as answer:
+            return json.loads(answer.read())
 
     def sessions(self) -> int:
-        with urllib.request.urlopen(f"{self.url}health", timeout=10) as answer:
-            return json.loads(answer.read())["sessions"]
+        """Sessions given to pages (the spare not counted)."""
+        return self.health()["sessions"]
 
     def processes(self) -> list[psutil.Process]:
         """The launcher and every process below it (session servers, their analysis workers)."""
         launcher = psutil.Process(self.process.pid)
         return [launcher, *launcher.children(recursive=True)]
+
+    def session_trees(self) -> list[list[psutil.Process]]:
+        """Each session server (the spare included) with the processes below it."""
+        return [[child, *child.children(recursive=True)] for child in psutil.Process(self.process.pid).children()]
 
     def stop(self, timeout: float = 60.0) -> int:
         """SIGTERM, as Ctrl+C or a service manager stops it; returns the exit status."""

@@ -51,6 +51,7 @@ class SessionServer:
         self.session = ReviewSession(self.app, cases_folder, options)
         self.server.serve[EXPORTS_ROUTE] = str(self.session.folder)
         self._shown = None  # the Analysis the page shows
+        self._parent = os.getppid()
         self._init_state(cases_folder)
         controller = self.server.controller
         controller.open_case = self.open_case
@@ -161,6 +162,9 @@ class SessionServer:
 
     async def _poll_forever(self) -> None:
         while True:
+            if os.getppid() != self._parent:  # the launcher was killed: nobody else will end this session
+                await self.server.stop()
+                return
             try:
                 await self._poll_once()
             except Exception as error:  # shown on the page; the server goes on for the next action
@@ -235,7 +239,9 @@ def main(argv=None) -> int:
     parser.add_argument("--cases", required=True, help="folder of case folders")
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0, help="0: a free port, printed as 'port: N'")
-    parser.add_argument("--timeout", type=int, default=60, help="seconds after the last page closed to stop")
+    parser.add_argument(
+        "--timeout", type=int, default=60, help="seconds after the last page closed to stop (0: the launcher decides)"
+    )
     parser.add_argument("--preprocessing")
     parser.add_argument("--malignancy-model")
     parser.add_argument("--aggressiveness-model")
