@@ -58,7 +58,7 @@ class SessionProcess:
             )
         self.started = time.monotonic()
         self.connections = 0  # the page's open websockets through the launcher
-        self.idle_since: float | None = None  # when the last one closed (None: never connected, or connected)
+        self.idle_since: float | None = None  # since when no page is connected (None: connected, or the spare)
 
     @property
     def url(self) -> str:
@@ -156,6 +156,7 @@ class Launcher:
             self.sessions.pop(key, None)
             session.end()
             return web.Response(status=503, text=f"renalmassai serve: could not start a session: {error}\n")
+        session.idle_since = time.monotonic()  # reaped like a closed page if its page never connects
         raise web.HTTPFound(f"/session/{key}/")
 
     async def health(self, _request: web.Request) -> web.Response:
