@@ -3,7 +3,8 @@
 A folder holds dataset.json, plans.json and fold_*/checkpoint_*.pth (what `nnUNetv2_train` writes, or
 what `nnUNetv2_export_model_to_zip` packs). Label meaning comes from dataset.json by name, so KiTS21
 (kidney 1, tumor 2, cyst 3), KiTS23 (regions kidney / masses / tumor) and other schemes all map to
-kidney / tumor / cyst. nnU-Net checkpoints are pickles: only use model folders you trust.
+kidney / tumor / cyst. The checkpoints (pickles) are read without executing code
+(nnunet_checkpoint: torch.load with weights_only=True).
 
 What the model is (id, version, demo) comes from an optional `renalmassai.json` beside dataset.json
 (the bundled demo model has one, marking it a demo); without it the id is the dataset's name and the

@@ -10,6 +10,7 @@ import torch
 
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.lesion.exported_network import auto_backend, use_exported_network
+from RenalMassAILib.lesion.nnunet_checkpoint import initialize_predictor
 from RenalMassAILib.lesion.nnunet_model import SegmentationModel
 
 # Auto mirroring: per box at most this many network evaluations (tiles x mirrors). One patch gets all 8
@@ -90,7 +91,7 @@ def nnunet_predictor(
             allow_tqdm=False,
         )
     report("load", 0, 1, f"loading {model.folder.name}")
-    predictor.initialize_from_trained_model_folder(str(model.folder), model.folds, model.checkpoint)
+    initialize_predictor(predictor, model.folder, model.folds, model.checkpoint)  # weights_only, unlike nnU-Net's own
     predictor.model_mirror_axes = tuple(predictor.allowed_mirroring_axes or ())
     # on CUDA nnU-Net runs its own float16 autocast
     precision = "bf16" if autocast else ("f16 autocast (nnU-Net)" if device.type == "cuda" else "f32")
