@@ -96,6 +96,7 @@ def _run_phantom(args) -> int:
 def _run_bench(args) -> int:
     from RenalMassAILib.bench import (
         batch_speed,
+        machine,
         prepare_speed,
         refresh_speed,
         registration_speed,
@@ -113,5 +114,5 @@ def _run_bench(args) -> int:
     }[args.what]
     options = {"size": tuple(args.size) if args.size else None, "repeats": args.repeats}
     result = run(**{k: v for k, v in options.items() if v is not None}, log=None if args.json else print)
-    print(json.dumps(result))
+    print(json.dumps({**result, "machine": machine.machine_record()}))
     return 0
