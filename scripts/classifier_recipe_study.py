@@ -2,7 +2,8 @@
 
     .venv/bin/python scripts/classifier_recipe_study.py [--cases 600] [--epochs 6] [--variants a,b,...]
                                                        [--work DIR] [--threads 2] [--downsample 1]
-                                                       [--lesion-field K]
+                                                       [--lesion-field K] [--preprocessing NAME]
+                                                       [--size 224] [--workers 1]
 
 Makes (or reads from its cache) a synthetic cohort of all 11 subtypes with the clinical HU spread
 (RenalMassAILib/cohort/synthetic_cohort.py), splits it 70 / 15 / 15 % train / validation / test by
@@ -17,7 +18,9 @@ pixels, about 6x faster on a CPU) to compare recipes over more epochs; the netwo
 inputs that no preprocessing preset makes, so their packages are deleted once scored. `--lesion-field K`
 crops each case's input to K times the lesion's diameter (at most the whole 120 mm field) and resizes it
 back, so the lesion fills a like share of every input: it emulates a field of view that follows the
-lesion, which no preset has yet (packages deleted likewise).
+lesion, which no preset has yet (packages deleted likewise). `--size N` makes the preset's inputs at N
+pixels directly (the same field of view; packages deleted unless N is the preset's own size);
+`--workers N` makes the cohort in N processes (the same cases).
 """
 
 import argparse
@@ -82,22 +85,30 @@ def main() -> int:
     parser.add_argument("--downsample", type=float, default=1.0, help="average the inputs over N x N pixels")
     parser.add_argument("--lesion-field", type=float, default=0.0, help="crop to K x the lesion's diameter")
     parser.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
+    parser.add_argument("--size", type=int, default=224, help="input pixels made by the preset (224: as trained)")
+    parser.add_argument("--workers", type=int, default=1, help="processes that make the cohort")
     parser.add_argument("--model-id", default=None, help="the kept packages' id (default: study-VARIANT)")
     parser.add_argument("--fp16-weights", action="store_true", help="store the kept packages' weights in float16")
     args = parser.parse_args()
     work = Path(args.work)
     started = time.perf_counter()
-    cohort = synthetic_cohort(args.cases, args.seed, preset(args.preprocessing), work, log=print)
+    preprocessing = dataclasses.replace(preset(args.preprocessing), size=args.size)
+    cohort = synthetic_cohort(args.cases, args.seed, preprocessing, work, log=print, workers=args.workers)
     print(json.dumps({"cohort_cases": args.cases, "seconds": round(time.perf_counter() - started, 1)}), flush=True)
     print(json.dumps({"reference": "center-crop statistics + random forest", "test_auc": center_crop_forest(cohort)}))
     size = round(cohort.patches.shape[-1] / args.downsample)
     if args.lesion_field:
-        cohort = lesion_field(cohort, args.lesion_field, preset(args.preprocessing).pixel_mm, size)
+        cohort = lesion_field(cohort, args.lesion_field, preprocessing.pixel_mm, size)
     elif args.downsample != 1:
         cohort = downsampled(cohort, size)
-    keep = args.downsample == 1 and not args.lesion_field
+    # a package is kept only where its inputs are what its preset makes (the card names the preset)
+    keep = args.downsample == 1 and not args.lesion_field and args.size == preset(args.preprocessing).size
     # one folder per kind of input: a rerun resumes only a training on the very same inputs
-    inputs = f"{args.preprocessing}-{size}px" + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
+    inputs = (
+        f"{args.preprocessing}-{args.size}px"
+        + (f"-to-{size}px" if size != args.size else "")
+        + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
+    )
     names = [name for name in args.variants.split(",") if name]
     for name in names:
         config = dataclasses.replace(

@@ -19,6 +19,8 @@ FAST_PATH = {
     # the default path itself with the network in another backend, float32: the backend alone
     "default path, OpenVINO fp32": (dataclasses.replace(DEFAULT_PATH, backend="openvino"), False),
     "default path, ONNX Runtime fp32": (dataclasses.replace(DEFAULT_PATH, backend="onnxruntime"), False),
+    # the same with OpenVINO's bf16 hint: bfloat16 where the CPU runs it natively (the row's `precision`)
+    "default path, OpenVINO bf16 hint": (dataclasses.replace(DEFAULT_PATH, backend="openvino", bf16=True), False),
 }
 SEEDS = tuple(range(7901, 7907))
 _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak-3")  # as in the demo's training set
@@ -72,6 +74,7 @@ def measure_agreement(model_folder, variants=FAST_PATH, seeds=SEEDS, log=None) -
                 "vs_truth": round(dice(tumor, truth), 3),
                 "passes": result.forward_passes,
                 "growths": result.growths,
+                "precision": result.backend.get("precision"),
             }
         say(f"seed {seed} ({row['mass']}): " + ", ".join(f"{n} {row[n]['vs_default_in_box']:.3f}" for n in variants))
         rows.append(row)

@@ -10,9 +10,12 @@ spread (`variability` 1), diameters of 1-10 cm, both sides, every pole, in-plane
 (slices 2.5-5 mm), and the patient turned up to 10 degrees about the body axis (an oblique voxel grid).
 """
 
+import concurrent.futures
 import dataclasses
 import hashlib
+import itertools
 import json
+import multiprocessing
 from pathlib import Path
 
 import numpy as np
@@ -69,8 +72,11 @@ def draw_specs(cases: int, seed: int) -> list[PhantomSpec]:
     return specs
 
 
-def synthetic_cohort(cases: int, seed: int, preprocessing: Preprocessing, cache_dir, log=None) -> SyntheticCohort:
-    """The cohort's model inputs, made once and then read from `cache_dir`."""
+def synthetic_cohort(
+    cases: int, seed: int, preprocessing: Preprocessing, cache_dir, log=None, workers: int = 1
+) -> SyntheticCohort:
+    """The cohort's model inputs, made once (in `workers` processes) and then read from `cache_dir`.
+    Each case depends only on its own spec, so the cohort is the same for any number of workers."""
     specs = draw_specs(cases, seed)
     key = hashlib.sha1(
         json.dumps([__version__, preprocessing.to_dict(), [dataclasses.asdict(s) for s in specs]], sort_keys=True,
@@ -84,8 +90,8 @@ def synthetic_cohort(cases: int, seed: int, preprocessing: Preprocessing, cache_
     patches = np.zeros((cases, len(PHASE_SLOTS), size, size), dtype=np.float16)
     present = np.zeros((cases, len(PHASE_SLOTS)), dtype=bool)
     records = []
-    for number, spec in enumerate(specs):
-        patches[number], present[number], record = _case_inputs(spec, preprocessing)
+    for number, (case_patches, case_present, record) in enumerate(_made(specs, preprocessing, workers)):
+        patches[number], present[number] = case_patches, case_present
         records.append(record)
         if log and number % 50 == 0:
             log(f"synthetic case {number}/{cases}")
@@ -94,6 +100,16 @@ def synthetic_cohort(cases: int, seed: int, preprocessing: Preprocessing, cache_
     np.savez(partial, patches=patches, present=present, cases=json.dumps(records))
     partial.replace(path)
     return SyntheticCohort(patches, present, records)
+
+
+def _made(specs: list[PhantomSpec], preprocessing: Preprocessing, workers: int):
+    """Each spec's inputs, in order; in a pool of fresh processes when workers > 1."""
+    if workers <= 1:
+        yield from (_case_inputs(spec, preprocessing) for spec in specs)
+        return
+    context = multiprocessing.get_context("spawn")  # no fork of a parent holding torch's thread pools
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        yield from pool.map(_case_inputs, specs, itertools.repeat(preprocessing), chunksize=8)
 
 
 def _case_inputs(spec: PhantomSpec, preprocessing: Preprocessing):

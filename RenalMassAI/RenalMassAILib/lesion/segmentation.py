@@ -4,8 +4,8 @@ Fast path (default): only boxes around the kidney of interest are segmented (aro
 around each kidney found by a coarse localisation that costs a second); each box starts as one network
 patch (larger for a larger kidney) and grows once if the segmentation reaches its border (see
 segmentation_region); test-time mirroring only as far as a budget of network passes per box allows;
-the network's passes in OpenVINO where it is installed (float32, 1.7x PyTorch's speed on an
-AVX2 CPU), bfloat16 only on CPUs that run it natively. The whole-volume path with mirroring stays
+the network's passes in OpenVINO where it is installed (float32 on an AVX2 CPU, 1.7x PyTorch's speed;
+bfloat16 on CPUs that run it natively, 5.7x on one with AMX). The whole-volume path with mirroring stays
 available (what a GPU user wants).
 
 The model reads its phases on the reference grid in the reference's anatomy: a phase other than the
