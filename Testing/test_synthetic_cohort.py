@@ -1,6 +1,8 @@
 """Synthetic training cohorts (cohort/synthetic_cohort.py): the drawn mix, and inputs made by the
 engine's own preparation, cached once."""
 
+import dataclasses
+
 import numpy as np
 
 from RenalMassAILib.classify.preprocessing import preset
@@ -43,3 +45,11 @@ def test_inputs_are_the_engines_and_are_read_back_from_the_cache(tmp_path):
     again = synthetic_cohort(3, 7, authors, tmp_path)
     assert cached.stat().st_mtime_ns == written and np.array_equal(again.patches, cohort.patches)
     assert again.cases == cohort.cases
+
+
+def test_workers_make_the_same_cohort(tmp_path):
+    small = dataclasses.replace(preset("lesion-field"), size=32)
+    alone = synthetic_cohort(3, 11, small, tmp_path / "one")
+    pooled = synthetic_cohort(3, 11, small, tmp_path / "two", workers=2)
+    assert np.array_equal(alone.patches, pooled.patches) and alone.cases == pooled.cases
+    assert alone.patches.shape == (3, 3, 32, 32)

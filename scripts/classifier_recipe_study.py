@@ -3,7 +3,7 @@
     .venv/bin/python scripts/classifier_recipe_study.py [--cases 600] [--epochs 6] [--variants a,b,...]
                                                        [--work DIR] [--threads 2] [--downsample 1]
                                                        [--lesion-field K] [--preprocessing NAME]
-                                                       [--size 224] [--workers 1]
+                                                       [--size 224] [--workers 1] [--train-cases N]
 
 Makes (or reads from its cache) a synthetic cohort of all 11 subtypes with the clinical HU spread
 (RenalMassAILib/cohort/synthetic_cohort.py), splits it 70 / 15 / 15 % train / validation / test by
@@ -20,7 +20,8 @@ crops each case's input to K times the lesion's diameter (at most the whole 120 
 back, so the lesion fills a like share of every input: it emulates a field of view that follows the
 lesion, which no preset has yet (packages deleted likewise). `--size N` makes the preset's inputs at N
 pixels directly (the same field of view; packages deleted unless N is the preset's own size);
-`--workers N` makes the cohort in N processes (the same cases).
+`--workers N` makes the cohort in N processes (the same cases); `--train-cases N` trains on the first N
+cases of the training split only (validation and test cases unchanged: a learning curve).
 """
 
 import argparse
@@ -87,6 +88,7 @@ def main() -> int:
     parser.add_argument("--preprocessing", default="authors-code", choices=sorted(PRESETS))
     parser.add_argument("--size", type=int, default=224, help="input pixels made by the preset (224: as trained)")
     parser.add_argument("--workers", type=int, default=1, help="processes that make the cohort")
+    parser.add_argument("--train-cases", type=int, default=None, help="train on the first N training cases only")
     parser.add_argument("--model-id", default=None, help="the kept packages' id (default: study-VARIANT)")
     parser.add_argument("--fp16-weights", action="store_true", help="store the kept packages' weights in float16")
     args = parser.parse_args()
@@ -105,8 +107,9 @@ def main() -> int:
     keep = args.downsample == 1 and not args.lesion_field and args.size == preset(args.preprocessing).size
     # one folder per kind of input: a rerun resumes only a training on the very same inputs
     inputs = (
-        f"{args.preprocessing}-{args.size}px"
+        f"{args.cases}-cases-{args.preprocessing}-{args.size}px"
         + (f"-to-{size}px" if size != args.size else "")
+        + (f"-train-{args.train_cases}" if args.train_cases else "")
         + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
     )
     names = [name for name in args.variants.split(",") if name]
@@ -116,7 +119,8 @@ def main() -> int:
             preprocessing=args.preprocessing, half_precision_weights=args.fp16_weights, **changes_of(name),
         )  # fmt: skip
         with torch_threads(args.threads):
-            print(json.dumps(run_variant(name, config, cohort, work / inputs, keep)), flush=True)
+            result = run_variant(name, config, cohort, work / inputs, keep, args.train_cases)
+            print(json.dumps(result), flush=True)
     return 0
 
 
@@ -167,12 +171,17 @@ def training_set_auc(network, data, config: TrainingConfig) -> dict:
     return {f"train_auc_{task}": auc for task, auc in auc_on(network, subset, config).items()}
 
 
-def run_variant(name: str, config: TrainingConfig, cohort, work: Path, keep: bool) -> dict:
+def run_variant(
+    name: str, config: TrainingConfig, cohort, work: Path, keep: bool, train_cases: int | None = None
+) -> dict:
+    """Trains one variant on the cohort's training split (its first `train_cases` cases, if given) and
+    scores the selected package on the test split."""
     splits = {}
     for split in ("train", "val", "test"):
-        keep = [i for i in range(len(cohort.cases)) if split_of(i) == split]
-        classes = [cohort.cases[i]["class"] for i in keep]
-        splits[split] = training_data(cohort.patches[keep], cohort.present[keep], classes, keep, config.tasks)
+        rows = [i for i in range(len(cohort.cases)) if split_of(i) == split]
+        rows = rows[:train_cases] if split == "train" and train_cases else rows
+        classes = [cohort.cases[i]["class"] for i in rows]
+        splits[split] = training_data(cohort.patches[rows], cohort.present[rows], classes, rows, config.tasks)
     start = time.perf_counter()
     result = train_on(
         {"train": splits["train"], "val": splits["val"]}, work / name, config, work / f"{name}.training",
