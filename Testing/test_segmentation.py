@@ -63,6 +63,19 @@ def test_one_patch_gets_all_mirrors_within_the_budget(case):
     assert torch.get_num_threads() == callers_threads  # --threads applied to the call only
 
 
+def test_growth_is_decided_on_one_unmirrored_pass_and_the_kept_box_gets_the_mirrors(case):
+    model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
+    kept = segment(case.case(), model, case.lesion_center_lps)  # the mass and kidney fit the first box
+    fixed = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False))
+    assert kept.growths == 0 and (kept.forward_passes, fixed.forward_passes) == (1 + MIRROR_BUDGET, MIRROR_BUDGET)
+    assert np.array_equal(
+        sitk.GetArrayViewFromImage(kept.label_map.image), sitk.GetArrayViewFromImage(fixed.label_map.image)
+    )
+    grown = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(region_mm=(50.0, 50.0, 24.0)))
+    # one probe pass of the small box, then the grown box (one tile) with all its mirrors: not 8 + 8
+    assert grown.growths == 1 and grown.forward_passes == 1 + MIRROR_BUDGET
+
+
 def test_a_box_too_small_for_the_mass_grows_to_hold_it(case):
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     small = SegmentationOptions(region_mm=(50.0, 50.0, 24.0), mirroring=False)

@@ -62,13 +62,16 @@ def nnunet_predictor(
     class ReportingPredictor(nnUNetPredictor):
         evaluations = 0  # network forward passes, mirrors included
         steps_total = 0
+        probe = False  # set by the caller: one pass per tile, no mirrors (a quick look, e.g. to decide growth)
+        would_mirror = False  # after a probe: whether the same region without `probe` would use mirrors
 
         def _internal_get_sliding_window_slicers(self, image_size):
             slicers = super()._internal_get_sliding_window_slicers(image_size)
             self.steps_total, self.region_steps = len(slicers), 0
             if mirroring is None:
                 self.allowed_mirroring_axes = mirror_axes_within_budget(self.model_mirror_axes, len(slicers))
-            self.use_mirroring = bool(self.allowed_mirroring_axes) and mirroring is not False
+            self.would_mirror = bool(self.allowed_mirroring_axes) and mirroring is not False
+            self.use_mirroring = self.would_mirror and not self.probe
             return slicers
 
         def _internal_maybe_mirror_and_predict(self, x):

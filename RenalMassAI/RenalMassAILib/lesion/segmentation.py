@@ -2,11 +2,11 @@
 
 Fast path (default): only boxes around the kidney of interest are segmented (around a user point, or
 around each kidney found by a coarse localisation that costs a second); each box starts as one network
-patch (larger for a larger kidney) and grows once if the segmentation reaches its border (see
-segmentation_region); test-time mirroring only as far as a budget of network passes per box allows;
-the network's passes in OpenVINO where it is installed (float32 on an AVX2 CPU, 1.7x PyTorch's speed;
-bfloat16 on CPUs that run it natively, 5.7x on one with AMX). The whole-volume path with mirroring stays
-available (what a GPU user wants).
+patch (larger for a larger kidney) and grows once if the segmentation reaches its border (decided on one
+unmirrored pass per tile; see segmentation_region); test-time mirroring only as far as a budget of
+network passes per box allows; the network's passes in OpenVINO where it is installed (float32 on an
+AVX2 CPU, 1.7x PyTorch's speed; bfloat16 on CPUs that run it natively, 5.7x on one with AMX). The
+whole-volume path with mirroring stays available (what a GPU user wants).
 
 The model reads its phases on the reference grid in the reference's anatomy: a phase other than the
 reference is registered onto it first (segmentation_inputs), so the label map lies where the reference
@@ -170,17 +170,28 @@ class _RegionPredictor:
         largest = np.maximum(MAX_PATCHES_PER_AXIS * patch, region.size)
         for round_ in range(MAX_GROWTH_ROUNDS + 1):
             report("predict", 0, 0, f"{name}: {' x '.join(map(str, region.size))} voxels")
-            labels = self.predict(region)
-            last = not grows or round_ == MAX_GROWTH_ROUNDS
-            bigger = None if last else grown(region, labels, patch // 2, reference.GetSize(), largest)
+            final = not grows or round_ == MAX_GROWTH_ROUNDS
+            # whether a box must grow is decided on one pass per tile (probe); the mirrors are spent on the
+            # box that is kept only, not on a box about to be replaced by a grown one
+            labels = self.predict(region, probe=not final)
+            bigger = None if final else grown(region, labels, patch // 2, reference.GetSize(), largest)
             if bigger is None:
                 break
             report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
             region = bigger
+        if not final and self.predictor.would_mirror:  # a probed box that is kept: now with its mirrors
+            labels = self.predict(region)
         return region, labels, round_
 
-    def predict(self, region: Region) -> np.ndarray:
-        """The region's labels (k, j, i) in this project's values."""
+    def predict(self, region: Region, probe: bool = False) -> np.ndarray:
+        """The region's labels (k, j, i) in this project's values; `probe`: one pass per tile, no mirrors."""
+        self.predictor.probe = probe
+        try:
+            return self._predict(region)
+        finally:
+            self.predictor.probe = False
+
+    def _predict(self, region: Region) -> np.ndarray:
         grid = region.crop(self.case.reference)
         identity = sitk.Euler3DTransform()
         transforms = {p: a.transform for p, a in self.alignments.items()}

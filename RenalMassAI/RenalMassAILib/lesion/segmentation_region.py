@@ -5,8 +5,9 @@ One patch centered on the mass costs one sliding-window step and puts the mass i
 from tile seams and from padding (both made the fast path disagree with nnU-Net's whole-volume path).
 When the kidney or mass reaches a face of the box, the box grows by half a patch on that side and is
 segmented again, so a large mass is not cut off: once, to no more than two patches along an axis (KiTS
-plans: 20 x 20 x 26 cm), which bounds the cost (at most two rounds of 8 network passes with the
-mirroring budget) even when a model labels far too much.
+plans: 20 x 20 x 26 cm), which bounds the cost even when a model labels far too much. Whether to grow
+is decided on one pass per tile without mirrors; the box that is kept then gets the mirroring budget
+(one patch: 1 + 8 passes when it stays, 1 + 8 when it grows to eight tiles without mirrors).
 """
 
 import dataclasses
