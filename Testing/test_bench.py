@@ -2,9 +2,11 @@
 cached bench inputs are keyed by everything that made them."""
 
 import json
+import os
 import time
 
 from RenalMassAILib.bench import batch_speed, bench_case, registration_speed
+from RenalMassAILib.bench.machine import FLAGS_OF_INTEREST
 from RenalMassAILib.bench.repeated import repeated
 from RenalMassAILib.cli import main as renalmassai
 
@@ -34,6 +36,9 @@ def test_registration_bench_runs_each_registration_repeats_times(tmp_path, monke
     for key in ("voi_N", "voi_V", "whole_N", "whole_V"):
         assert result[f"{key}_min_seconds"] <= result[f"{key}_seconds"] <= result[f"{key}_max_seconds"]
         assert result[f"{key}_error_at_lesion_mm"] < 1.0  # still a registration, not only a timer
+    machine = result["machine"]  # what the figures were measured on
+    assert machine["logical_cores"] == os.cpu_count() and isinstance(machine["native_bf16"], bool)
+    assert machine["cpu"] and set(machine["cpu_flags"]) <= set(FLAGS_OF_INTEREST)
 
 
 def test_batch_bench_repeats_into_fresh_folders_so_nothing_is_resumed(tmp_path, monkeypatch):

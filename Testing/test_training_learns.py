@@ -13,7 +13,7 @@ from RenalMassAILib.cohort.synthetic_cohort import synthetic_cohort
 from RenalMassAILib.cohort.training import TrainingConfig, auc_on, train_on, training_data
 from RenalMassAILib.torch_threads import torch_threads
 
-CASES, SEED = 200, 1
+CASES, SEED = 300, 1
 BAR = {"malignancy": 0.80, "aggressiveness": 0.80}  # measured: see test docstring
 RECIPE = TrainingConfig(
     preprocessing="lesion-field",
@@ -27,7 +27,8 @@ RECIPE = TrainingConfig(
 
 
 def _split(number: int) -> str:
-    return "train" if number % 20 < 14 else ("val" if number % 20 < 17 else "test")
+    """60 / 10 / 30 %: a test split large enough that its AUC is not a coin toss (SD about 0.05)."""
+    return "train" if number % 10 < 6 else ("val" if number % 10 == 6 else "test")
 
 
 @pytest.fixture(scope="module")
