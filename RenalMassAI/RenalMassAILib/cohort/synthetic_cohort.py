@@ -50,11 +50,14 @@ class SyntheticCohort:
         return [case["class"] for case in self.cases]
 
 
-def draw_specs(cases: int, seed: int) -> list[PhantomSpec]:
-    """The cohort's phantoms (deterministic for a seed)."""
+def draw_specs(cases: int, seed: int, mix: dict[str, float] | None = None) -> list[PhantomSpec]:
+    """The cohort's phantoms (deterministic for a seed); `mix`: subtype -> share, MIX (all 11) by default."""
     assert set(MIX) == set(SUBTYPES), "every subtype has a share"
+    mix = mix or MIX
+    if not set(mix) <= set(SUBTYPES):
+        raise ValueError(f"unknown subtypes {sorted(set(mix) - set(SUBTYPES))}: use those of {sorted(SUBTYPES)}")
     rng = np.random.default_rng(seed)
-    names, shares = list(MIX), np.array(list(MIX.values()))
+    names, shares = list(mix), np.array(list(mix.values()))
     specs = []
     for number in range(cases):
         pixel = float(rng.uniform(*PIXEL_MM))
@@ -73,11 +76,12 @@ def draw_specs(cases: int, seed: int) -> list[PhantomSpec]:
 
 
 def synthetic_cohort(
-    cases: int, seed: int, preprocessing: Preprocessing, cache_dir, log=None, workers: int = 1
+    cases: int, seed: int, preprocessing: Preprocessing, cache_dir, log=None, workers: int = 1, mix=None
 ) -> SyntheticCohort:
     """The cohort's model inputs, made once (in `workers` processes) and then read from `cache_dir`.
-    Each case depends only on its own spec, so the cohort is the same for any number of workers."""
-    specs = draw_specs(cases, seed)
+    Each case depends only on its own spec, so the cohort is the same for any number of workers.
+    `mix`: subtype -> share (draw_specs)."""
+    specs = draw_specs(cases, seed, mix)
     key = hashlib.sha1(
         json.dumps([__version__, preprocessing.to_dict(), [dataclasses.asdict(s) for s in specs]], sort_keys=True,
                    default=str).encode()
