@@ -21,6 +21,8 @@ FAST_PATH = {
     "default path, ONNX Runtime fp32": (dataclasses.replace(DEFAULT_PATH, backend="onnxruntime"), False),
     # the same with OpenVINO's bf16 hint: bfloat16 where the CPU runs it natively (the row's `precision`)
     "default path, OpenVINO bf16 hint": (dataclasses.replace(DEFAULT_PATH, backend="openvino", bf16=True), False),
+    # quantised to INT8 (NNCF, calibrated on the demo case; lesion/int8_network.py), the rest in float32
+    "default path, OpenVINO int8": (dataclasses.replace(DEFAULT_PATH, backend="openvino", int8=True), False),
 }
 SEEDS = tuple(range(7901, 7907))
 _SUBTYPES = ("ccRCC", "papillary", "chromophobe", "bosniak-4", "ccRCC", "bosniak-3")  # as in the demo's training set

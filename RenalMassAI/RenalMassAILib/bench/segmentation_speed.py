@@ -97,21 +97,28 @@ def _default_path_steps(model, image: sitk.Image) -> int:
     return len(predictor._internal_get_sliding_window_slicers(shape))
 
 
-PASS_VARIANTS = (  # name, backend, bf16 (PyTorch: autocast; OpenVINO: the precision hint)
-    ("torch fp32", "torch", False),
-    ("torch bf16", "torch", True),  # float32 on a CPU without native bfloat16 (nnunet_predictor)
-    ("openvino fp32", "openvino", False),
-    ("openvino bf16 hint", "openvino", True),
-    ("onnxruntime fp32", "onnxruntime", False),
+PASS_VARIANTS = (  # name, backend, bf16 (PyTorch: autocast; OpenVINO: the precision hint), int8 (OpenVINO)
+    ("torch fp32", "torch", False, False),
+    ("torch bf16", "torch", True, False),  # float32 on a CPU without native bfloat16 (nnunet_predictor)
+    ("openvino fp32", "openvino", False, False),
+    ("openvino bf16 hint", "openvino", True, False),
+    ("onnxruntime fp32", "onnxruntime", False, False),
+    # quantised with NNCF once per checkpoint (the first run's load_seconds include it); the layers left
+    # unquantised in float32, then with the bf16 hint
+    ("openvino int8", "openvino", False, True),
+    ("openvino int8, bf16 hint", "openvino", True, True),
 )
 
 
 def seconds_per_pass(model, repeats: int, say) -> dict:
     """One network pass of a patch (random values) per backend and precision: median of `repeats` after
-    a warm-up, the precision that really ran, and the largest difference from PyTorch fp32's logits."""
+    a warm-up, the precision that really ran, the largest difference from PyTorch fp32's logits, and the
+    seconds to make the predictor (export, quantisation and compilation where not cached)."""
     timings, reference = {}, None
-    for name, backend, bf16 in PASS_VARIANTS:
-        predictor = nnunet_predictor(model, False, 1.0, bf16, torch.device("cpu"), lambda *args: None, backend)
+    for name, backend, bf16, int8 in PASS_VARIANTS:
+        started = time.perf_counter()
+        predictor = nnunet_predictor(model, False, 1.0, bf16, torch.device("cpu"), lambda *args: None, backend, int8)
+        load_seconds = round(time.perf_counter() - started, 1)
         patch = torch.randn(1, len(model.channels), *predictor.configuration_manager.patch_size,
                             generator=torch.Generator().manual_seed(0))  # fmt: skip
         autocast = predictor.backend_record == {"backend": "torch", "precision": "bf16"}  # native bf16 only
@@ -123,6 +130,8 @@ def seconds_per_pass(model, repeats: int, say) -> dict:
             **timing,
             "precision": predictor.backend_record["precision"],
             "max_abs_difference_from_torch_fp32": round(float((logits - reference).abs().max()), 4),
+            "load_seconds": load_seconds,
+            "quantisation_seconds": predictor.backend_record.get("quantisation_seconds"),  # None: cached or none
         }
         say(f"one pass, {name}: {timings[name]}")
     return timings

@@ -105,6 +105,13 @@ def add_segmentation_arguments(parser: argparse.ArgumentParser, required: bool =
         help="what runs the network's passes: 'auto' is OpenVINO on a CPU where it is installed (1.7x "
         "PyTorch float32 there), PyTorch on CUDA; the network is exported to ONNX once per checkpoint",
     )
+    group.add_argument(
+        "--int8",
+        action="store_true",
+        help="run the network quantised to INT8 in OpenVINO (CPU only; quantised with NNCF once per "
+        "checkpoint, calibrated on the bundled demo case, cached beside the ONNX export; the layers left "
+        "unquantised follow --no-bf16)",
+    )
     group.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     group.add_argument("--threads", type=int, default=None, help="CPU threads for inference")
 

@@ -152,6 +152,7 @@ def _segment(case, args, explicit_paths: dict):
         "tile_step_size": tile_step,
         "bf16": not args.no_bf16,
         "backend": args.backend,
+        "int8": args.int8,
         "device": args.device,
         "threads": args.threads,
         "register_phases": False,

@@ -4,13 +4,16 @@ Only the network's forward pass changes backend: nnU-Net's preprocessing, slidin
 weighting, mirroring and resampling stay nnU-Net's. The network is exported to ONNX once per fold
 checkpoint and patch size, into $RENALMASSAI_CACHE/exported-networks (default
 ~/.cache/renalmassai), never into the user's model folder; the file is named by the checkpoint's
-SHA-256, so a retrained checkpoint gets a new export. Both backends read that same file.
+SHA-256, so a retrained checkpoint gets a new export. Both backends read that same file. OpenVINO can
+also run it quantised to INT8 (int8_network: NNCF, quantised once, cached beside the ONNX file).
 
 Measured on 2 cores (README, "Benchmarks"): on an AVX2 CPU without native bfloat16 OpenVINO runs the
 network in float32 1.7x as fast as PyTorch in float32 (ONNX Runtime 1.1x); on a CPU with AMX, OpenVINO
-in bfloat16 5.7x.
+in bfloat16 5.7x, and INT8 only 1.1-1.2x faster than bfloat16 (2.7-2.9 s against 3.2 s per 128^3 pass,
+machine under load), so INT8 stays an option (`int8`), not the default.
 """
 
+import functools
 import hashlib
 import os
 import warnings
@@ -42,11 +45,29 @@ def auto_backend(device: torch.device) -> str:
     return "openvino"
 
 
-def use_exported_network(predictor, model, backend: str, bf16: bool, threads: int) -> dict:
-    """Replaces `predictor.network` by the exported network run with `backend`; returns what ran
-    (backend, precision, the ONNX files), for the segmentation record."""
+def use_exported_network(predictor, model, backend: str, bf16: bool, threads: int, int8: bool = False) -> dict:
+    """Replaces `predictor.network` by the exported network run with `backend` (int8: OpenVINO's INT8
+    model); returns what ran (backend, precision, the ONNX or IR files run), for the segmentation record, with the
+    seconds spent quantising when that happened now."""
     if backend not in BACKENDS[1:]:
         raise ValueError(f"backend must be one of {BACKENDS[1:]}, not {backend!r}")
+    paths = _exported_onnx(predictor, model)
+    record = {}
+    if int8:
+        paths, record = _int8_networks(predictor, model, paths)
+    if backend == "openvino":
+        runners, precision = zip(*(openvino_runner(p, bf16, threads) for p in paths))
+        if int8:  # the layers NNCF left unquantised run in the precision the hint gave
+            record["unquantised_precision"] = precision[0]
+        precision = "int8" if int8 else precision[0]
+    else:
+        runners, precision = [onnxruntime_runner(p, threads) for p in paths], "f32"
+    predictor.network = ExportedNetwork(list(runners), predictor.list_of_parameters)
+    return {"backend": backend, "precision": precision, "exported": [p.name for p in paths], **record}
+
+
+def _exported_onnx(predictor, model) -> list[Path]:
+    """Each fold's ONNX export, made now where it is not in the export folder yet."""
     patch = tuple(int(n) for n in predictor.configuration_manager.patch_size)
     channels = len(model.channels)
     paths = []
@@ -57,13 +78,18 @@ def use_exported_network(predictor, model, backend: str, bf16: bool, threads: in
             predictor.network.load_state_dict(parameters)
             export_onnx(predictor.network, (1, channels, *patch), path)
         paths.append(path)
-    if backend == "openvino":
-        runners, precision = zip(*(openvino_runner(p, bf16, threads) for p in paths))
-        precision = precision[0]
-    else:
-        runners, precision = [onnxruntime_runner(p, threads) for p in paths], "f32"
-    predictor.network = ExportedNetwork(list(runners), predictor.list_of_parameters)
-    return {"backend": backend, "precision": precision, "exported": [p.name for p in paths]}
+    return paths
+
+
+def _int8_networks(predictor, model, onnx_paths: list[Path]) -> tuple[list[Path], dict]:
+    """Each fold's INT8 IR (quantised now where not cached); the calibration patches are made at most
+    once, and only when some fold needs quantising."""
+    from RenalMassAILib.lesion.int8_network import calibration_patches, quantised_network
+
+    patches = functools.cache(lambda: calibration_patches(predictor, model))
+    paths, seconds = zip(*(quantised_network(p, patches) for p in onnx_paths))
+    made = [s for s in seconds if s is not None]
+    return list(paths), ({"quantisation_seconds": round(sum(made), 1)} if made else {})
 
 
 def export_onnx(network: torch.nn.Module, shape: tuple[int, ...], path: Path) -> None:
@@ -84,8 +110,9 @@ def export_onnx(network: torch.nn.Module, shape: tuple[int, ...], path: Path) ->
 
 
 def openvino_runner(path: Path, bf16: bool, threads: int) -> tuple[Runner, str]:
-    """An OpenVINO CPU runner and the precision it really uses: a bfloat16 hint is honoured only on a
-    CPU with native bfloat16, elsewhere OpenVINO stays in float32."""
+    """An OpenVINO CPU runner of an ONNX or IR file and the precision it really uses for what is not
+    quantised: a bfloat16 hint is honoured only on a CPU with native bfloat16, elsewhere OpenVINO stays
+    in float32."""
     try:
         import openvino
     except ImportError:

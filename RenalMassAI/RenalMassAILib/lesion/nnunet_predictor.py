@@ -47,12 +47,17 @@ def nnunet_predictor(
     device: torch.device,
     report: Progress,
     backend: str = "torch",
+    int8: bool = False,
 ):
     """mirroring: True all of the model's axes, False none, None (auto) as many as MIRROR_BUDGET allows.
     backend: 'torch', 'openvino', 'onnxruntime' or 'auto' (exported_network.auto_backend); what ran is
     in the predictor's `backend_record`. bf16: autocast in PyTorch where the CPU runs bfloat16 natively
-    (float32 elsewhere), the precision hint in OpenVINO (which also keeps float32 without it)."""
+    (float32 elsewhere), the precision hint in OpenVINO (which also keeps float32 without it). int8:
+    OpenVINO's INT8 model (int8_network; bf16 then hints the layers left unquantised), an InputError with
+    another backend."""
     backend = auto_backend(device) if backend == "auto" else backend
+    if int8 and backend != "openvino":
+        raise InputError(f"precision int8 runs in OpenVINO on the CPU only, not in {backend!r}")
     if backend != "torch" and device.type != "cpu":
         raise InputError(f"backend {backend!r} runs on the CPU only: use --backend torch with --device {device.type}")
     from nnunetv2.inference.predict_from_raw_data import nnUNetPredictor
@@ -100,7 +105,9 @@ def nnunet_predictor(
     precision = "bf16" if autocast else ("f16 autocast (nnU-Net)" if device.type == "cuda" else "f32")
     predictor.backend_record = {"backend": "torch", "precision": precision}
     if backend != "torch":
-        report("load", 0, 1, f"{backend}: loading the exported network (exported once per checkpoint)")
-        predictor.backend_record = use_exported_network(predictor, model, backend, bf16, torch.get_num_threads())
+        made = "exported and quantised to INT8" if int8 else "exported"
+        report("load", 0, 1, f"{backend}: loading the exported network ({made} once per checkpoint)")
+        threads = torch.get_num_threads()
+        predictor.backend_record = use_exported_network(predictor, model, backend, bf16, threads, int8)
     report("load", 1, 1, "model loaded")
     return predictor

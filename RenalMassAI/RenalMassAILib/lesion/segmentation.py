@@ -53,6 +53,7 @@ class SegmentationOptions:
     tile_step_size: float = 1.0  # fewest passes that cover the region (nnU-Net default: 0.5)
     bf16: bool = True  # autocast on a CPU with native bf16 (nnU-Net never does it there); OpenVINO's precision hint
     backend: str = "auto"  # network passes in 'torch', 'openvino', 'onnxruntime'; 'auto': exported_network
+    int8: bool = False  # OpenVINO's INT8 model (lesion/int8_network.py, quantised once per checkpoint); OpenVINO only
     device: str = "auto"  # 'auto', 'cpu' or 'cuda'
     threads: int | None = None
     register_phases: bool = True  # register the phases read onto the reference (False: the caller already did)
@@ -100,7 +101,7 @@ def _segment(case, model, center_lps, options: SegmentationOptions, progress: Pr
     regions = regions or [Region((0, 0, 0), reference.GetSize())]
     grows = options.fast and options.grow
     predictor = nnunet_predictor(
-        model, options.mirroring, options.tile_step_size, options.bf16, device, report, options.backend
+        model, options.mirroring, options.tile_step_size, options.bf16, device, report, options.backend, options.int8
     )
     lookup = np.zeros(256, dtype=np.uint8)
     for output, ours in to_kits_values(model.output_values).items():
