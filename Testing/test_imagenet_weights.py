@@ -91,3 +91,10 @@ def test_a_file_named_as_torchvision_names_it_must_match_its_hash(imagenet_file,
     truncated.write_bytes(path.read_bytes()[:1000])  # an interrupted download
     with pytest.raises(InputError, match="SHA-256 does not begin with f37072fd"):
         load_imagenet_weights(resnet18_one_channel(), truncated)
+
+
+def test_early_fusion_takes_the_rgb_filters_as_they_are(imagenet_file):
+    path, state = imagenet_file
+    network = build_network("early-fusion", ("N", "A", "V"), ("malignancy",))
+    load_imagenet_weights(network.backbone, path)
+    torch.testing.assert_close(network.backbone.state_dict()["conv1.weight"], state["conv1.weight"])

@@ -35,3 +35,20 @@ def test_imagenet_initialisation_sums_the_rgb_filters(tmp_path):
     load_imagenet_weights(backbone, tmp_path / "resnet18.pth")
     assert torch.allclose(backbone.conv1.weight, rgb.conv1.weight.sum(dim=1, keepdim=True))
     assert torch.equal(backbone.layer4[1].bn2.running_var, rgb.layer4[1].bn2.running_var)
+
+
+def test_early_fusion_reads_the_phases_as_channels_and_ignores_absent_ones():
+    torch.manual_seed(0)
+    network = build_network("early-fusion", ("N", "A", "V"), ("malignancy", "aggressiveness")).eval()
+    assert network.backbone.conv1.in_channels == 3
+    x = torch.rand(2, 3, 64, 64)
+    present = torch.tensor([[False, True, True], [True, True, True]])
+    with torch.inference_mode():
+        out = network(x, present)
+        x_changed = x.clone()
+        x_changed[0, 0] = torch.rand(64, 64)  # absent phase N of case 0
+        assert out.shape == (2, 2, 2)
+        assert torch.allclose(network(x_changed, present), out, atol=1e-6)
+        # a present phase counts where it lies: swapping two phases' images changes the output
+        swapped = x[:, [0, 2, 1]]
+        assert not torch.allclose(network(swapped, present)[1], out[1], atol=1e-4)

@@ -152,3 +152,43 @@ def test_precise_batch_norm_replaces_running_statistics_with_the_training_cases_
     assert torch.allclose(first.running_mean, expected, atol=1e-5)  # two equal batches of 32 cases
     assert first.momentum == 0.1
     assert all(torch.equal(v, network.state_dict()[k]) for k, v in weights.items())
+
+
+def test_cosine_schedule_decays_from_the_rate_to_zero():
+    import torch
+
+    from RenalMassAILib.cohort.training import _learning_rate, _optimizer
+
+    cosine = TrainingConfig(learning_rate=4e-4, lr_schedule="cosine")
+    assert [round(_learning_rate(cosine, p), 10) for p in (0.0, 0.5, 1.0)] == [4e-4, 2e-4, 0.0]
+    assert _learning_rate(TrainingConfig(learning_rate=4e-4), 0.9) == 4e-4  # constant: the default
+    assert isinstance(_optimizer(torch.nn.Linear(2, 2), TrainingConfig(weight_decay=0.01)), torch.optim.AdamW)
+    with pytest.raises(InputError, match="learning-rate schedule 'step'"):
+        _optimizer(torch.nn.Linear(2, 2), TrainingConfig(lr_schedule="step"))
+
+
+def test_early_fusion_package_serves_every_combination_with_one_map_per_task(tmp_path, manifest):
+    import numpy as np
+
+    from RenalMassAILib.case.phase import Phase
+    from RenalMassAILib.classify.model_input import ModelInput, PatchGeometry
+    from RenalMassAILib.classify.prediction import predict_and_explain
+    from RenalMassAILib.cli import main
+
+    out = tmp_path / "early"
+    arguments = ["train", "--manifest", str(manifest), "--out", str(out), "--architecture", "early-fusion"]
+    arguments += ["--tasks", "malignancy", "--epochs", "2", "--batch-size", "6", "--no-augment", "--lr", "1e-3"]
+    assert main([*arguments, "--lr-schedule", "cosine", "--weight-decay", "0.01", "--no-progress"]) == 0
+    package = load_package(out)
+    training = package.card.fields["training"]
+    assert package.card.architecture == "early-fusion" and package.card.accepts_phase_subsets
+    assert (training["lr_schedule"], training["weight_decay"]) == ("cosine", 0.01)
+    assert set(package.card.fields["validation"]["auc_by_phases"]) == {"N", "A", "V", "NA", "NV", "AV", "NAV"}
+    rng = np.random.default_rng(0)
+    preset = package.card.preprocessing
+    patches = {p: rng.random((preset.size, preset.size), dtype=np.float32) for p in Phase}
+    model_input = ModelInput(patches, PatchGeometry((0.0, 0.0, 0.0), preset.pixel_mm, preset.size), preset)
+    predictions, maps = predict_and_explain(package, model_input, ("A", "V"))
+    assert set(maps["malignancy"]) == {"A", "V"}  # one map of the phases together, shown on each
+    np.testing.assert_array_equal(maps["malignancy"]["A"], maps["malignancy"]["V"])
+    assert 0.0 <= predictions["malignancy"].probability <= 1.0

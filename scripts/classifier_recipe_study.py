@@ -4,14 +4,15 @@
                                                        [--work DIR] [--threads 2] [--downsample 1]
                                                        [--lesion-field K] [--preprocessing NAME]
                                                        [--size 224] [--workers 1] [--train-cases N]
+                                                       [--architecture shared-backbone|early-fusion]
 
 Makes (or reads from its cache) a synthetic cohort of all 11 subtypes with the clinical HU spread
 (RenalMassAILib/cohort/synthetic_cohort.py), splits it 70 / 15 / 15 % train / validation / test by
-case number, trains the shared-backbone network with each recipe variant on the same cases and
-prints one JSON line per variant: training loss, training-set and validation AUC per epoch, the best epoch, the
-held-out test AUC of the package the trainer selected, and seconds. Each variant changes one thing
-against `demo-recipe` (the recipe of the bundled demo model), so its effect is measured alone; `a+b`
-runs variants a and b together.
+case number, trains the network (the shared backbone unless `--architecture` says otherwise) with
+each recipe variant on the same cases and prints one JSON line per variant: training loss,
+training-set and validation AUC per epoch, the best epoch, the held-out test AUC of the package the
+trainer selected, and seconds. Each variant changes one thing against `demo-recipe` (the recipe of the
+bundled demo model), so its effect is measured alone; `a+b` runs variants a and b together.
 
 `--downsample N` averages the cached 224-pixel inputs over N x N pixels before training (3.5: 64
 pixels, about 6x faster on a CPU) to compare recipes over more epochs; the networks it trains saw
@@ -21,7 +22,8 @@ back, so the lesion fills a like share of every input: it emulates a field of vi
 lesion, which no preset has yet (packages deleted likewise). `--size N` makes the preset's inputs at N
 pixels directly (the same field of view; packages deleted unless N is the preset's own size);
 `--workers N` makes the cohort in N processes (the same cases); `--train-cases N` trains on the first N
-cases of the training split only (validation and test cases unchanged: a learning curve).
+cases of the training split only (validation and test cases unchanged: a learning curve);
+`--architecture early-fusion` trains the network that reads the phases as channels of one image.
 """
 
 import argparse
@@ -58,6 +60,8 @@ VARIANTS = {
     "batch-16": {"batch_size": 16},
     "batch-32": {"batch_size": 32},
     "bf16": {"bf16": True},
+    "cosine": {"lr_schedule": "cosine"},  # the rate decays to 0 over the epochs
+    "weight-decay-0.05": {"weight_decay": 0.05},  # AdamW
 }
 
 
@@ -89,6 +93,7 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=224, help="input pixels made by the preset (224: as trained)")
     parser.add_argument("--workers", type=int, default=1, help="processes that make the cohort")
     parser.add_argument("--train-cases", type=int, default=None, help="train on the first N training cases only")
+    parser.add_argument("--architecture", default="shared-backbone", choices=("shared-backbone", "early-fusion"))
     parser.add_argument("--model-id", default=None, help="the kept packages' id (default: study-VARIANT)")
     parser.add_argument("--fp16-weights", action="store_true", help="store the kept packages' weights in float16")
     args = parser.parse_args()
@@ -111,12 +116,14 @@ def main() -> int:
         + (f"-to-{size}px" if size != args.size else "")
         + (f"-train-{args.train_cases}" if args.train_cases else "")
         + (f"-lesion-field-{args.lesion_field:g}" if args.lesion_field else "")
+        + (f"-{args.architecture}" if args.architecture != "shared-backbone" else "")
     )
     names = [name for name in args.variants.split(",") if name]
     for name in names:
         config = dataclasses.replace(
             DEMO_RECIPE, epochs=args.epochs, model_id=args.model_id or f"study-{name}",
-            preprocessing=args.preprocessing, half_precision_weights=args.fp16_weights, **changes_of(name),
+            preprocessing=args.preprocessing, half_precision_weights=args.fp16_weights,
+            architecture=args.architecture, **changes_of(name),
         )  # fmt: skip
         with torch_threads(args.threads):
             result = run_variant(name, config, cohort, work / inputs, keep, args.train_cases)

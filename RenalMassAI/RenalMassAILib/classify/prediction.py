@@ -73,8 +73,10 @@ def predict_and_explain(package: ModelPackage, model_input: ModelInput, phases_u
     cam = _PerLayerGradCAM(model=model, target_layers=layers)
     with _graph_from(package.network, layers):
         maps, logits = _cam_and_logits(cam, x, len(tasks))
-    # Per-branch networks give [tasks, phases, H, W]; a shared backbone gives [tasks * phases, 1, H, W].
-    maps = maps.reshape(len(tasks), len(phases_used), *maps.shape[-2:])
+    # Per-branch networks give [tasks, phases, H, W]; a shared backbone gives [tasks * phases, 1, H, W];
+    # early fusion [tasks, 1, H, W]: one map of the phases together, shown on each phase.
+    maps = maps.reshape(len(tasks), -1, *maps.shape[-2:])
+    maps = np.broadcast_to(maps, (len(tasks), len(phases_used), *maps.shape[-2:]))
     order = [
         p for p in (PHASE_SLOTS if package.card.accepts_phase_subsets else package.card.phases) if p in phases_used
     ]

@@ -23,7 +23,10 @@ def add_train(commands) -> argparse.ArgumentParser:
     )
     train.add_argument("--out", required=True, metavar="PKG", help="model package folder to write")
     train.add_argument(
-        "--architecture", default="shared-backbone", choices=("shared-backbone", "authors-hybrid", "cross-attention")
+        "--architecture",
+        default="shared-backbone",
+        choices=("shared-backbone", "early-fusion", "authors-hybrid", "cross-attention"),
+        help="early-fusion: the phases as channels of one ResNet-18 (README: far better on the synthetic cohort)",
     )
     train.add_argument(
         "--tasks", nargs="+", default=["malignancy", "aggressiveness"], choices=("malignancy", "aggressiveness")
@@ -33,6 +36,10 @@ def add_train(commands) -> argparse.ArgumentParser:
     train.add_argument("--epochs", type=int, default=30)
     train.add_argument("--batch-size", type=int, default=16)
     train.add_argument("--lr", type=float, default=1e-5, help="Adam learning rate (paper: 1e-5, ImageNet-initialised)")
+    train.add_argument(
+        "--lr-schedule", default="constant", choices=("constant", "cosine"), help="cosine: decays to 0 over the epochs"
+    )
+    train.add_argument("--weight-decay", type=float, default=0.0, help="> 0: AdamW with this decoupled weight decay")
     train.add_argument("--seed", type=int, default=0)
     train.add_argument(
         "--bf16",
@@ -162,6 +169,8 @@ def _run_train(args) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.lr,
+            lr_schedule=args.lr_schedule,
+            weight_decay=args.weight_decay,
             seed=args.seed,
             bf16=args.bf16,
             augment=not args.no_augment,

@@ -10,6 +10,7 @@ import itertools
 import json
 from pathlib import Path
 
+from RenalMassAILib.classify.networks import SUBSET_ARCHITECTURES
 from RenalMassAILib.classify.networks.fusion import PHASE_SLOTS
 from RenalMassAILib.cohort.training import TrainingConfig, train
 
@@ -24,7 +25,7 @@ def train_every_combination(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     table = {}
-    if config.architecture == "shared-backbone":
+    if config.architecture in SUBSET_ARCHITECTURES:
         result = train(manifest, out / "shared-backbone", config, cache_dir, log=log, progress=progress)
         table = json.loads((result.package / "model.json").read_text())["validation"]["auc_by_phases"]
     else:

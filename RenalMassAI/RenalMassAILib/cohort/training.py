@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from RenalMassAILib import __version__
 from RenalMassAILib.classify.model_package import DEMO_NOTICE, TASKS, write_package
-from RenalMassAILib.classify.networks import build_network
+from RenalMassAILib.classify.networks import SUBSET_ARCHITECTURES, build_network
 from RenalMassAILib.classify.networks.backbone import load_imagenet_weights
 from RenalMassAILib.classify.networks.fusion import PHASE_SLOTS
 from RenalMassAILib.classify.preprocessing import preset
@@ -29,6 +29,8 @@ from RenalMassAILib.cohort.input_cache import cached_inputs
 from RenalMassAILib.cohort.manifest import read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.errors import InputError
+
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,6 +42,8 @@ class TrainingConfig:
     epochs: int = 30
     batch_size: int = 16
     learning_rate: float = 1e-5
+    lr_schedule: str = "constant"  # or "cosine": decays per step from learning_rate to 0 over the epochs
+    weight_decay: float = 0.0  # > 0: AdamW with this decoupled weight decay
     seed: int = 0
     bf16: bool = False
     augment: bool = True
@@ -118,7 +122,7 @@ def train_on(
     if config.imagenet_weights:
         for backbone in _backbones(network):
             load_imagenet_weights(backbone, config.imagenet_weights)
-    optimizer = torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+    optimizer = _optimizer(network, config)
     state = _resume(checkpoint_dir, network, optimizer, config, log)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
         loss = _train_epoch(network, optimizer, splits["train"], config, epoch, bar)
@@ -148,13 +152,29 @@ def train_on(
     return TrainingResult(out, state["best_epoch"], validation, state["history"])
 
 
+def _optimizer(network, config: TrainingConfig) -> torch.optim.Optimizer:
+    if config.lr_schedule not in LR_SCHEDULES:
+        raise InputError(f"learning-rate schedule {config.lr_schedule!r}: use one of {', '.join(LR_SCHEDULES)}")
+    if config.weight_decay > 0:
+        return torch.optim.AdamW(network.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    return torch.optim.Adam(network.parameters(), lr=config.learning_rate)
+
+
+def _learning_rate(config: TrainingConfig, progress: float) -> float:
+    """The rate at `progress` (0 at the first step, 1 after the last epoch's last step). Computed from
+    the step rather than kept in a scheduler, so a resumed training continues the same curve."""
+    if config.lr_schedule == "cosine":
+        return config.learning_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+    return config.learning_rate
+
+
 def _select(rows, patches, present, config: TrainingConfig, split: str) -> TrainingData:
     """The split's cases; per-branch networks need all of their phases."""
     slots = [PHASE_SLOTS.index(p) for p in config.phases]
     keep = [
         i
         for i, row in enumerate(rows)
-        if row.split == split and (config.architecture == "shared-backbone" or present[i, slots].all())
+        if row.split == split and (config.architecture in SUBSET_ARCHITECTURES or present[i, slots].all())
     ]
     classes = [rows[i].pathology_class for i in keep]
     return training_data(patches[keep], present[keep], classes, [rows[i].case_id for i in keep], config.tasks)
@@ -172,7 +192,7 @@ def _check_splits(splits: dict[str, TrainingData], config: TrainingConfig) -> No
 
 
 def _network_input(network, x: torch.Tensor, present: torch.Tensor, config: TrainingConfig):
-    if config.architecture == "shared-backbone":
+    if config.architecture in SUBSET_ARCHITECTURES:
         return (x, present)
     return (x[:, [PHASE_SLOTS.index(p) for p in config.phases]],)
 
@@ -184,12 +204,15 @@ def _train_epoch(network, optimizer, data: TrainingData, config: TrainingConfig,
     weights = torch.tensor([1.0 / counts[c] for c in data.classes])
     order = torch.multinomial(weights, len(data.classes), replacement=True, generator=generator)
     losses = []
-    for start in bar(range(0, len(order), config.batch_size), desc=f"epoch {epoch}"):
+    starts = range(0, len(order), config.batch_size)
+    for step, start in enumerate(bar(starts, desc=f"epoch {epoch}")):
+        for group in optimizer.param_groups:
+            group["lr"] = _learning_rate(config, (epoch - 1 + step / len(starts)) / config.epochs)
         index = order[start : start + config.batch_size]
         x, present = data.x[index].clone(), data.present[index].clone()
         if config.augment:
             x = torch.stack([augment(sample, generator, config.augment_shift) for sample in x])
-        if config.architecture == "shared-backbone" and config.phase_dropout:
+        if config.architecture in SUBSET_ARCHITECTURES and config.phase_dropout:
             present = _drop_phases(present, config.phase_dropout, generator)
             x = x * present[:, :, None, None]
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
@@ -285,8 +308,8 @@ def _write_scores(network, data: TrainingData, config: TrainingConfig, path: Pat
 
 
 def auc_by_phase_combination(network, data: TrainingData, config: TrainingConfig) -> dict:
-    """AUC on `data` for each phase combination (paper Table S6 shape); shared backbone only."""
-    if config.architecture != "shared-backbone":
+    """AUC on `data` for each phase combination (paper Table S6 shape); networks that take any subset only."""
+    if config.architecture not in SUBSET_ARCHITECTURES:
         return {}
     table = {}
     for size in (1, 2, 3):
@@ -356,7 +379,7 @@ def _card(config: TrainingConfig, source: str, splits: dict, state: dict, valida
         "demo": config.demo,
         "description": (DEMO_NOTICE if config.demo else "Trained with renalmassai train") + f" ({config.architecture})",
         "tasks": list(config.tasks),
-        "phases": list(config.phases) if config.architecture != "shared-backbone" else list(PHASE_SLOTS),
+        "phases": list(PHASE_SLOTS) if config.architecture in SUBSET_ARCHITECTURES else list(config.phases),
         "architecture": config.architecture,
         "preprocessing": preset(config.preprocessing).to_dict(),
         "training": {
@@ -365,6 +388,8 @@ def _card(config: TrainingConfig, source: str, splits: dict, state: dict, valida
             "epochs": config.epochs,
             "best_epoch": state["best_epoch"],
             "learning_rate": config.learning_rate,
+            "lr_schedule": config.lr_schedule,
+            "weight_decay": config.weight_decay,
             "batch_size": config.batch_size,
             "seed": config.seed,
             "bf16": config.bf16,

@@ -33,7 +33,8 @@ def load_imagenet_weights(backbone: nn.Module, weights_path) -> None:
     The file must hold exactly torchvision's resnet18 keys and shapes (its 1000-class `fc` is
     dropped; `num_batches_tracked` entries may be absent, as in files saved by old PyTorch). The RGB
     conv1 filters are summed into the single CT channel rather than discarded (the authors' code
-    threw them away), so the first layer keeps its learnt edge detectors. A file named as torchvision
+    threw them away), so the first layer keeps its learnt edge detectors; a three-channel conv1 (early
+    fusion: N, A, V as channels) takes them as they are. A file named as torchvision
     names its downloads (resnet18-<hex>.pth) must have a SHA-256 beginning with those digits.
     """
     path = Path(weights_path)
@@ -42,7 +43,8 @@ def load_imagenet_weights(backbone: nn.Module, weights_path) -> None:
     own = backbone.state_dict()
     for key, value in state.items():
         if not key.startswith("fc."):
-            own[key] = value.sum(dim=1, keepdim=True) if key == "conv1.weight" else value
+            one_channel = key == "conv1.weight" and own[key].shape[1] == 1
+            own[key] = value.sum(dim=1, keepdim=True) if one_channel else value
     backbone.load_state_dict(own, strict=True)
 
 

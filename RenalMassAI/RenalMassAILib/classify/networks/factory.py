@@ -4,9 +4,12 @@ from torch import nn
 
 from RenalMassAILib.classify.networks.authors import HybridNAV, HybridXX, Res18
 from RenalMassAILib.classify.networks.cross_attention import CrossAttentionNet
+from RenalMassAILib.classify.networks.early_fusion import EarlyFusionNet
 from RenalMassAILib.classify.networks.shared_backbone import SharedBackboneNet
 
-ARCHITECTURES = ("authors-hybrid", "cross-attention", "shared-backbone")
+ARCHITECTURES = ("authors-hybrid", "cross-attention", "early-fusion", "shared-backbone")
+# one network for every phase combination: inputs in N, A, V slots and a presence mask
+SUBSET_ARCHITECTURES = ("early-fusion", "shared-backbone")
 
 
 def build_network(architecture: str, phases: tuple[str, ...], tasks: tuple[str, ...]) -> nn.Module:
@@ -25,6 +28,8 @@ def build_network(architecture: str, phases: tuple[str, ...], tasks: tuple[str, 
         return CrossAttentionNet(phases, tasks)
     if architecture == "shared-backbone":
         return SharedBackboneNet(tasks)
+    if architecture == "early-fusion":
+        return EarlyFusionNet(tasks)
     raise ValueError(f"unknown architecture {architecture!r}: use one of {ARCHITECTURES}")
 
 
