@@ -52,3 +52,14 @@ def test_early_fusion_reads_the_phases_as_channels_and_ignores_absent_ones():
         # a present phase counts where it lies: swapping two phases' images changes the output
         swapped = x[:, [0, 2, 1]]
         assert not torch.allclose(network(swapped, present)[1], out[1], atol=1e-4)
+
+
+def test_early_fusion_serves_phase_subsets_only_when_trained_with_phase_dropout():
+    from RenalMassAILib.classify.networks import serves_phase_subsets
+
+    assert serves_phase_subsets("early-fusion", 0.3) and not serves_phase_subsets("early-fusion", 0.0)
+    assert serves_phase_subsets("shared-backbone", 0.0) and not serves_phase_subsets("cross-attention", 0.3)
+    network = build_network("early-fusion", ("N", "A", "V"), ("malignancy",)).eval()
+    x = torch.rand(1, 3, 64, 64)
+    with torch.inference_mode():  # a package that serves no subsets calls it without a mask: all present
+        assert torch.equal(network(x), network(x, torch.ones(1, 3, dtype=torch.bool)))

@@ -41,9 +41,17 @@ from sklearn.metrics import roc_auc_score
 
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.classify.preprocessing import PRESETS, preset
+from RenalMassAILib.cohort.delong import delong_paired_test
 from RenalMassAILib.cohort.synthetic_cohort import synthetic_cohort
 from RenalMassAILib.cohort.task_labels import task_label
-from RenalMassAILib.cohort.training import TrainingConfig, auc_by_phase_combination, auc_on, train_on, training_data
+from RenalMassAILib.cohort.training import (
+    TrainingConfig,
+    auc_by_phase_combination,
+    auc_on,
+    scores_on,
+    train_on,
+    training_data,
+)
 from RenalMassAILib.torch_threads import torch_threads
 
 # The bundled demo model's recipe, in float32: bf16 autocast was 13x slower than float32 on an AVX2-only
@@ -102,7 +110,8 @@ def main() -> int:
     preprocessing = dataclasses.replace(preset(args.preprocessing), size=args.size)
     cohort = synthetic_cohort(args.cases, args.seed, preprocessing, work, log=print, workers=args.workers)
     print(json.dumps({"cohort_cases": args.cases, "seconds": round(time.perf_counter() - started, 1)}), flush=True)
-    print(json.dumps({"reference": "center-crop statistics + random forest", "test_auc": center_crop_forest(cohort)}))
+    forest = center_crop_forest(cohort)
+    print(json.dumps({"reference": "center-crop statistics + random forest", "test_auc": forest["test_auc"]}))
     size = round(cohort.patches.shape[-1] / args.downsample)
     if args.lesion_field:
         cohort = lesion_field(cohort, args.lesion_field, preprocessing.pixel_mm, size)
@@ -126,7 +135,7 @@ def main() -> int:
             architecture=args.architecture, **changes_of(name),
         )  # fmt: skip
         with torch_threads(args.threads):
-            result = run_variant(name, config, cohort, work / inputs, keep, args.train_cases)
+            result = run_variant(name, config, cohort, work / inputs, keep, args.train_cases, forest["test_scores"])
             print(json.dumps(result), flush=True)
     return 0
 
@@ -134,7 +143,7 @@ def main() -> int:
 def center_crop_forest(cohort) -> dict:
     """Is the signal in the inputs? Intensity statistics (mean, SD, 10th and 90th percentile per phase)
     of the central 20, 40 and 80 pixels of the very inputs the network sees, and a random forest fitted on
-    the train and validation cases: its AUC on the same test cases."""
+    the train and validation cases: its AUC and scores on the test cases (NaN where a case does not count)."""
     x = cohort.patches.astype(np.float32)
     middle = x.shape[-1] // 2
     statistics = []
@@ -142,7 +151,7 @@ def center_crop_forest(cohort) -> dict:
         crop = x[:, :, middle - half : middle + half, middle - half : middle + half]
         statistics += [crop.mean((2, 3)), crop.std((2, 3)), *np.percentile(crop, [10, 90], axis=(2, 3))]
     features = np.concatenate(statistics, axis=1)
-    aucs = {}
+    aucs, scores = {}, {}
     for task in ("malignancy", "aggressiveness"):
         labels = np.array([task_label(case["class"], task) for case in cohort.cases])
         counted = ~np.isnan(labels)
@@ -150,7 +159,9 @@ def center_crop_forest(cohort) -> dict:
         test = counted & np.array([split_of(i) == "test" for i in range(len(labels))])
         forest = RandomForestClassifier(500, random_state=0).fit(features[fit], labels[fit])
         aucs[task] = round(float(roc_auc_score(labels[test], forest.predict_proba(features[test])[:, 1])), 3)
-    return aucs
+        in_test = np.array([split_of(i) == "test" for i in range(len(labels))])
+        scores[task] = np.where(counted[in_test], forest.predict_proba(features[in_test])[:, 1], np.nan)
+    return {"test_auc": aucs, "test_scores": scores}
 
 
 def downsampled(cohort, size: int):
@@ -179,10 +190,17 @@ def training_set_auc(network, data, config: TrainingConfig) -> dict:
 
 
 def run_variant(
-    name: str, config: TrainingConfig, cohort, work: Path, keep: bool, train_cases: int | None = None
+    name: str,
+    config: TrainingConfig,
+    cohort,
+    work: Path,
+    keep: bool,
+    train_cases: int | None = None,
+    forest_scores: dict | None = None,
 ) -> dict:
     """Trains one variant on the cohort's training split (its first `train_cases` cases, if given) and
-    scores the selected package on the test split."""
+    scores the selected package on the test split; with the forest's test scores, also the paired
+    DeLong test of the network against the forest on the same test cases."""
     splits = {}
     for split in ("train", "val", "test"):
         rows = [i for i in range(len(cohort.cases)) if split_of(i) == split]
@@ -209,8 +227,21 @@ def run_variant(
         "best_epoch": result.best_epoch,
         "test_auc": {task: round(auc, 3) for task, auc in auc_on(network, splits["test"], config).items()},
         "test_auc_by_phases": auc_by_phase_combination(network, splits["test"], config),
+        "versus_forest": versus_forest(network, splits["test"], config, forest_scores) if forest_scores else None,
         "seconds": round(seconds),
     }
+
+
+def versus_forest(network, test, config: TrainingConfig, forest_scores: dict) -> dict:
+    """Paired DeLong test per task, network (a) against the center-crop forest (b), on the test cases."""
+    scores = scores_on(network, test, test.present, config)
+    result = {}
+    for t, task in enumerate(config.tasks):
+        counted = ~torch.isnan(test.labels[:, t])
+        labels = test.labels[counted, t].numpy()
+        paired = delong_paired_test(labels, scores[counted, t].numpy(), forest_scores[task][counted.numpy()])
+        result[task] = {"network": round(paired["auc_a"], 3), "forest": round(paired["auc_b"], 3), "p": paired["p"]}
+    return result
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path, PurePosixPath, PureWindowsPath
 
 import torch
 
-from RenalMassAILib.classify.networks import ARCHITECTURES, SUBSET_ARCHITECTURES, build_network
+from RenalMassAILib.classify.networks import ARCHITECTURES, build_network, serves_phase_subsets
 from RenalMassAILib.classify.preprocessing import Preprocessing
 from RenalMassAILib.errors import InputError
 
@@ -46,7 +46,7 @@ class ModelCard:
 
     @property
     def accepts_phase_subsets(self) -> bool:
-        return self.architecture in SUBSET_ARCHITECTURES
+        return serves_phase_subsets(self.architecture, self.fields.get("training", {}).get("phase_dropout") or 0.0)
 
     @property
     def label(self) -> str:

@@ -20,7 +20,7 @@ from tqdm import tqdm
 
 from RenalMassAILib import __version__
 from RenalMassAILib.classify.model_package import DEMO_NOTICE, TASKS, write_package
-from RenalMassAILib.classify.networks import SUBSET_ARCHITECTURES, build_network
+from RenalMassAILib.classify.networks import SUBSET_ARCHITECTURES, build_network, serves_phase_subsets
 from RenalMassAILib.classify.networks.backbone import load_imagenet_weights
 from RenalMassAILib.classify.networks.fusion import PHASE_SLOTS
 from RenalMassAILib.classify.preprocessing import preset
@@ -272,9 +272,10 @@ def _loss(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
     return total
 
 
-def _scores(
+def scores_on(
     network, data: TrainingData, present: torch.Tensor, config: TrainingConfig, batch: int = 32
 ) -> torch.Tensor:
+    """P(positive) [cases, tasks] of the network in eval mode, with the phases in `present`."""
     network.eval()
     out = []
     with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
@@ -288,7 +289,7 @@ def _scores(
 def auc_on(
     network, data: TrainingData, config: TrainingConfig, present: torch.Tensor | None = None
 ) -> dict[str, float]:
-    scores = _scores(network, data, data.present if present is None else present, config)
+    scores = scores_on(network, data, data.present if present is None else present, config)
     aucs = {}
     for t, task in enumerate(config.tasks):
         counted = ~torch.isnan(data.labels[:, t])
@@ -298,7 +299,7 @@ def auc_on(
 
 def _write_scores(network, data: TrainingData, config: TrainingConfig, path: Path) -> Path:
     """One row per case (the authors' test scripts kept only the last case's score)."""
-    scores = _scores(network, data, data.present, config)
+    scores = scores_on(network, data, data.present, config)
     with open(path, "w", newline="") as file:
         writer = csv.writer(file)
         writer.writerow(["case_id", "class", *[f"probability_{t}" for t in config.tasks]])
@@ -308,8 +309,8 @@ def _write_scores(network, data: TrainingData, config: TrainingConfig, path: Pat
 
 
 def auc_by_phase_combination(network, data: TrainingData, config: TrainingConfig) -> dict:
-    """AUC on `data` for each phase combination (paper Table S6 shape); networks that take any subset only."""
-    if config.architecture not in SUBSET_ARCHITECTURES:
+    """AUC on `data` for each phase combination (paper Table S6 shape); networks that serve any subset only."""
+    if not serves_phase_subsets(config.architecture, config.phase_dropout):
         return {}
     table = {}
     for size in (1, 2, 3):

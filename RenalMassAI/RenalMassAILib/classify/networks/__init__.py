@@ -2,4 +2,9 @@
 order; shared-backbone networks also take a presence mask) and returns logits [B, T, 2] for its
 T tasks, index 1 = positive class (malignant / aggressive)."""
 
-from RenalMassAILib.classify.networks.factory import ARCHITECTURES, SUBSET_ARCHITECTURES, build_network  # noqa: F401
+from RenalMassAILib.classify.networks.factory import (  # noqa: F401
+    ARCHITECTURES,
+    SUBSET_ARCHITECTURES,
+    build_network,
+    serves_phase_subsets,
+)

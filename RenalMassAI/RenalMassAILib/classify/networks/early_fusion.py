@@ -1,7 +1,7 @@
 """One ResNet-18 that reads the three phases as the three channels of one image (early fusion): its
 first convolution compares the phases pixel by pixel, as enhancement (arterial or venous minus
-non-contrast, at the same place) needs. Absent phases are zero channels, so one network serves all
-seven phase combinations when trained with phase dropout.
+non-contrast, at the same place) needs. Absent phases are zero channels, so one network can serve all
+seven phase combinations, but only when trained with phase dropout (factory.serves_phase_subsets).
 
 Why it exists: on the synthetic all-subtype cohort the shared backbone, which pools each phase into
 a feature vector before the phases meet, fitted its training cases (AUC 0.99) but reached validation
@@ -30,7 +30,10 @@ class EarlyFusionNet(nn.Module):
         """One map per task, of the phases together (not one per phase)."""
         return [self.backbone.layer4[-1]]
 
-    def forward(self, x: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """x [B, 3, H, W] in N, A, V slots; present bool [B, 3]: absent phases are zeroed."""
-        features = self.backbone(x * present[:, :, None, None].to(x.dtype))
+    def forward(self, x: torch.Tensor, present: torch.Tensor | None = None) -> torch.Tensor:
+        """x [B, 3, H, W] in N, A, V slots; present bool [B, 3]: absent phases are zeroed (None: all
+        present, as a package that serves no subsets is called)."""
+        if present is not None:
+            x = x * present[:, :, None, None].to(x.dtype)
+        features = self.backbone(x)
         return torch.stack([self.heads[task](features) for task in self.tasks], dim=1)
