@@ -36,8 +36,9 @@ def _run(files, command: str, phases: str, out, *options: str) -> int:
                  "--out", str(out)])  # fmt: skip
 
 
-def test_demo_model_is_bundled():
-    assert (builtin_dir() / "demo-shared-resnet18" / "model.json").is_file()
+def test_demo_models_are_bundled():
+    for model in ("demo-early-fusion-resnet18", "demo-shared-resnet18"):
+        assert (builtin_dir() / model / "model.json").is_file()
 
 
 def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, capsys):
@@ -52,7 +53,7 @@ def test_analyze_gives_both_probabilities_with_the_demo_models(tmp_path, case, c
     for prediction in (malignancy, aggressiveness):
         assert 0.0 <= prediction["probability"] <= 1.0
         assert prediction["phases_used"] == ["N", "A", "V"]
-        assert prediction["model"]["demo"] is True and prediction["model"]["id"] == "demo-shared-resnet18"
+        assert prediction["model"]["demo"] is True and prediction["model"]["id"] == "demo-early-fusion-resnet18"
     assert aggressiveness["score_0_10"] == pytest.approx(10 * aggressiveness["probability"], abs=0.01)
     assert report["lesion"]["volume_ml"] > 0 and (out / "segmentation.nii.gz").exists()
     renal = report["nephrometry"]  # R.E.N.A.L. of the analyzed tumor (50 mm: R = 2)
@@ -110,4 +111,4 @@ def test_gradcam_concentrates_on_the_lesion(case):
     for task, maps in analysis.explanations.items():
         combined = np.mean(list(maps.values()), axis=0)
         assert combined[lesion].mean() > 1.5 * combined[~lesion].mean(), task
-    assert load_package(builtin_dir() / "demo-shared-resnet18").card.demo
+    assert load_package(builtin_dir() / "demo-early-fusion-resnet18").card.demo

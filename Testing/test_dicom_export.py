@@ -187,7 +187,8 @@ def test_sr_numbers_equal_report_json_and_reference_the_tumor_segment(run):
     }
     assert numbers == pytest.approx(expected, abs=0)
     texts = [i.TextValue for i in items if i.ValueType == "TEXT"]
-    assert "demo-shared-resnet18" in texts and "0.2.0" in texts and "demo=yes" in texts  # algorithm identification
+    # algorithm identification: an A + V case gets the bundled demo model that serves phase subsets
+    assert "demo-shared-resnet18" in texts and "0.2.0" in texts and "demo=yes" in texts
     demo = next(i for i in items if i.ValueType == "CODE" and i.ConceptNameCodeSequence[0].CodeValue == "RMAI020")
     assert demo.ConceptCodeSequence[0].CodeMeaning == "Yes"
     (reference,) = [

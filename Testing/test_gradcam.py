@@ -2,6 +2,7 @@
 probabilities as with every parameter tracked, and the network's own settings left as they were."""
 
 import numpy as np
+import pytest
 import torch
 
 from RenalMassAILib.case.loading import load_case
@@ -38,8 +39,9 @@ def _demo_case_inputs(package) -> ModelInput:
     return prepare_case(case, package.card.preprocessing, label_map).model_input
 
 
-def test_maps_equal_those_with_every_parameter_tracked():
-    package = load_package(resources_dir() / "Models" / "demo-shared-resnet18")
+@pytest.mark.parametrize("model", ["demo-early-fusion-resnet18", "demo-shared-resnet18"])
+def test_maps_equal_those_with_every_parameter_tracked(model):
+    package = load_package(resources_dir() / "Models" / model)
     model_input = _demo_case_inputs(package)
     phases = ("N", "A", "V")
     predictions, maps = predict_and_explain(package, model_input, phases)

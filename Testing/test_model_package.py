@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from RenalMassAILib.classify.model_package import load_package, write_package
-from RenalMassAILib.classify.model_registry import choose, install, list_installed
+from RenalMassAILib.classify.model_registry import builtin_dir, choose, install, list_installed
 from RenalMassAILib.classify.networks import build_network
 from RenalMassAILib.classify.preprocessing import PRESETS
 from RenalMassAILib.cli import main
@@ -183,8 +183,25 @@ def test_zip_bombs_are_refused(tmp_path, registry, capsys):
 
 def test_tests_never_see_the_users_registry():
     """conftest points RENALMASSAI_MODELS at a fresh folder: only the bundled demo model is installed."""
-    from RenalMassAILib.classify.model_registry import builtin_dir, registry_dir
+    from RenalMassAILib.classify.model_registry import registry_dir
 
     assert not registry_dir().is_relative_to(Path.home() / ".cache")
     assert all(i.path.parent in (registry_dir(), builtin_dir()) for i in list_installed())
-    assert {i.card.id for i in list_installed() if i.path.parent == builtin_dir()} == {"demo-shared-resnet18"}
+    assert {i.card.id for i in list_installed() if i.path.parent == builtin_dir()} == {
+        "demo-early-fusion-resnet18",
+        "demo-shared-resnet18",
+    }
+
+
+def test_three_phases_get_the_early_fusion_demo_model_and_subsets_the_shared_one():
+    """Both bundled demo models use all three phases of a full case: the higher validation AUC on its
+    card decides; only the shared backbone serves a case that lacks a phase."""
+    for task in ("malignancy", "aggressiveness"):
+        package, used = choose(task, ("N", "A", "V"))
+        assert package.card.id == "demo-early-fusion-resnet18" and used == ("N", "A", "V")
+        package, used = choose(task, ("A", "V"))
+        assert package.card.id == "demo-shared-resnet18" and used == ("A", "V")
+    early = load_package(builtin_dir() / "demo-early-fusion-resnet18")
+    assert not early.card.accepts_phase_subsets
+    with pytest.raises(InputError, match="needs the phases N A V; the case has A V"):
+        choose("malignancy", ("A", "V"), explicit=builtin_dir() / "demo-early-fusion-resnet18")

@@ -170,7 +170,7 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
     assert set(rows) == {"malignancy", "aggressiveness"}
     for task, row in rows.items():
         assert float(row["probability"]) == pytest.approx(direct.predictions[task].probability, abs=1e-4)
-        assert row["phases_used"] == "N A V" and row["demo"] == "yes" and row["model_id"] == "demo-shared-resnet18"
+        assert row["phases_used"] == "N A V" and row["demo"] == "yes" and row["model_id"] == "demo-early-fusion-resnet18"
         assert row["center_source"] == "segmentation" and row["time"]
         ras = np.array(row["center_ras_mm"].split(), dtype=float)
         lps = np.array(row["center_lps_mm"].split(), dtype=float)
@@ -182,7 +182,7 @@ def test_results_table_holds_what_the_engine_computed(loaded, prepared_case):
     assert params.GetNodeReferenceID("resultsTable") == case_scene.nodes.table.GetID()
     assert params.GetNodeReferenceID("arterialVolume") == case_scene.nodes.volumes["A"].GetID()
     assert params.GetNodeReferenceID("tumorCenter") == case_scene.nodes.center.GetID()
-    assert params.GetParameter("malignancyModel").endswith("demo-shared-resnet18")
+    assert params.GetParameter("malignancyModel").endswith("demo-early-fusion-resnet18")
     assert params.GetParameter("aggressivenessModel") == params.GetParameter("malignancyModel")
     assert params.GetParameter("preprocessing") == "authors-code"
 
@@ -323,7 +323,7 @@ def test_annotations_are_burned_into_the_rendered_view(loaded):
     analysis = case_scene.analysis
     assert f"P(malignancy) = {analysis.predictions['malignancy'].probability:.2f}" in texts
     assert f"score {analysis.predictions['aggressiveness'].score_0_10:.1f}/10" in texts
-    assert "phases N A V" in texts and "demo-shared-resnet18" in texts and DEMO_BANNER in texts
+    assert "phases N A V" in texts and "demo-early-fusion-resnet18" in texts and DEMO_BANNER in texts
     changed = np.abs(annotated - plain).sum(axis=-1) > 30
     assert changed[:60].any() and changed[-60:].any()  # text at the top and the banner at the bottom
     red_banner = (annotated[..., 0] > 150) & (annotated[..., 1] < 60) & (annotated[..., 2] < 60)

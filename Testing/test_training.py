@@ -1,13 +1,14 @@
 """Training on a few phantoms: the loss goes down, a loadable package comes out, a rerun resumes."""
 
 import pytest
+import torch
 from sklearn.metrics import roc_auc_score
 
 from conftest import csv_rows
 from RenalMassAILib.classify.model_package import load_package
 from RenalMassAILib.cohort.manifest import case_row, write_manifest
 from RenalMassAILib.cohort.task_labels import task_label
-from RenalMassAILib.cohort.training import TrainingConfig, train
+from RenalMassAILib.cohort.training import TrainingConfig, _on_device, train
 from RenalMassAILib.errors import InputError
 from RenalMassAILib.phantom import PhantomSpec, make_phantom
 
@@ -62,6 +63,31 @@ def test_training_lowers_the_loss_and_writes_a_loadable_package(tmp_path, manife
     labels = [task_label(r["class"], "malignancy") for r in scores]
     auc = roc_auc_score(labels, [float(r["probability_malignancy"]) for r in scores])
     assert auc == pytest.approx(package.card.fields["validation"]["auc"]["malignancy"], abs=1e-3)
+    assert package.card.fields["training"]["device"] == "cpu"
+
+
+def test_device_cuda_without_a_gpu_is_refused_in_one_line_before_any_case_is_read(tmp_path, capsys):
+    from RenalMassAILib.cli import main
+
+    if torch.cuda.is_available():
+        pytest.skip("a CUDA GPU is visible: --device cuda is valid here")  # never on CI (no GPU there)
+    missing = tmp_path / "missing.csv"  # never read: the device is checked first
+    assert main(["train", "--manifest", str(missing), "--out", str(tmp_path / "p"), "--device", "cuda"]) == 2
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--device cuda" in error[0] and "sees no CUDA GPU" in error[0]
+
+
+def test_a_training_resumes_on_another_device_and_batches_follow_the_network(tmp_path, manifest):
+    """The device is not a recipe setting: a checkpoint made with --device cpu resumes under auto."""
+    two = TrainingConfig(**{**CONFIG.__dict__, "epochs": 2, "device": "cpu"})
+    train(manifest, tmp_path / "package", two, checkpoint_dir=tmp_path / "state", progress=False, log=lambda m: None)
+    messages = []
+    auto = TrainingConfig(**{**CONFIG.__dict__, "device": "auto"})
+    train(manifest, tmp_path / "package", auto, checkpoint_dir=tmp_path / "state", progress=False, log=messages.append)
+    assert any("resuming after epoch 2" in m for m in messages)
+    network = torch.nn.Linear(2, 2).to(torch.device("meta"))
+    x, present = _on_device(network, torch.zeros(1, 2), torch.ones(1, 3, dtype=torch.bool))
+    assert x.device.type == "meta" and present.device.type == "meta"
 
 
 def test_training_resumes_where_it_stopped(tmp_path, manifest):

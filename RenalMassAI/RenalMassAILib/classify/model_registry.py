@@ -32,6 +32,11 @@ def registry_dir() -> Path:
     return Path(os.environ.get("RENALMASSAI_MODELS", Path.home() / ".cache" / "renalmassai" / "models"))
 
 
+# The bundled classifier a three-phase case gets by default (its preset is the demo's default preset);
+# demo-shared-resnet18, also bundled, serves the cases that lack a phase.
+DEMO_CLASSIFIER = "demo-early-fusion-resnet18"
+
+
 def builtin_dir() -> Path:
     return resources_dir() / "Models"
 
@@ -65,8 +70,9 @@ def install(source) -> Path:
 
 def choose(task: str, case_phases: tuple[str, ...], explicit=None, loaded: dict | None = None):
     """The package for a task and the phases it will use: an explicit one, else the installed one
-    that uses the most of the case's phases (non-demo before demo). `loaded` (path -> package)
-    lets several tasks share one loaded package."""
+    that uses the most of the case's phases (non-demo before demo; then the higher validation AUC for
+    the task with those phases, as its card records it). `loaded` (path -> package) lets several
+    tasks share one loaded package."""
     loaded = {} if loaded is None else loaded
     if explicit is not None:
         package = _load(explicit, loaded)
@@ -78,14 +84,24 @@ def choose(task: str, case_phases: tuple[str, ...], explicit=None, loaded: dict 
             continue
         used = _usable_phases(card, case_phases)
         if used:
-            candidates.append((len(used), not card.demo, installed.path, used))
+            candidates.append((len(used), not card.demo, _validation_auc(card, task, used), installed.path, used))
     if not candidates:
         raise InputError(
             f"no installed model for {task} can use the phases {' '.join(case_phases)}; "
             f"install one with `renalmassai models import PKG` or pass --{task}-model PKG"
         )
-    _, _, path, used = max(candidates, key=lambda c: (c[0], c[1]))
+    *_, path, used = max(candidates, key=lambda c: c[:3])
     return _load(path, loaded), used
+
+
+def _validation_auc(card: ModelCard, task: str, used: tuple[str, ...]) -> float:
+    """The card's validation AUC for the task with these phases (0 where the card has none): between
+    two bundled demo models, the early-fusion one serves three-phase cases and the shared backbone
+    the cases that lack a phase."""
+    validation = card.fields.get("validation", {})
+    if tuple(used) == tuple(card.phases):
+        return float(validation.get("auc", {}).get(task, 0.0))
+    return float(validation.get("auc_by_phases", {}).get("".join(used), {}).get(task, 0.0))
 
 
 def _load(path, loaded: dict):

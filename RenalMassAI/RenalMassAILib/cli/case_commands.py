@@ -265,11 +265,11 @@ def _run_demo(analyze: argparse.ArgumentParser, args) -> int:
     registration, lesion, both tasks with the demo classifier, Grad-CAM, report. The arguments are
     those a user would give `analyze`, read by its own parser (so they cannot drift from it)."""
     from RenalMassAILib.classify.model_package import read_card
-    from RenalMassAILib.classify.model_registry import builtin_dir
+    from RenalMassAILib.classify.model_registry import DEMO_CLASSIFIER, builtin_dir
     from RenalMassAILib.resources import demo_case_dir, demo_segmentation_model
 
     folder = demo_case_dir()
-    classifier = read_card(builtin_dir() / "demo-shared-resnet18")
+    classifier = read_card(builtin_dir() / DEMO_CLASSIFIER)
     print(f"demo case: {folder} (synthetic phantom, not patient data)")
     demo_args = analyze.parse_args([
         "--arterial", str(folder / "arterial.nii.gz"),

@@ -46,6 +46,9 @@ def add_train(commands) -> argparse.ArgumentParser:
         action="store_true",
         help="bfloat16 autocast: for GPUs and CPUs with native bf16 (AVX-512 BF16, AMX); 13x slower on AVX2-only CPUs",
     )
+    train.add_argument(
+        "--device", default="auto", choices=("auto", "cpu", "cuda"), help="auto: the CUDA GPU where PyTorch sees one"
+    )
     train.add_argument("--no-augment", action="store_true")
     train.add_argument("--phase-dropout", type=float, default=0.3)
     train.add_argument("--imagenet-weights", metavar="PTH", help="local torchvision resnet18 ImageNet state dict")
@@ -159,6 +162,7 @@ def add_labels(commands) -> argparse.ArgumentParser:
 
 def _run_train(args) -> int:
     from RenalMassAILib.cohort.training import TrainingConfig, train
+    from RenalMassAILib.torch_device import torch_device
 
     try:
         config = TrainingConfig(
@@ -180,10 +184,12 @@ def _run_train(args) -> int:
             version=args.version,
             demo=args.demo,
             half_precision_weights=args.fp16_weights,
+            device=args.device,
         )
         from RenalMassAILib.classify.networks import build_network
 
         build_network(config.architecture, config.phases, config.tasks)
+        torch_device(config.device)  # refused before any case is read
     except ValueError as error:
         raise InputError(str(error)) from None
     if args.every_combination:

@@ -29,6 +29,7 @@ from RenalMassAILib.cohort.input_cache import cached_inputs
 from RenalMassAILib.cohort.manifest import read_manifest
 from RenalMassAILib.cohort.task_labels import task_label
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.torch_device import torch_device
 
 LR_SCHEDULES = ("constant", "cosine")
 
@@ -55,6 +56,7 @@ class TrainingConfig:
     version: str = "1.0"
     demo: bool = False
     half_precision_weights: bool = False
+    device: str = "cpu"  # 'auto', 'cpu' or 'cuda' (torch_device); not a setting of the recipe: a resume may move
 
 
 @dataclasses.dataclass(frozen=True)
@@ -117,11 +119,13 @@ def train_on(
     out, checkpoint_dir = Path(out), Path(checkpoint_dir)
     bar = (lambda items, **kw: tqdm(items, leave=False, **kw)) if progress else (lambda items, **kw: items)
     _check_splits(splits, config)
+    device = torch_device(config.device)
     torch.manual_seed(config.seed)
     network = build_network(config.architecture, config.phases, config.tasks)
     if config.imagenet_weights:
         for backbone in _backbones(network):
             load_imagenet_weights(backbone, config.imagenet_weights)
+    network.to(device)  # the cases stay in host memory; each batch is copied over (_on_device)
     optimizer = _optimizer(network, config)
     state = _resume(checkpoint_dir, network, optimizer, config, log)
     for epoch in range(state["epoch"] + 1, config.epochs + 1):
@@ -143,9 +147,11 @@ def train_on(
             + (" (best)" if improved else "")
         )
     network.load_state_dict(state["best_state"])
+    network.cpu()
     best = next(h for h in state["history"] if h["epoch"] == state["best_epoch"])
     validation = {t: best[f"val_auc_{t}"] for t in config.tasks}
     card = _card(config, source, splits, state, validation, auc_by_phase_combination(network, splits["val"], config))
+    card["training"]["device"] = device.type
     write_package(out, network, card, half=config.half_precision_weights)
     scores = _write_scores(network, splits["val"], config, checkpoint_dir / "validation_scores.csv")
     log(f"wrote model package {out} (best epoch {state['best_epoch']}); every validation case's score in {scores}")
@@ -215,9 +221,10 @@ def _train_epoch(network, optimizer, data: TrainingData, config: TrainingConfig,
         if config.architecture in SUBSET_ARCHITECTURES and config.phase_dropout:
             present = _drop_phases(present, config.phase_dropout, generator)
             x = x * present[:, :, None, None]
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+        x, present, labels = _on_device(network, x, present, data.labels[index])
+        with _autocast(network, config):
             logits = network(*_network_input(network, x, present, config))
-        loss = _loss(logits.float(), data.labels[index])
+        loss = _loss(logits.float(), labels)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -248,7 +255,8 @@ def _precise_batch_norm(network, data: TrainingData, config: TrainingConfig, cas
     chosen = torch.linspace(0, total - 1, min(cases, total)).round().long()  # spread over the split
     with torch.no_grad():
         for batch in chosen.split(max(config.batch_size, 32)):
-            network(*_network_input(network, data.x[batch], data.present[batch], config))
+            x, present = _on_device(network, data.x[batch], data.present[batch])
+            network(*_network_input(network, x, present, config))
     for norm, momentum in zip(norms, momenta):
         norm.momentum = momentum
 
@@ -278,12 +286,23 @@ def scores_on(
     """P(positive) [cases, tasks] of the network in eval mode, with the phases in `present`."""
     network.eval()
     out = []
-    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=config.bf16):
+    with torch.inference_mode(), _autocast(network, config):
         for start in range(0, len(data.case_ids), batch):
             x = data.x[start : start + batch] * present[start : start + batch, :, None, None]
-            logits = network(*_network_input(network, x, present[start : start + batch], config))
-            out.append(torch.softmax(logits.float(), dim=-1)[..., 1])
+            x, shown = _on_device(network, x, present[start : start + batch])
+            logits = network(*_network_input(network, x, shown, config))
+            out.append(torch.softmax(logits.float(), dim=-1)[..., 1].cpu())
     return torch.cat(out)
+
+
+def _on_device(network, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """The tensors on the network's device (a no-op on the CPU)."""
+    device = next(network.parameters()).device
+    return tuple(t.to(device, non_blocking=True) for t in tensors)
+
+
+def _autocast(network, config: TrainingConfig):
+    return torch.autocast(next(network.parameters()).device.type, dtype=torch.bfloat16, enabled=config.bf16)
 
 
 def auc_on(
@@ -350,7 +369,8 @@ def _resume(folder: Path, network, optimizer, config: TrainingConfig, log) -> di
     if not path.exists():
         return fresh
     saved = torch.load(path, map_location="cpu", weights_only=True)
-    settings = lambda c: {k: v for k, v in c.items() if k != "epochs"}  # noqa: E731 (more epochs may be asked)
+    # more epochs may be asked, and a training may resume on another device
+    settings = lambda c: {k: v for k, v in c.items() if k not in ("epochs", "device")}  # noqa: E731
     if settings(saved.get("config", {})) != settings(fresh["config"]):
         raise InputError(
             f"checkpoint {str(path)!r} was made with other training settings; remove the folder "

@@ -20,7 +20,6 @@ from collections.abc import Callable
 
 import numpy as np
 import SimpleITK as sitk
-import torch
 
 from RenalMassAILib.case.alignment import PhaseAlignment
 from RenalMassAILib.case.case import Case
@@ -39,6 +38,7 @@ from RenalMassAILib.lesion.segmentation_region import (
     region_around,
     size_in_voxels,
 )
+from RenalMassAILib.torch_device import torch_device
 from RenalMassAILib.torch_threads import torch_threads
 
 Progress = Callable[[str, int, int, str], None]  # stage, step, steps, message
@@ -91,7 +91,7 @@ def segment(
 def _segment(case, model, center_lps, options: SegmentationOptions, progress: Progress | None) -> SegmentationResult:
     start = time.perf_counter()
     report = progress or (lambda *args: None)
-    device = _device(options.device)
+    device = torch_device(options.device)
     reference = case.reference
     alignments = align_for_segmentation(case, model, center_lps) if options.register_phases else {}
     if alignments:
@@ -201,12 +201,6 @@ class _RegionPredictor:
         spacing = list(grid.GetSpacing())[::-1]  # nnU-Net's SimpleITK reader order: z, y, x
         labels = self.predictor.predict_single_npy_array(channels, {"spacing": spacing})
         return self.lookup[np.asarray(labels, dtype=np.uint8)]
-
-
-def _device(name: str) -> torch.device:
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def _on_grid(image: sitk.Image, grid: sitk.Image, transform: sitk.Transform) -> np.ndarray:

@@ -115,9 +115,9 @@ class ReviewSession:
         if self.options.get("preprocessing"):
             return self.options["preprocessing"]
         from RenalMassAILib.classify.model_package import read_card
-        from RenalMassAILib.classify.model_registry import builtin_dir
+        from RenalMassAILib.classify.model_registry import DEMO_CLASSIFIER, builtin_dir
 
-        return read_card(builtin_dir() / "demo-shared-resnet18").preprocessing.name
+        return read_card(builtin_dir() / DEMO_CLASSIFIER).preprocessing.name
 
     def _on_error(self, error: Exception) -> None:
         self.error = str(error)
