@@ -12,7 +12,7 @@ LIBRARY = Path(__file__).resolve().parents[1] / "RenalMassAI" / "RenalMassAILib"
 # Lowest first. A module may import from its own package and from packages of a lower rank only.
 LAYERS = [
     ["errors", "resources", "torch_threads", "__init__"],
-    ["case"],
+    ["case", "torch_device"],
     ["lesion", "classify", "phantom"],
     ["prepare"],
     ["pipeline"],

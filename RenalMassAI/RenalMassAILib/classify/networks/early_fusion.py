@@ -1,7 +1,9 @@
 """One ResNet-18 that reads the three phases as the three channels of one image (early fusion): its
 first convolution compares the phases pixel by pixel, as enhancement (arterial or venous minus
-non-contrast, at the same place) needs. Absent phases are zero channels, so one network can serve all
-seven phase combinations, but only when trained with phase dropout (factory.serves_phase_subsets).
+non-contrast, at the same place) needs. Absent phases are zero channels, so one network could serve all
+seven phase combinations, but only when trained with phase dropout (factory.serves_phase_subsets), and
+no recipe with phase dropout tried so far made it learn (README, "Why the classifier does not learn the
+full mix"): the bundled early-fusion demo model asks for all three phases.
 
 Why it exists: on the synthetic all-subtype cohort the shared backbone, which pools each phase into
 a feature vector before the phases meet, fitted its training cases (AUC 0.99) but reached validation

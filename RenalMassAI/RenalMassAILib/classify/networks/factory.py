@@ -17,7 +17,8 @@ def serves_phase_subsets(architecture: str, phase_dropout: float) -> bool:
     each phase alone, so it always may. Early fusion only when trained with phase dropout: trained on
     all three phases it never saw a zero channel, and on the synthetic cohort its subsets scored AUC
     0.35-0.73 against 0.98 / 0.93 with all three (README, "Why the classifier does not learn the full
-    mix"), so such a package asks for all of its phases."""
+    mix"), so such a package asks for all of its phases. (Trained with phase dropout it did not learn
+    there, with or without presence channels or a late start of the dropout.)"""
     if architecture == "early-fusion":
         return phase_dropout > 0
     return architecture == "shared-backbone"
