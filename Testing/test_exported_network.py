@@ -80,11 +80,16 @@ def test_the_exported_network_runs_the_fold_nnunet_loaded_last():
     assert float(network(x).max()) == 1.0
 
 
-def test_auto_picks_openvino_on_the_cpu_and_torch_on_cuda(case, model):
+def test_auto_picks_openvino_on_the_cpu_and_torch_on_cuda(case, model, monkeypatch):
     assert auto_backend(torch.device("cpu")) == "openvino"  # installed with the project
     assert auto_backend(torch.device("cuda")) == "torch"
+    cuda = SegmentationOptions(backend="openvino", device="cuda")
+    if not torch.cuda.is_available():  # refused before any work: no GPU here
+        with pytest.raises(InputError, match="--device cuda: PyTorch .* sees no CUDA GPU"):
+            segment(case.case(), model, case.lesion_center_lps, cuda)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)  # as on a GPU machine
     with pytest.raises(InputError, match="CPU only"):
-        segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(backend="openvino", device="cuda"))
+        segment(case.case(), model, case.lesion_center_lps, cuda)
 
 
 def test_bf16_autocast_only_where_the_cpu_runs_it_natively(model, monkeypatch):
