@@ -141,7 +141,8 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     with urllib.request.urlopen(page_url.rsplit("/", 1)[0] + "/" + link, timeout=60) as answer:
         archive = zipfile.ZipFile(io.BytesIO(answer.read()))
     report = json.loads(archive.read("report.json"))
-    assert round(report["predictions"]["malignancy"]["probability"], 3) == float(moved["p-malignancy"])
+    # the page shows 3 decimals; the export registers again, which varies in the 5th (ITK's threads)
+    assert report["predictions"]["malignancy"]["probability"] == pytest.approx(float(moved["p-malignancy"]), abs=1e-3)
     assert report["lesion"]["center_source"] == "user" and "DEMO" in report["notice"]
     assert any(name.startswith("screenshots/") and name.endswith(".png") for name in archive.namelist())
     assert "dicom/summary.pdf" in archive.namelist()  # image files: no source study, the PDF only

@@ -64,7 +64,10 @@ def prepare_case(
     else:
         lesion, source = lesions[0], "segmentation"
         center_lps = lesion.centroid_lps
-    alignments = align_phases(case, alignment, center_lps)
+    # The registration's region is about the lesion when there is one, not about the reader's point: a
+    # centre moved within the mass leaves the alignment as it was, so the live refresh (which keeps the
+    # alignment made at the start) and an export at the moved centre read the very same inputs.
+    alignments = align_phases(case, alignment, lesion.centroid_lps if lesion is not None else center_lps)
     diameter = mass_diameter(lesion, label_map, center_lps, case.reference)
     model_input = make_model_input(
         case, alignments, plane_center(preprocessing, center_lps, lesion, source), preprocessing, diameter
