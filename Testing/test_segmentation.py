@@ -68,9 +68,10 @@ def test_growth_is_decided_on_one_unmirrored_pass_and_the_kept_box_gets_the_mirr
     kept = segment(case.case(), model, case.lesion_center_lps)  # the mass and kidney fit the first box
     fixed = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False))
     assert kept.growths == 0 and (kept.forward_passes, fixed.forward_passes) == (1 + MIRROR_BUDGET, MIRROR_BUDGET)
-    assert np.array_equal(
-        sitk.GetArrayViewFromImage(kept.label_map.image), sitk.GetArrayViewFromImage(fixed.label_map.image)
-    )
+    # the same box with the same mirrors: the same labels, but for the few voxels that the phase
+    # registration's run-to-run variation (ITK's multithreaded metric, thousandths of a mm) may flip
+    first, second = (sitk.GetArrayViewFromImage(r.label_map.image) for r in (kept, fixed))
+    assert (first != second).sum() <= 0.001 * max((first > 0).sum(), 1)
     grown = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(region_mm=(50.0, 50.0, 24.0)))
     # one probe pass of the small box, then the grown box (one tile) with all its mirrors: not 8 + 8
     assert grown.growths == 1 and grown.forward_passes == 1 + MIRROR_BUDGET
