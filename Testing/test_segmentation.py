@@ -17,7 +17,7 @@ from RenalMassAILib.case.phase import Phase
 from RenalMassAILib.cli import main
 from RenalMassAILib.lesion.kidney_localisation import locate_kidneys
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
-from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET
+from RenalMassAILib.lesion.nnunet_predictor import MIRROR_BUDGET, nnunet_predictor
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.lesion.segmentation_region import patch_voxels
 from RenalMassAILib.resources import demo_segmentation_model
@@ -67,7 +67,8 @@ def test_growth_is_decided_on_one_unmirrored_pass_and_the_kept_box_gets_the_mirr
     model = open_segmentation_model(demo_segmentation_model(), case.case().phases)
     kept = segment(case.case(), model, case.lesion_center_lps)  # the mass and kidney fit the first box
     fixed = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(grow=False))
-    assert kept.growths == 0 and (kept.forward_passes, fixed.forward_passes) == (1 + MIRROR_BUDGET, MIRROR_BUDGET)
+    # the probe's unmirrored pass is reused as the kept box's unmirrored pass: 1 + 7, not 1 + 8
+    assert kept.growths == 0 and (kept.forward_passes, fixed.forward_passes) == (MIRROR_BUDGET, MIRROR_BUDGET)
     # the same box with the same mirrors: the same labels, but for the few voxels that the phase
     # registration's run-to-run variation (ITK's multithreaded metric, thousandths of a mm) may flip
     first, second = (sitk.GetArrayViewFromImage(r.label_map.image) for r in (kept, fixed))
@@ -75,6 +76,30 @@ def test_growth_is_decided_on_one_unmirrored_pass_and_the_kept_box_gets_the_mirr
     grown = segment(case.case(), model, case.lesion_center_lps, SegmentationOptions(region_mm=(50.0, 50.0, 24.0)))
     # one probe pass of the small box, then the grown box (one tile) with all its mirrors: not 8 + 8
     assert grown.growths == 1 and grown.forward_passes == 1 + MIRROR_BUDGET
+
+
+def test_a_kept_box_reuses_its_probes_unmirrored_pass_and_gets_the_same_result():
+    """The pass of the probe equals the unmirrored pass that nnU-Net's mirroring makes next: reused, it
+    saves a pass and changes nothing (the probabilities are equal to a run without the probe)."""
+    model = open_segmentation_model(demo_segmentation_model())
+    predictor = nnunet_predictor(model, None, 1.0, False, torch.device("cpu"), lambda *args: None, "torch")
+    volume = np.random.default_rng(5).normal(0, 300, size=(1, 30, 60, 60)).astype(np.float32)
+
+    def probabilities(probe: bool) -> tuple[np.ndarray, int]:
+        before = predictor.evaluations
+        predictor.probe = probe
+        try:
+            result = predictor.predict_single_npy_array(volume, {"spacing": [3.0, 2.0, 2.0]}, None, None, True)
+        finally:
+            predictor.probe = False
+        return result[1], predictor.evaluations - before
+
+    _, probe_passes = probabilities(probe=True)
+    reused, passes_after_probe = probabilities(probe=False)
+    predictor.forget_probe()
+    fresh, passes_fresh = probabilities(probe=False)
+    assert (probe_passes, passes_after_probe, passes_fresh) == (1, MIRROR_BUDGET - 1, MIRROR_BUDGET)
+    assert np.array_equal(reused, fresh)
 
 
 def test_a_box_too_small_for_the_mass_grows_to_hold_it(case):

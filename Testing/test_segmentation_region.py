@@ -7,7 +7,7 @@ import SimpleITK as sitk
 
 from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import mirror_axes_within_budget
-from RenalMassAILib.lesion.segmentation_region import Region, grown, patch_voxels, region_around, size_in_voxels
+from RenalMassAILib.lesion.segmentation_region import Region, filled, grown, patch_voxels, region_around, size_in_voxels
 
 
 def _image(size=(200, 150, 60), spacing=(0.8, 0.8, 2.5), direction=None) -> sitk.Image:
@@ -61,6 +61,16 @@ def test_the_box_grows_where_the_mass_reaches_its_border_and_only_there():
     at_edge = Region((150, 50, 10), (200, 100, 30))
     labels[5:15, 10:40, 30:50] = 2
     assert grown(at_edge, labels, (10, 10, 4), image_size, largest) is None  # the image ends there
+
+
+def test_a_box_is_filled_to_whole_patches_evenly_and_inside_the_image():
+    patch = (100, 100, 40)
+    box = filled(Region((50, 20, 2), (180, 120, 22)), patch, (400, 300, 60))  # 1.3 x 1 x 0.5 patches
+    assert box.size == (200, 100, 40)  # 2 x 1 x 1 patches: the tiles it costs anyway
+    assert box.low == (15, 20, 0)  # 35 voxels added on each side along i; along k shifted into the image
+    at_edge = filled(Region((0, 0, 0), (130, 100, 40)), patch, (150, 300, 60))
+    assert at_edge.size == (150, 100, 40)  # never beyond the image
+    assert filled(Region((3, 4, 5), (103, 104, 45)), patch, (400, 300, 60)) == Region((3, 4, 5), (103, 104, 45))
 
 
 def test_mirroring_fits_the_budget_of_network_passes():

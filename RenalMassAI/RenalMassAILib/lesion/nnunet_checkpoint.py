@@ -69,19 +69,36 @@ def initialize_predictor(predictor, folder: Path, folds: tuple[str, ...], checkp
     checkpoints = [read_checkpoint(folder / f"fold_{fold}" / checkpoint_name) for fold in folds]
     first = checkpoints[0]
     configuration_manager = plans_manager.get_configuration(first["init_args"]["configuration"])
-    network = _build_network(
-        first["trainer_name"],
-        plans_manager,
-        configuration_manager,
-        determine_num_input_channels(plans_manager, configuration_manager, dataset_json),
-        plans_manager.get_label_manager(dataset_json).num_segmentation_heads,
-    )
     parameters = [checkpoint["network_weights"] for checkpoint in checkpoints]
-    network.load_state_dict(parameters[0])
+    network = _network_with_weights(
+        lambda: _build_network(
+            first["trainer_name"],
+            plans_manager,
+            configuration_manager,
+            determine_num_input_channels(plans_manager, configuration_manager, dataset_json),
+            plans_manager.get_label_manager(dataset_json).num_segmentation_heads,
+        ),
+        parameters[0],
+    )
     mirror_axes = first.get("inference_allowed_mirroring_axes")
     predictor.manual_initialization(
         network, plans_manager, configuration_manager, parameters, dataset_json, first["trainer_name"], mirror_axes
     )
+
+
+def _network_with_weights(build, weights: dict) -> torch.nn.Module:
+    """The network that build() makes, holding `weights` (copied, so that nnU-Net's loading of another
+    fold never writes into this fold's tensors). Built on the meta device and then given empty memory:
+    the random initialisation that the checkpoint replaces anyway cost about 1 s for a KiTS-sized
+    network. A network with buffers the checkpoint lacks (set up in its constructor) is built as usual."""
+    with torch.device("meta"):
+        network = build()
+    if any(name not in weights for name, _ in network.named_buffers()):
+        network = build()
+    else:
+        network = network.to_empty(device="cpu")
+    network.load_state_dict(weights)  # strict: every parameter and buffer from the checkpoint
+    return network
 
 
 def _build_network(trainer_name: str, plans_manager, configuration_manager, inputs: int, outputs: int):

@@ -33,6 +33,7 @@ from RenalMassAILib.lesion.segmentation_region import (
     MAX_GROWTH_ROUNDS,
     MAX_PATCHES_PER_AXIS,
     Region,
+    filled,
     grown,
     patch_voxels,
     region_around,
@@ -64,7 +65,7 @@ class SegmentationResult:
     label_map: LabelMap  # on the reference grid, kidney 1, tumor 2, cyst 3
     volumes_ml: dict[str, float]
     regions: int  # boxes segmented (1 for the whole volume)
-    forward_passes: int  # network evaluations, mirrors included
+    forward_passes: int  # network passes run, mirrors included (a kept box reuses its probe's unmirrored passes)
     seconds: float
     growths: int = 0  # times a box grew because the segmentation reached its border
     boxes: tuple[Region, ...] = ()  # what was segmented, as grown
@@ -136,7 +137,8 @@ def _segment(case, model, center_lps, options: SegmentationOptions, progress: Pr
 def _starting_regions(
     reference: sitk.Image, model: SegmentationModel, center_lps, options: SegmentationOptions, report: Progress
 ) -> list[Region]:
-    """One box around the point, or one around each kidney the coarse localisation finds ([] if none)."""
+    """One box around the point, or one around each kidney the coarse localisation finds, filled to whole
+    patches ([] if none)."""
     smallest = (
         size_in_voxels(reference, options.region_mm) if options.region_mm else patch_voxels(reference, model.patch_mm)
     )
@@ -148,10 +150,11 @@ def _starting_regions(
         report("localise", 1, 1, "no kidney found by the coarse localisation: segmenting the whole volume")
         return []
     report("localise", 1, 1, f"{len(kidneys)} region(s) around the kidneys found")
-    return [
+    boxes = [
         region_around(reference, center, np.maximum(size_in_voxels(reference, size), smallest))
         for center, size in kidneys
     ]
+    return [filled(box, patch_voxels(reference, model.patch_mm), reference.GetSize()) for box in boxes]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -179,18 +182,22 @@ class _RegionPredictor:
             if bigger is None:
                 break
             report("grow", round_ + 1, MAX_GROWTH_ROUNDS, "the segmentation reaches the box's border: growing it")
-            region = bigger
+            region = filled(bigger, patch, reference.GetSize())
         if not final and self.predictor.would_mirror:  # a probed box that is kept: now with its mirrors
             labels = self.predict(region)
         return region, labels, round_
 
     def predict(self, region: Region, probe: bool = False) -> np.ndarray:
         """The region's labels (k, j, i) in this project's values; `probe`: one pass per tile, no mirrors."""
+        if probe:
+            self.predictor.forget_probe()
         self.predictor.probe = probe
         try:
             return self._predict(region)
         finally:
             self.predictor.probe = False
+            if not probe:  # the kept box has reused its probe's passes: the probe's tensors can go
+                self.predictor.forget_probe()
 
     def _predict(self, region: Region) -> np.ndarray:
         grid = region.crop(self.case.reference)

@@ -1,13 +1,15 @@
 """Where the fast path segments: boxes of voxels on the reference grid, never smaller than one network
 patch, grown once when the segmentation reaches their border.
 
-One patch centered on the mass costs one sliding-window step and puts the mass in the middle of the patch, away
-from tile seams and from padding (both made the fast path disagree with nnU-Net's whole-volume path).
-When the kidney or mass reaches a face of the box, the box grows by half a patch on that side and is
-segmented again, so a large mass is not cut off: once, to no more than two patches along an axis (KiTS
-plans: 20 x 20 x 26 cm), which bounds the cost even when a model labels far too much. Whether to grow
-is decided on one pass per tile without mirrors; the box that is kept then gets the mirroring budget
-(one patch: 1 + 8 passes when it stays, 1 + 8 when it grows to eight tiles without mirrors).
+A box around a kidney found without a point is filled to whole patches (filled): it costs the same passes,
+and they see more anatomy. One patch centered on the mass costs one sliding-window step and puts the mass
+in the middle of the patch, away from tile seams and from padding (both made the fast path disagree with
+nnU-Net's whole-volume path). When the kidney or mass reaches a face of the box, the box grows by half a
+patch on that side, is filled to whole patches and is segmented again, so a large mass is not cut off:
+once, to no more than two patches along an axis (KiTS plans: 20 x 20 x 26 cm), which bounds the cost
+even when a model labels far too much. Whether to grow is decided on one pass per tile without mirrors;
+the box that is kept then gets the mirroring budget (one patch: 8 passes when it stays, its probe being
+the unmirrored one; 1 + 8 when it grows to eight tiles without mirrors).
 """
 
 import dataclasses
@@ -56,6 +58,19 @@ def size_in_voxels(reference: sitk.Image, size_lps_mm) -> np.ndarray:
     direction = np.abs(np.asarray(reference.GetDirection()).reshape(3, 3))
     along_axes_mm = direction.T @ np.asarray(size_lps_mm, dtype=float)
     return np.ceil(along_axes_mm / np.asarray(reference.GetSpacing())).astype(int)
+
+
+def filled(region: Region, patch_voxels, image_size) -> Region:
+    """The region enlarged to a whole number of patches along each axis, evenly on both sides and shifted
+    to lie inside the image (never beyond it). The sliding window at step 1.0 spends as many passes on a
+    box of 1.3 patches as on one of 2; filled, those passes see anatomy instead of the same voxels twice."""
+    size = np.asarray(region.size)
+    patch = np.asarray(patch_voxels, dtype=int)
+    target = np.minimum(np.ceil(size / patch).astype(int) * patch, np.asarray(image_size))
+    target = np.maximum(target, size)
+    low = np.asarray(region.low) - (target - size) // 2
+    low = np.clip(low, 0, np.asarray(image_size) - target)
+    return Region(tuple(int(v) for v in low), tuple(int(v) for v in low + target))
 
 
 def grown(region: Region, labels: np.ndarray, step_voxels, image_size, largest_voxels) -> Region | None:
