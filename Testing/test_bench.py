@@ -67,3 +67,59 @@ def test_bench_case_cache_is_keyed_by_the_phantom_and_the_software_version(tmp_p
     assert bench_case.cache_key({"seed": 8}) != key
     monkeypatch.setattr(bench_case, "__version__", "0.0.0-other")
     assert bench_case.cache_key({"seed": 7}) != key  # a changed generator makes a new case
+
+
+def _fake_segmentation(calls):
+    """Stands in for segment(): records the options, returns what the bench reads."""
+    from RenalMassAILib.lesion.segmentation import SegmentationResult
+
+    def segment(case, model, point, options):
+        calls.append((point is not None, options))
+        return SegmentationResult(None, {}, 1, 8, 0.0, 0, (), {}, False, {"backend": "fake"})
+
+    return segment
+
+
+def test_segmentation_bench_paths_on_the_cpu_include_int8_and_honour_repeats(tmp_path, monkeypatch):
+    import torch
+
+    from RenalMassAILib.bench import segmentation_speed
+
+    monkeypatch.setenv("RENALMASSAI_CACHE", str(tmp_path))
+    calls = []
+    monkeypatch.setattr(segmentation_speed, "segment", _fake_segmentation(calls))
+    monkeypatch.setattr(segmentation_speed, "nnunet_predictor", lambda *args, **kwargs: None)
+    result = segmentation_speed.run(size=(320, 320, 60), repeats=2, device="cpu", parts=("paths",))
+    rows = [name for name, *_ in segmentation_speed._path_options(torch.device("cpu"))]
+    assert rows[:2] == ["point_default_options", "no_point_default_options"]  # the default options first
+    assert {"point_default_options_int8", "no_point_default_options_int8"} <= set(rows)
+    assert "whole_volume_default" not in rows  # hours on 2 cores: projected from one pass instead
+    assert len(calls) == 2 * len(rows)  # every path twice
+    assert [options.int8 for _, options in calls[-4:]] == [True] * 4 and all(o.device == "cpu" for _, o in calls)
+    assert result["device"] == "cpu" and result["parts"] == ["paths"] and result["repeats"] == 2
+    assert "seconds_per_pass" not in result and "agreement" not in result  # only the part asked for
+    for name in rows:
+        assert result[name]["repeats"] == 2 and result[name]["min_seconds"] <= result[name]["max_seconds"]
+
+
+def test_segmentation_bench_on_a_gpu_times_nnunets_whole_volume_default_path_there():
+    import torch
+
+    from RenalMassAILib.bench import segmentation_speed
+
+    rows = {name: options for name, _, options in segmentation_speed._path_options(torch.device("cuda"))}
+    assert rows["point_default_options"].device == "cuda"
+    whole = rows["whole_volume_default"]
+    assert (whole.fast, whole.mirroring, whole.tile_step_size) == (False, True, 0.5)  # nnU-Net's own defaults
+    assert not any(options.int8 for options in rows.values())  # OpenVINO INT8 is CPU-only
+
+
+def test_segmentation_bench_device_cuda_without_a_gpu_and_options_of_other_benches_are_refused(monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)  # as on this project's machines
+    assert renalmassai(["bench", "segmentation", "--device", "cuda", "--json"]) != 0
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--device cuda" in error[0] and "no CUDA GPU" in error[0]
+    assert renalmassai(["bench", "prepare", "--only", "paths"]) != 0
+    assert "apply to `bench segmentation` only" in capsys.readouterr().err

@@ -1,11 +1,14 @@
-"""Segmentation on 2 CPU cores: the fast path's time with a KiTS-sized model on a 512 x 512 x 120
-arterial volume (with and without a point, with the default options first, then without box growth),
-one 128^3 network pass in each backend and precision, the default path's time (projected from its step
-count), and how well the fast path and the backends agree with the default path (tumor Dice on
-held-out phantoms, with the trained demo model: a random-weight model's output says nothing). Each
-timing is the median of `repeats` runs, with its minimum and maximum."""
+"""Segmentation with a KiTS-sized model on a 512 x 512 x 120 arterial volume, on 2 CPU threads or a CUDA
+GPU (`--device`), in three parts (`--only`): `paths`, the fast path's time with and without a point, with
+the default options first, then without box growth, then with --int8 on a CPU or nnU-Net's whole-volume
+default path on a GPU; `passes`, one 128^3 network pass in each backend and precision and the default
+path's time projected from its step count; `agreement`, how well the fast path and the backends agree
+with the default path (tumor Dice on held-out phantoms, with the trained demo model: a random-weight
+model's output says nothing). Each timing is the median of `repeats` runs, with its minimum and
+maximum."""
 
 import time
+from functools import partial
 
 import SimpleITK as sitk
 import torch
@@ -22,71 +25,102 @@ from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
 from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
 from RenalMassAILib.lesion.segmentation import SegmentationOptions, segment
 from RenalMassAILib.resources import demo_segmentation_model
+from RenalMassAILib.torch_device import torch_device
 from RenalMassAILib.torch_threads import torch_threads
 
+PARTS = ("paths", "passes", "agreement")
 
-def run(size=(512, 512, 120), repeats: int = 1, log=None) -> dict:
-    """The segmentation benchmark on 2 torch threads (this machine's cores); the caller's setting is kept."""
+
+def run(size=(512, 512, 120), repeats: int = 1, log=None, device: str = "auto", parts=PARTS) -> dict:
+    """The segmentation benchmark on 2 torch threads (this machine's cores); the caller's setting is kept.
+    device: as `segment --device` ('cuda' refused in one line without a GPU); parts: which of PARTS."""
+    chosen = torch_device(device)
     with torch_threads(2):
-        return _run(size, repeats, log)
+        return _run(size, repeats, log, chosen, tuple(parts))
 
 
-def _run(size, repeats: int, log) -> dict:
+def _run(size, repeats: int, log, device: torch.device, parts: tuple[str, ...]) -> dict:
     say = log or (lambda message: None)
     demo = demo_segmentation_model()
     template = [(demo / name).read_text() for name in ("plans.json", "dataset.json")]
     model = open_segmentation_model(kits_sized_model(bench_cache() / f"kits-sized-model-{cache_key(template)}", demo))
     paths, _ = bench_case(size, log=say)
     arterial = sitk.ReadImage(str(paths["arterial"]))
+    result = {
+        "benchmark": "segmentation",
+        "device": device.type,
+        "parts": list(parts),
+        "size": list(size),
+        "spacing_mm": list(arterial.GetSpacing()),
+        "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
+        "repeats": max(repeats, 1),
+    }
+    if "paths" in parts:
+        result.update(_paths(model, arterial, paths, device, repeats, say))
+    if "passes" in parts:
+        passes = seconds_per_pass(model, repeats, say, device)
+        steps = _default_path_steps(model, arterial)
+        per_pass = passes["torch fp32"]["seconds"]
+        projected = steps * 8 * per_pass
+        say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
+        result.update(
+            seconds_per_pass=passes,
+            default_steps=steps,
+            default_mirrors=8,
+            fp32_seconds_per_pass=round(per_pass, 2),
+            default_projected_seconds=round(projected),
+        )
+    if "agreement" in parts:
+        say("agreement with the default path (demo model, held-out phantoms) ...")
+        rows = measure_agreement(demo, log=say)
+        result.update(agreement=rows, agreement_summary=summary(rows))
+    return result
+
+
+def _path_options(device: torch.device) -> tuple:
+    """(name, with a point, options) of each timed path: the default options first (what a user gets;
+    the random weights label every face of the first box, so it grows to the cap: the worst case), then
+    without growth; on the CPU also with --int8; on a GPU also nnU-Net's whole-volume default path."""
+    on = device.type
+    rows = [
+        ("point_default_options", True, SegmentationOptions(device=on)),
+        ("no_point_default_options", False, SegmentationOptions(device=on)),
+        ("point_no_growth", True, SegmentationOptions(grow=False, device=on)),  # the mass inside the first box
+        ("no_point_no_growth", False, SegmentationOptions(grow=False, device=on)),
+    ]
+    if on == "cpu":
+        rows += [
+            ("point_default_options_int8", True, SegmentationOptions(int8=True, device=on)),
+            ("no_point_default_options_int8", False, SegmentationOptions(int8=True, device=on)),
+        ]
+    else:  # minutes on a GPU, hours on 2 CPU cores (projected there from one pass instead)
+        rows += [("whole_volume_default", False, SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5))]
+    return tuple(rows)
+
+
+def _paths(model, arterial: sitk.Image, paths: dict, device: torch.device, repeats: int, say) -> dict:
     case = Case({Phase.ARTERIAL: arterial}, {}, "bench")
     labels = to_label_map(sitk.ReadImage(str(paths["segmentation"])), arterial)
     center = find_lesions(labels, body_midline_x(arterial))[0].centroid_lps
     # paid once per process (nnU-Net's imports) and once per checkpoint (the export for OpenVINO); timed
     # apart so that the first path below is not charged for it
     started = time.perf_counter()
-    nnunet_predictor(model, None, 1.0, True, torch.device("cpu"), lambda *args: None, "auto")
+    nnunet_predictor(model, None, 1.0, True, device, lambda *args: None, "auto")
     timings = {"first_load_seconds": round(time.perf_counter() - started, 2)}
     say(f"first load (imports, export once per checkpoint): {timings['first_load_seconds']} s")
-    for name, point, options in (
-        # the default options first: what a user gets; the random weights label every face of the
-        # first box, so it grows to the cap (the worst case)
-        ("point_default_options", center, SegmentationOptions()),
-        ("no_point_default_options", None, SegmentationOptions()),
-        ("point_no_growth", center, SegmentationOptions(grow=False)),  # the mass inside the first box
-        ("no_point_no_growth", None, SegmentationOptions(grow=False)),
-    ):
+    for name, with_point, options in _path_options(device):
         say(f"{name} ...")
+        point = center if with_point else None
         result, timing = repeated(lambda point=point, options=options: segment(case, model, point, options), repeats)
         timings[name] = {
             **timing,
             "regions": result.regions,
             "forward_passes": result.forward_passes,
             "growths": result.growths,
+            "backend": result.backend,
         }
         say(f"{name}: {timings[name]}")
-
-    passes = seconds_per_pass(model, repeats, say)
-    steps = _default_path_steps(model, arterial)
-    per_pass = passes["torch fp32"]["seconds"]
-    projected = steps * 8 * per_pass
-    say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
-    say("agreement with the default path (demo model, held-out phantoms) ...")
-    rows = measure_agreement(demo, log=say)
-    return {
-        "benchmark": "segmentation",
-        "size": list(size),
-        "spacing_mm": list(arterial.GetSpacing()),
-        "kits_sized_model": "3d_fullres, patch 128^3, 32 base features, 6 stages (random weights)",
-        **timings,
-        "repeats": max(repeats, 1),
-        "seconds_per_pass": passes,
-        "default_steps": steps,
-        "default_mirrors": 8,
-        "fp32_seconds_per_pass": round(per_pass, 2),
-        "default_projected_seconds": round(projected),
-        "agreement": rows,
-        "agreement_summary": summary(rows),
-    }
+    return timings
 
 
 def _default_path_steps(model, image: sitk.Image) -> int:
@@ -108,30 +142,51 @@ PASS_VARIANTS = (  # name, backend, bf16 (PyTorch: autocast; OpenVINO: the preci
     ("openvino int8", "openvino", False, True),
     ("openvino int8, bf16 hint", "openvino", True, True),
 )
+CUDA_PASS_VARIANTS = (  # on a GPU: PyTorch only; nnU-Net's own float16 autocast, as its sliding window runs
+    ("torch fp32", "torch", False, False),
+    ("torch f16 autocast (nnU-Net on CUDA)", "torch", True, False),
+)
 
 
-def seconds_per_pass(model, repeats: int, say) -> dict:
-    """One network pass of a patch (random values) per backend and precision: median of `repeats` after
-    a warm-up, the precision that really ran, the largest difference from PyTorch fp32's logits, and the
-    seconds to make the predictor (export, quantisation and compilation where not cached)."""
+def seconds_per_pass(model, repeats: int, say, device: torch.device) -> dict:
+    """One network pass of a patch (random values) per backend and precision on the device: median of
+    `repeats` after a warm-up, the precision that really ran, the largest difference from PyTorch fp32's
+    logits, and the seconds to make the predictor (export, quantisation and compilation where not cached)."""
     timings, reference = {}, None
-    for name, backend, bf16, int8 in PASS_VARIANTS:
+    for name, backend, bf16, int8 in CUDA_PASS_VARIANTS if device.type == "cuda" else PASS_VARIANTS:
         started = time.perf_counter()
-        predictor = nnunet_predictor(model, False, 1.0, bf16, torch.device("cpu"), lambda *args: None, backend, int8)
+        predictor = nnunet_predictor(model, False, 1.0, bf16, device, lambda *args: None, backend, int8)
         load_seconds = round(time.perf_counter() - started, 1)
         patch = torch.randn(1, len(model.channels), *predictor.configuration_manager.patch_size,
-                            generator=torch.Generator().manual_seed(0))  # fmt: skip
-        autocast = predictor.backend_record == {"backend": "torch", "precision": "bf16"}  # native bf16 only
-        with torch.inference_mode(), torch.autocast("cpu", torch.bfloat16, enabled=autocast):
-            logits = predictor.network(patch).float()  # warm-up
-            _, timing = repeated(lambda network=predictor.network, patch=patch: network(patch), repeats)
+                            generator=torch.Generator().manual_seed(0)).to(device)  # fmt: skip
+        network = predictor.network.to(device) if backend == "torch" else predictor.network
+        autocast = _autocast_dtype(predictor.backend_record, device, bf16)
+        logits = _pass(network, patch, device, autocast).float().cpu()  # warm-up
+        step = partial(_pass, network, patch, device, autocast)
+        _, timing = repeated(step, repeats)
         reference = logits if reference is None else reference
         timings[name] = {
             **timing,
-            "precision": predictor.backend_record["precision"],
+            "precision": predictor.backend_record["precision"] if autocast or backend != "torch" else "f32",
             "max_abs_difference_from_torch_fp32": round(float((logits - reference).abs().max()), 4),
             "load_seconds": load_seconds,
             "quantisation_seconds": predictor.backend_record.get("quantisation_seconds"),  # None: cached or none
         }
         say(f"one pass, {name}: {timings[name]}")
     return timings
+
+
+def _autocast_dtype(record: dict, device: torch.device, asked: bool):
+    """The autocast the segmentation itself runs the network under: bf16 on a CPU with native bfloat16
+    (nnunet_predictor), nnU-Net's float16 on CUDA; None for float32 and for exported networks."""
+    if record == {"backend": "torch", "precision": "bf16"}:
+        return torch.bfloat16
+    return torch.float16 if device.type == "cuda" and asked else None
+
+
+def _pass(network, patch: torch.Tensor, device: torch.device, autocast) -> torch.Tensor:
+    with torch.inference_mode(), torch.autocast(device.type, autocast or torch.float32, enabled=autocast is not None):
+        logits = network(patch)
+    if device.type == "cuda":
+        torch.cuda.synchronize()  # the pass has run, not only been queued
+    return logits

@@ -44,6 +44,19 @@ def add_bench(commands) -> argparse.ArgumentParser:
         help="volume size (each benchmark has its own default)",
     )
     bench.add_argument("--repeats", type=int, default=None)
+    bench.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default=None,
+        help="segmentation only: where the segmentations run (default auto: the CUDA GPU where there is one)",
+    )
+    bench.add_argument(
+        "--only",
+        action="append",
+        choices=("paths", "passes", "agreement"),
+        default=None,
+        help="segmentation only: run this part (repeatable; default: all three)",
+    )
     bench.set_defaults(run=_run_bench)
     return bench
 
@@ -112,7 +125,14 @@ def _run_bench(args) -> int:
         "batch": batch_speed.run,
         "web": web_viewer_speed.run,
     }[args.what]
-    options = {"size": tuple(args.size) if args.size else None, "repeats": args.repeats}
+    if args.what != "segmentation" and (args.device or args.only):
+        raise InputError(f"bench {args.what}: --device and --only apply to `bench segmentation` only")
+    options = {
+        "size": tuple(args.size) if args.size else None,
+        "repeats": args.repeats,
+        "device": args.device,
+        "parts": tuple(args.only) if args.only else None,
+    }
     result = run(**{k: v for k, v in options.items() if v is not None}, log=None if args.json else print)
     print(json.dumps({**result, "machine": machine.machine_record()}))
     return 0
