@@ -236,6 +236,24 @@ def test_a_failing_load_ends_the_run_and_removes_the_labels(module):
     task.close()
 
 
+def test_the_int8_box_runs_the_network_in_openvino_int8_and_the_node_says_so(module):
+    renal, app = module
+    _add_phases(app)
+    logic = renal.createLogic()
+    params = logic.getParameterNode()
+    logic.assignPhases(params)
+    params.segmentationInt8 = True
+    task = SegmentationTask(logic, app.scene)
+    task.start(params)
+    request = json.loads((task.run.job.temporary / "request.json").read_text())
+    assert request["options"] == {"int8": True}
+    messages = _poll_until_done(task)
+    assert messages[-1]["stage"] == "done"
+    record = segmentation_record.stored(messages[-1]["segmentation"])
+    assert record["backend"]["backend"] == "openvino" and record["backend"]["precision"] == "int8"
+    task.close()
+
+
 def test_the_workers_error_ends_the_run_and_removes_every_file(module, tmp_path):
     renal, app = module
     _add_phases(app)
