@@ -103,7 +103,7 @@ def nnunet_predictor(
                     return seen_output.clone()
             output = network(tensor)
             self.evaluations += 1
-            if self.probe:
+            if self.probe and self.would_mirror:  # only a box that would mirror runs these inputs again
                 self.seen.append((tensor.clone(), output.clone()))
             return output
 
