@@ -251,6 +251,7 @@ def test_the_int8_box_runs_the_network_in_openvino_int8_and_the_node_says_so(mod
     assert messages[-1]["stage"] == "done"
     record = segmentation_record.stored(messages[-1]["segmentation"])
     assert record["backend"]["backend"] == "openvino" and record["backend"]["precision"] == "int8"
+    assert record["options"] == {"int8": True}  # what was asked, beside what ran
     task.close()
 
 

@@ -130,3 +130,13 @@ def test_the_record_says_when_the_fast_path_fell_back_to_the_whole_volume():
     asked = segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": False}, {}, whole, None)
     assert asked["whole_volume_fallback"] is False  # --whole-volume was asked for: not a fallback
     assert fell_back["model"]["demo"] is True and fell_back["phases_read"] == ["V"]
+    # A worker's run is recorded with the options the worker was asked ({} = its defaults, fast path
+    # included) and says itself whether it fell back: its word is kept, whatever the options say.
+    worker_fell_back = {**whole, "whole_volume_fallback": True}
+    assert segmentation_record(model, Phase.VENOUS, (122, 101, 30), {}, {}, worker_fell_back, None)[
+        "whole_volume_fallback"
+    ]
+    worker_kept_box = {**whole, "whole_volume_fallback": False}
+    assert not segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, worker_kept_box, None)[
+        "whole_volume_fallback"
+    ]

@@ -7,7 +7,8 @@ screenshot of the axial view changes, in heat colours), drags the centre with mo
 probabilities, centre recorded as the reader's) and exports (the downloaded report has the page's
 numbers). Reader B, in a second tab, gets a session process of its own and sees only its own case; the
 unreadable case is refused on the page; B segments the case without a label map (cancelled once, then
-to the end). The launcher then stops on SIGTERM and leaves no process and no patient file behind.
+to the end with Faster (INT8) ticked). The launcher then stops on SIGTERM and leaves no process and no
+patient file behind.
 """
 
 import io
@@ -126,13 +127,19 @@ def test_two_readers_review_their_own_cases_and_the_server_stops_cleanly(served)
     other.page.click("cancel")
     other.page.wait_for("window.trame.state.get('status') === 'segmentation cancelled'", 60)
     assert not any("segmentation_worker" in " ".join(p.cmdline()) for p in _alive(viewer.processes()))
-    # ... and segments it to the end: the demo segmentation model's label map is analyzed, and marked DEMO.
+    # ... and segments it to the end with Faster (INT8) ticked: the demo segmentation model's label map is
+    # analyzed and marked DEMO, and the page says the network ran in OpenVINO INT8.
+    assert other.figures()["segmentation"] == ""  # nothing has segmented this case yet
+    other.page.click("segmentation-int8")
+    other.page.wait_for("window.trame.state.get('segmentation_int8') === true", 30)
     analyses = other.analyses()
     other.page.click("segment")
-    other.page.wait_for(f"window.trame.state.get('analysis_count') > {analyses}", 300)
+    other.page.wait_for(f"window.trame.state.get('analysis_count') > {analyses}", 600)
     segmented = other.figures()
     assert segmented["center"].endswith("(segmentation)") and segmented["demo-banner"].startswith("DEMO"), segmented
     assert 0.0 <= float(segmented["p-malignancy"]) <= 1.0
+    assert segmented["segmentation"].startswith("segmentation: model demo-nnunet"), segmented
+    assert "(DEMO)" in segmented["segmentation"] and "network in openvino int8" in segmented["segmentation"]
 
     # A exports: the download holds the report of what A's page shows.
     reader.page.click("export")

@@ -202,6 +202,7 @@ def _run_segment(args) -> int:
     import SimpleITK as sitk
 
     from RenalMassAILib.case.loading import load_case
+    from RenalMassAILib.lesion.segmentation_record import run_summary
 
     explicit = explicit_phases(args)
     if not explicit:
@@ -212,11 +213,7 @@ def _run_segment(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     sitk.WriteImage(label_map.image, str(out / "segmentation.nii.gz"), useCompression=True)
     (out / "segmentation.json").write_text(json.dumps(record, indent=2))
-    model = record["model"]
-    print(
-        f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}; volumes (mL): "
-        f"{record['volumes_ml']}; {record['forward_passes']} forward passes in {record['seconds']} s"
-    )
+    print(f"{run_summary(record)}; volumes (mL): {record['volumes_ml']}")
     for warning in record["warnings"]:
         print(warning)
     print(f"wrote {out / 'segmentation.nii.gz'}")

@@ -23,7 +23,10 @@ def segmentation_record(
 ) -> dict:
     """worker_result: the segmentation worker's final ('done') message; reference_size: the reference grid's."""
     whole = [{"low_ijk": [0, 0, 0], "high_ijk": list(reference_size)}]
-    fallback = bool(options.get("fast")) and worker_result.get("boxes") == whole
+    # The worker says whether it fell back; a result without that field is judged from the options asked.
+    fallback = worker_result.get("whole_volume_fallback")
+    if fallback is None:
+        fallback = bool(options.get("fast")) and worker_result.get("boxes") == whole
     return {
         "model": model.identity.summary() | {"folder": str(model.folder)},
         "phases_read": [p.value for p in dict.fromkeys(model.channel_phases(reference))],
@@ -32,9 +35,21 @@ def segmentation_record(
         "alignment": {phase.value: alignment.quality for phase, alignment in alignments.items()},
         **{key: worker_result[key] for key in WORKER_FIELDS if key in worker_result},
         # The fast path found no kidney to put a box around and segmented the whole volume instead.
-        "whole_volume_fallback": fallback,
+        "whole_volume_fallback": bool(fallback),
         "warnings": [warning] if warning else [],
     }
+
+
+def run_summary(record: dict) -> str:
+    """One line on what drew a label map: the model (DEMO when a demo model did), what ran its network
+    (backend and precision: int8 when quantised) and the passes and seconds it took."""
+    model, backend = record["model"], record.get("backend") or {}
+    parts = [f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}"]
+    if backend:
+        parts.append(f"network in {backend['backend']} {backend['precision']}")
+    if "forward_passes" in record:
+        parts.append(f"{record['forward_passes']} forward passes in {record['seconds']} s")
+    return "; ".join(parts)
 
 
 RECORD_NAME = "segmentation.json"

@@ -352,4 +352,4 @@ def _has_label(label_map: LabelMap, name: str) -> bool:
 
 
 def _segmentation_record(run: SegmentationRun, result: dict) -> dict:
-    return segmentation_record.of_worker_run(run.model_folder, run.case, result)
+    return segmentation_record.of_worker_run(run.model_folder, run.case, result, run.job.options)

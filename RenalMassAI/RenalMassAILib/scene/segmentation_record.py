@@ -19,9 +19,9 @@ def stored(segmentation_node) -> dict | None:
     return json.loads(text) if text else None
 
 
-def of_worker_run(model_folder, case, result: dict) -> dict:
+def of_worker_run(model_folder, case, result: dict, options: dict | None = None) -> dict:
     """segmentation.json's record of a finished segmentation worker run on `case` (model identity, demo
-    warning, the worker's figures and the alignment of the phases it read)."""
+    warning, the options it was asked, the worker's figures and the alignment of the phases it read)."""
     from RenalMassAILib.lesion.demo_input_check import demo_model_warning
     from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
     from RenalMassAILib.lesion.segmentation_record import segmentation_record
@@ -29,6 +29,8 @@ def of_worker_run(model_folder, case, result: dict) -> dict:
     model = open_segmentation_model(model_folder, case.phases)
     read = list(dict.fromkeys(model.channel_phases(case.reference_phase)))
     warning = demo_model_warning(model.identity.id, [case.images[p] for p in read]) if model.identity.demo else None
-    record = segmentation_record(model, case.reference_phase, case.reference.GetSize(), {}, {}, result, warning)
+    record = segmentation_record(
+        model, case.reference_phase, case.reference.GetSize(), options or {}, {}, result, warning
+    )
     record["alignment"] = result.get("alignment", {})  # the worker registered the phases it read itself
     return record

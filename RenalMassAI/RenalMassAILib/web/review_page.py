@@ -1,7 +1,7 @@
 """The page one reader sees: the case list and controls on the left, the four views on the right.
 
 Every figure the reader reads has an element id (`p-malignancy`, `p-aggressiveness`, `score`,
-`demo-banner`, `case-error`, `status`) so that a browser test reads what a reader reads.
+`demo-banner`, `case-error`, `status`, `segmentation`) so that a browser test reads what a reader reads.
 """
 
 from trame.ui.vuetify3 import VAppLayout
@@ -45,7 +45,18 @@ def _case_controls(controller) -> None:
         )
         v3.VBtn("Segment", id="segment", click=controller.segment, disabled=("!case_open || segmenting",), size="small")
         v3.VBtn("Cancel", id="cancel", click=controller.cancel, disabled=("!segmenting",), size="small")
+    v3.VCheckbox(
+        label="Faster (INT8)",
+        id="segmentation-int8",
+        v_model=("segmentation_int8", False),
+        disabled=("segmenting",),
+        density="compact",
+        hide_details=True,
+        title="the segmentation network's passes in OpenVINO INT8 (CPU only; a little less exact; the first use "
+        "quantises the model once, minutes for a KiTS-sized model)",
+    )
     v3.VProgressLinear(indeterminate=True, v_if=("segmenting || busy_opening",), classes="mb-2")
+    html.Div("{{ segmentation_text }}", id="segmentation", classes="text-caption mb-2")
     html.Div("{{ status }}", id="status", classes="text-caption mb-2")
     v3.VAlert("{{ case_error }}", id="case-error", v_if=("case_error",), type="error", density="compact")
 

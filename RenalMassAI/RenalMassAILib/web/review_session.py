@@ -124,8 +124,9 @@ class ReviewSession:
 
     # --- segmentation ---------------------------------------------------------------------------
 
-    def start_segmentation(self) -> None:
-        """The segmentation worker on the opened case (around the centre when one is placed)."""
+    def start_segmentation(self, int8: bool = False) -> None:
+        """The segmentation worker on the opened case (around the centre when one is placed; int8: the
+        network's passes in OpenVINO INT8, as the CLI's --int8)."""
         from RenalMassAILib.resources import demo_segmentation_model
         from RenalMassAILib.workers.segmentation_job import SegmentationJob
 
@@ -136,7 +137,7 @@ class ReviewSession:
         output = self.folder / "segmentation.nii.gz"
         model = self.options.get("seg_model") or str(demo_segmentation_model())
         images = {p.value: image for p, image in self.opened.case.images.items()}
-        job = SegmentationJob(images, model, output, self._center_lps())
+        job = SegmentationJob(images, model, output, self._center_lps(), {"int8": True} if int8 else None)
         job.watch()
         self.segmentation_run = (job, output, model)
 
@@ -152,7 +153,7 @@ class ReviewSession:
                 self.segmentation_run = None
                 try:
                     labels = read_label_map(output, self.opened.case.reference, what="nnU-Net segmentation")
-                    self.segmentation = of_worker_run(model, self.opened.case, job.result or {})
+                    self.segmentation = of_worker_run(model, self.opened.case, job.result or {}, job.options)
                 finally:
                     output.unlink(missing_ok=True)
                 return "segmentation done", labels

@@ -21,7 +21,7 @@ import psutil
 from RenalMassAILib.web.headless_browser import Page
 from RenalMassAILib.web.launcher import free_port
 
-FIGURES = ("p-malignancy", "p-aggressiveness", "score", "center", "status", "case-error", "demo-banner")
+FIGURES = ("p-malignancy", "p-aggressiveness", "score", "center", "status", "case-error", "demo-banner", "segmentation")
 
 
 class ServedViewer:

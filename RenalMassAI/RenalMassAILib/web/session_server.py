@@ -29,6 +29,7 @@ from trame_slicer.core import LayoutManager, SlicerApp
 from trame_slicer.rca_view import register_rca_factories
 
 from RenalMassAILib.errors import InputError
+from RenalMassAILib.lesion.segmentation_record import run_summary
 from RenalMassAILib.scene.screenshots import model_line
 from RenalMassAILib.web.case_folder import case_names
 from RenalMassAILib.web.review_page import build_page
@@ -73,6 +74,8 @@ class SessionServer:
                 "case_open": False,
                 "busy_opening": False,
                 "segmenting": False,
+                "segmentation_int8": False,
+                "segmentation_text": "",
                 "analyzed": False,
                 "status": "choose a case and press Open",
                 "case_error": "",
@@ -108,6 +111,7 @@ class SessionServer:
             self.session.show(opened, opened.label_map, prepared, analyzer)
             self._shown = None
             state.case_open = True
+            state.segmentation_text = _segmentation_text(opened.segmentation_record)
             state.phase_items = self.session.phases()
             state.shown_phase = state.phase_items[0]["value"]
             state.status = (
@@ -126,7 +130,7 @@ class SessionServer:
     def segment(self) -> None:
         state = self.server.state
         try:
-            self.session.start_segmentation()
+            self.session.start_segmentation(int8=bool(state.segmentation_int8))
             state.update({"segmenting": True, "status": "segmentation started", "case_error": ""})
         except Exception as error:
             state.case_error = error_line(error)
@@ -181,7 +185,13 @@ class SessionServer:
         if labels is not None:
             opened = self.session.opened
             with state:
-                state.update({"segmenting": False, "status": "registering the phases and preparing the inputs ..."})
+                state.update(
+                    {
+                        "segmenting": False,
+                        "status": "registering the phases and preparing the inputs ...",
+                        "segmentation_text": _segmentation_text(self.session.segmentation),
+                    }
+                )
             prepared, analyzer = await asyncio.to_thread(self.session.prepare, opened, labels)
             self.session.show(opened, labels, prepared, analyzer)
         if self.session.error:
@@ -212,6 +222,11 @@ class SessionServer:
 def error_line(error: Exception) -> str:
     """One line for the page: an input error as it is, anything else with its type (a fault of ours)."""
     return str(error) if isinstance(error, InputError) else f"{type(error).__name__}: {error}"
+
+
+def _segmentation_text(record: dict | None) -> str:
+    """What drew the case's label map (lesion.segmentation_record.run_summary); '' without a record."""
+    return f"segmentation: {run_summary(record)}" if record else ""
 
 
 def figures(analysis) -> dict:

@@ -35,6 +35,7 @@ class SegmentationJob:
     ):
         """images: phase letter -> file path, or a SimpleITK image (written to the temporary folder).
         python: the interpreter for the worker (default: inside Slicer PythonSlicer, else this one)."""
+        self.options = dict(options or {})  # what the worker was asked (the segmentation record keeps it)
         self.temporary = Path(tempfile.mkdtemp(prefix="renalmassai-seg-"))
         try:
             paths = {}
@@ -49,7 +50,7 @@ class SegmentationJob:
                 "model": str(model_folder),
                 "output": str(output),
                 "center_lps": list(center_lps) if center_lps is not None else None,
-                "options": options or {},
+                "options": self.options,
             }
             (self.temporary / "request.json").write_text(json.dumps(request))
         except BaseException:
