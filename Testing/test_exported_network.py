@@ -70,6 +70,25 @@ def test_the_export_is_made_once_per_checkpoint_and_named_by_its_sha256(case, mo
     assert first.startswith(hashlib.sha256(checkpoint.read_bytes()).hexdigest())
 
 
+def test_openvino_keeps_its_compiled_network_in_the_export_folder_and_gives_the_same_output_from_it():
+    from RenalMassAILib.lesion.exported_network import export_onnx, openvino_runner
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv3d(1, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.Conv3d(4, 3, 1))
+    path = export_folder() / "compile-cache-test.onnx"
+    export_onnx(network, (1, 1, 8, 16, 16), path)
+    compiled = export_folder() / "openvino-compiled"
+    before = set(compiled.glob("*")) if compiled.exists() else set()
+    x = np.random.default_rng(0).normal(size=(1, 1, 8, 16, 16)).astype(np.float32)
+    first = openvino_runner(path, False, 1)[0](x)
+    blobs = set(compiled.glob("*")) - before
+    assert blobs and all(b.stat().st_size > 0 for b in blobs)  # compiled once, kept
+    second = openvino_runner(path, False, 1)[0](x)  # from the kept blob
+    assert set(compiled.glob("*")) - before == blobs and np.array_equal(first, second)
+    with torch.no_grad():
+        assert np.allclose(first, network(torch.from_numpy(x)).numpy(), atol=1e-4)
+
+
 def test_the_exported_network_runs_the_fold_nnunet_loaded_last():
     folds = [{"w": torch.zeros(1)}, {"w": torch.zeros(1)}]  # equal values: chosen by identity, not by value
     network = ExportedNetwork([lambda x: x + 1, lambda x: x + 2], folds)
