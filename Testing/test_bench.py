@@ -123,3 +123,36 @@ def test_segmentation_bench_device_cuda_without_a_gpu_and_options_of_other_bench
     assert len(error) == 1 and "--device cuda" in error[0] and "no CUDA GPU" in error[0]
     assert renalmassai(["bench", "prepare", "--only", "paths"]) != 0
     assert "apply to `bench segmentation` only" in capsys.readouterr().err
+
+
+def test_the_default_path_runs_around_a_stand_in_network_with_every_tile_and_mirror_and_projects(monkeypatch):
+    import torch
+
+    from conftest import phantom
+    from RenalMassAILib.bench import default_path_projection
+    from RenalMassAILib.lesion.nnunet_model import open_segmentation_model
+    from RenalMassAILib.lesion.nnunet_predictor import nnunet_predictor
+    from RenalMassAILib.resources import demo_segmentation_model
+
+    case = phantom(seed=3, size=(96, 96, 30), spacing=(2.5, 2.5, 4.0)).case()
+    model = open_segmentation_model(demo_segmentation_model(), case.phases)
+    calls = []
+    forward = default_path_projection.ZeroNetwork.forward
+    monkeypatch.setattr(
+        default_path_projection.ZeroNetwork, "forward", lambda self, x: calls.append(1) or forward(self, x)
+    )
+    around = default_path_projection.without_network(case, model, repeats=2)
+
+    # nnU-Net's own count of tiles at its spacing, with all mirrors of the model
+    predictor = nnunet_predictor(model, True, 0.5, False, torch.device("cpu"), lambda *args: None)
+    spacing = predictor.configuration_manager.spacing
+    image = case.reference
+    shape = [round(n * s / t) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], spacing)]
+    tiles = len(predictor._internal_get_sliding_window_slicers(shape))
+    mirrors = 2 ** len(predictor.allowed_mirroring_axes)
+    assert tiles > 1 and mirrors == 8
+    assert around["forward_passes"] == tiles * mirrors and len(calls) == 2 * tiles * mirrors  # only the stand-in ran
+    assert around["repeats"] == 2 and 0 < around["min_seconds"] <= around["max_seconds"]
+
+    row = default_path_projection.projected({**around, "seconds": 12.0, "forward_passes": 100}, 2.5)
+    assert (row["seconds"], row["network_seconds"], row["around_network_seconds"]) == (262, 250, 12.0)

@@ -1,8 +1,9 @@
 """Segmentation with a KiTS-sized model on a 512 x 512 x 120 arterial volume, on 2 CPU threads or a CUDA
 GPU (`--device`), in three parts (`--only`): `paths`, the fast path's time with and without a point, with
 the default options first, then without box growth, then with --int8 on a CPU or nnU-Net's whole-volume
-default path on a GPU; `passes`, one 128^3 network pass in each backend and precision and the default
-path's time projected from its step count; `agreement`, how well the fast path and the backends agree
+default path on a GPU; `passes`, one 128^3 network pass in each backend and precision and, on a CPU, the
+default path's time projected (its passes x one pass, plus its cost around the network, measured:
+default_path_projection); `agreement`, how well the fast path and the backends agree
 with the default path (tumor Dice on held-out phantoms, with the trained demo model: a random-weight
 model's output says nothing). Each timing is the median of `repeats` runs, with its minimum and
 maximum."""
@@ -14,6 +15,7 @@ import SimpleITK as sitk
 import torch
 
 from RenalMassAILib.bench.bench_case import bench_cache, bench_case, cache_key
+from RenalMassAILib.bench.default_path_projection import projected, without_network
 from RenalMassAILib.bench.kits_sized_model import kits_sized_model
 from RenalMassAILib.bench.repeated import repeated
 from RenalMassAILib.bench.segmentation_agreement import measure_agreement, summary
@@ -58,18 +60,9 @@ def _run(size, repeats: int, log, device: torch.device, parts: tuple[str, ...]) 
     if "paths" in parts:
         result.update(_paths(model, arterial, paths, device, repeats, say))
     if "passes" in parts:
-        passes = seconds_per_pass(model, repeats, say, device)
-        steps = _default_path_steps(model, arterial)
-        per_pass = passes["torch fp32"]["seconds"]
-        projected = steps * 8 * per_pass
-        say(f"default path: {steps} steps x 8 mirrors x {per_pass:.1f} s = {projected / 60:.0f} min (projected)")
-        result.update(
-            seconds_per_pass=passes,
-            default_steps=steps,
-            default_mirrors=8,
-            fp32_seconds_per_pass=round(per_pass, 2),
-            default_projected_seconds=round(projected),
-        )
+        result["seconds_per_pass"] = passes = seconds_per_pass(model, repeats, say, device)
+        if device.type == "cpu":  # on a GPU the default path is timed among the paths
+            result.update(_default_path_projected(model, arterial, passes, repeats, say))
     if "agreement" in parts:
         say("agreement with the default path (demo model, held-out phantoms) ...")
         rows = measure_agreement(demo, log=say)
@@ -123,12 +116,17 @@ def _paths(model, arterial: sitk.Image, paths: dict, device: torch.device, repea
     return timings
 
 
-def _default_path_steps(model, image: sitk.Image) -> int:
-    """Sliding-window steps of the whole volume at the model's spacing (tile step 0.5)."""
-    predictor = nnunet_predictor(model, True, 0.5, False, torch.device("cpu"), lambda *args: None)
-    target = predictor.configuration_manager.spacing
-    shape = [round(n * s / t) for n, s, t in zip(image.GetSize()[::-1], image.GetSpacing()[::-1], target)]
-    return len(predictor._internal_get_sliding_window_slicers(shape))
+def _default_path_projected(model, arterial: sitk.Image, passes: dict, repeats: int, say) -> dict:
+    """nnU-Net's whole-volume default path on this CPU (hours): the passes it makes times one pass in
+    PyTorch fp32 (nnU-Net's own) and in OpenVINO with the bf16 hint (what `segment --whole-volume` runs
+    here), plus its cost around the network, measured (default_path_projection)."""
+    say("default path with the network taken out (preprocessing, sliding-window aggregation, export) ...")
+    around = without_network(Case({Phase.ARTERIAL: arterial}, {}, "bench"), model, repeats)
+    say(f"default path around the network: {around}")
+    rows = {name: projected(around, passes[name]["seconds"]) for name in ("torch fp32", "openvino bf16 hint")}
+    for name, row in rows.items():
+        say(f"default path, {name}: {row['seconds'] / 60:.0f} min (projected: {row})")
+    return {"default_path_around_network": around, "default_path_projected": rows}
 
 
 PASS_VARIANTS = (  # name, backend, bf16 (PyTorch: autocast; OpenVINO: the precision hint), int8 (OpenVINO)
