@@ -111,6 +111,7 @@ def test_segmentation_bench_on_a_gpu_times_nnunets_whole_volume_default_path_the
     assert rows["point_default_options"].device == "cuda"
     whole = rows["whole_volume_default"]
     assert (whole.fast, whole.mirroring, whole.tile_step_size) == (False, True, 0.5)  # nnU-Net's own defaults
+    assert whole.device == "cuda"
     assert not any(options.int8 for options in rows.values())  # OpenVINO INT8 is CPU-only
 
 

@@ -87,7 +87,8 @@ def _path_options(device: torch.device) -> tuple:
             ("no_point_default_options_int8", False, SegmentationOptions(int8=True, device=on)),
         ]
     else:  # minutes on a GPU, hours on 2 CPU cores (projected there from one pass instead)
-        rows += [("whole_volume_default", False, SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5))]
+        whole_volume = SegmentationOptions(fast=False, mirroring=True, tile_step_size=0.5, device=on)
+        rows += [("whole_volume_default", False, whole_volume)]
     return tuple(rows)
 
 
