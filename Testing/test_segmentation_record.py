@@ -140,3 +140,17 @@ def test_the_record_says_when_the_fast_path_fell_back_to_the_whole_volume():
     assert not segmentation_record(model, Phase.VENOUS, (122, 101, 30), {"fast": True}, {}, worker_kept_box, None)[
         "whole_volume_fallback"
     ]
+
+
+def test_the_run_summary_names_model_demo_backend_and_passes_and_copes_with_a_sparse_record():
+    from RenalMassAILib.lesion.segmentation_record import run_summary
+
+    record = {
+        "model": {"id": "kits", "version": "2", "demo": False},
+        "backend": {"backend": "openvino", "precision": "int8"},
+        "forward_passes": 9,
+        "seconds": 16.1,
+    }
+    assert run_summary(record) == "model kits 2; network in openvino int8; 9 forward passes in 16.1 s"
+    # a segmentation.json written by hand beside a label map: only what it says, DEMO kept
+    assert run_summary({"model": {"id": "demo-nnunet", "demo": True}}) == "model demo-nnunet (DEMO)"

@@ -5,8 +5,8 @@ weighting, mirroring and resampling stay nnU-Net's. The network is exported to O
 checkpoint and patch size, into $RENALMASSAI_CACHE/exported-networks (default
 ~/.cache/renalmassai), never into the user's model folder; the file is named by the checkpoint's
 SHA-256, so a retrained checkpoint gets a new export. Both backends read that same file; OpenVINO also
-keeps its compiled network in the sub-folder openvino-compiled. OpenVINO can
-also run it quantised to INT8 (int8_network: NNCF, quantised once, cached beside the ONNX file).
+keeps its compiled network in the sub-folder openvino-compiled. OpenVINO can also run it quantised to
+INT8 (int8_network: NNCF, quantised once, cached beside the ONNX file).
 
 Measured on 2 cores (README, "Benchmarks"): on an AVX2 CPU without native bfloat16 OpenVINO runs the
 network in float32 1.7x as fast as PyTorch in float32 (ONNX Runtime 1.1x); on a CPU with AMX, OpenVINO

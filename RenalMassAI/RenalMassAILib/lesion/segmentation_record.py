@@ -44,9 +44,11 @@ def run_summary(record: dict) -> str:
     """One line on what drew a label map: the model (DEMO when a demo model did), what ran its network
     (backend and precision: int8 when quantised) and the passes and seconds it took."""
     model, backend = record["model"], record.get("backend") or {}
-    parts = [f"model {model['id']} {model['version']}{' (DEMO)' if model['demo'] else ''}"]
+    # a record written by hand or by an older version may lack a field: say what there is
+    name = " ".join(str(model[key]) for key in ("id", "version") if model.get(key)) or "unnamed"
+    parts = [f"model {name}{' (DEMO)' if model.get('demo') else ''}"]
     if backend:
-        parts.append(f"network in {backend['backend']} {backend['precision']}")
+        parts.append(f"network in {backend.get('backend', '?')} {backend.get('precision', '?')}")
     if "forward_passes" in record:
         parts.append(f"{record['forward_passes']} forward passes in {record['seconds']} s")
     return "; ".join(parts)
