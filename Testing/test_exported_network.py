@@ -194,3 +194,19 @@ def test_quantising_writes_the_ir_under_its_name_only_and_nothing_to_stdout(tmp_
     quantise(tmp_path / "tiny.onnx", patches, tmp_path / "tiny-int8.xml")
     assert capfd.readouterr().out == ""  # stdout is the worker's JSON-lines channel
     assert sorted(p.name for p in tmp_path.iterdir()) == ["tiny-int8.bin", "tiny-int8.xml", "tiny.onnx"]
+
+
+def test_an_unusable_compile_cache_falls_back_to_compiling_with_the_same_output(monkeypatch, tmp_path):
+    from RenalMassAILib.lesion import exported_network
+    from RenalMassAILib.lesion.exported_network import export_onnx, openvino_runner
+
+    torch.manual_seed(0)
+    network = torch.nn.Sequential(torch.nn.Conv3d(1, 2, 3, padding=1))
+    path = tmp_path / "tiny.onnx"
+    export_onnx(network, (1, 1, 4, 8, 8), path)
+    x = np.random.default_rng(1).normal(size=(1, 1, 4, 8, 8)).astype(np.float32)
+    cached = openvino_runner(path, False, 1)[0](x)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the cache folder would be")
+    monkeypatch.setattr(exported_network, "export_folder", lambda: blocked)  # openvino-compiled cannot be made
+    assert np.array_equal(openvino_runner(path, False, 1)[0](x), cached)

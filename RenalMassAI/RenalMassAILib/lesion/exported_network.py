@@ -119,15 +119,15 @@ def openvino_runner(path: Path, bf16: bool, threads: int) -> tuple[Runner, str]:
     except ImportError:
         raise InputError("backend 'openvino': OpenVINO is not installed; pip install openvino") from None
     core = openvino.Core()
-    config = {
-        "INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32",
-        "INFERENCE_NUM_THREADS": threads,
+    config = {"INFERENCE_PRECISION_HINT": "bf16" if bf16 else "f32", "INFERENCE_NUM_THREADS": threads}
+    try:
         # OpenVINO keeps the compiled network there, keyed by the file, the settings and its own version:
         # given the path (not a read model), a later run imports it instead of compiling (0.4 s instead of
         # 0.8 s for the KiTS-shaped network, 120 MB in bfloat16)
-        "CACHE_DIR": str(export_folder() / "openvino-compiled"),
-    }
-    compiled = core.compile_model(str(path), "CPU", config)
+        cache = {"CACHE_DIR": str(export_folder() / "openvino-compiled")}
+        compiled = core.compile_model(str(path), "CPU", config | cache)
+    except RuntimeError:  # the cache unusable (full disk, a blob another process is writing): compile as usual
+        compiled = openvino.Core().compile_model(str(path), "CPU", config)
     request = compiled.create_infer_request()
     precision = compiled.get_property("INFERENCE_PRECISION_HINT").to_string()  # 'f32' or 'bf16'
     return (lambda x: request.infer({0: x})[0].copy()), precision
